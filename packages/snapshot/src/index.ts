@@ -1,0 +1,2 @@
+export * from './ir.ts';
+export * from './version.ts';

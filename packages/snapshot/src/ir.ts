@@ -1,0 +1,154 @@
+// The compiled configuration both sides share: the controller's translator produces it, the
+// data plane validates it with these schemas before it swaps it in. It is deliberately flat
+// and pre-sorted so the data plane compiles it without re-deriving precedence.
+import { z } from 'zod';
+
+export const StringMatchIR = z.object({
+  type: z.enum(['Exact', 'RegularExpression']),
+  name: z.string(),
+  value: z.string(),
+});
+export type StringMatchIR = z.infer<typeof StringMatchIR>;
+
+export const RouteMatchIR = z.object({
+  /** Always present: an absent match in the manifest becomes PathPrefix "/". */
+  path: z.object({ type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']), value: z.string() }),
+  method: z.string().optional(),
+  /** Header names are lowercased by the translator. */
+  headers: z.array(StringMatchIR),
+  queryParams: z.array(StringMatchIR),
+  model: z.object({ type: z.enum(['Exact', 'Glob']), value: z.string() }).optional(),
+});
+export type RouteMatchIR = z.infer<typeof RouteMatchIR>;
+
+export const HeaderModifierIR = z.object({
+  set: z.array(z.object({ name: z.string(), value: z.string() })),
+  add: z.array(z.object({ name: z.string(), value: z.string() })),
+  remove: z.array(z.string()),
+});
+export type HeaderModifierIR = z.infer<typeof HeaderModifierIR>;
+
+export const PathModifierIR = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ReplaceFullPath'), replaceFullPath: z.string() }),
+  z.object({ type: z.literal('ReplacePrefixMatch'), replacePrefixMatch: z.string() }),
+]);
+export type PathModifierIR = z.infer<typeof PathModifierIR>;
+
+export const WeightedClusterIR = z.object({
+  clusterId: z.string(),
+  weight: z.number().int().min(0),
+  /** For AI backends: the provider model to send to (issue-specific; absent for HTTP). */
+  model: z.string().optional(),
+});
+export type WeightedClusterIR = z.infer<typeof WeightedClusterIR>;
+
+export const RouteActionIR = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('forward'),
+    /** Only backends with weight > 0 that resolved. Empty ⇒ the data plane answers 503 (no healthy backend). */
+    backends: z.array(WeightedClusterIR),
+  }),
+  z.object({
+    kind: z.literal('redirect'),
+    scheme: z.enum(['http', 'https']).optional(),
+    hostname: z.string().optional(),
+    port: z.number().int().optional(),
+    path: PathModifierIR.optional(),
+    statusCode: z.number().int(),
+  }),
+  z.object({
+    /** Used when every backend of a rule failed to resolve: answers without forwarding. */
+    kind: z.literal('direct-response'),
+    status: z.number().int(),
+    code: z.string(),
+    message: z.string(),
+  }),
+]);
+export type RouteActionIR = z.infer<typeof RouteActionIR>;
+
+export const RouteEntryIR = z.object({
+  /** Stable id: `<namespace>/<name>/<ruleIndex>/<matchIndex>`; also the metrics label. */
+  id: z.string(),
+  route: z.object({ namespace: z.string(), name: z.string(), rule: z.number().int(), ruleName: z.string().optional() }),
+  match: RouteMatchIR,
+  requestHeaders: HeaderModifierIR.optional(),
+  responseHeaders: HeaderModifierIR.optional(),
+  urlRewrite: z.object({ hostname: z.string().optional(), path: PathModifierIR.optional() }).optional(),
+  mirrors: z.array(z.string()).optional(),
+  action: RouteActionIR,
+  timeouts: z.object({ requestMs: z.number().int().optional(), backendRequestMs: z.number().int().optional() }),
+});
+export type RouteEntryIR = z.infer<typeof RouteEntryIR>;
+
+export const VirtualHostIR = z.object({
+  /** An exact host ("shop.example.com"), a wildcard ("*.example.com") or "*" (any host). */
+  hostname: z.string(),
+  /**
+   * Entries in precedence order (Gateway API): Exact path, then RegularExpression, then
+   * PathPrefix longest first; ties by method, header count, query count, route age, name,
+   * rule order. The data plane returns the first entry that matches.
+   */
+  routes: z.array(RouteEntryIR),
+});
+export type VirtualHostIR = z.infer<typeof VirtualHostIR>;
+
+export const EndpointIR = z.object({
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+  /** Kubernetes topology zone, when known. */
+  zone: z.string().optional(),
+});
+export type EndpointIR = z.infer<typeof EndpointIR>;
+
+export const ClusterIR = z.object({
+  /** Stable id: `service/<ns>/<name>:<port>`, `url/<origin>` or `ai/<ns>/<name>`. */
+  id: z.string(),
+  kind: z.enum(['service', 'url', 'ai-provider']),
+  tls: z.boolean(),
+  /** Host header / SNI for static URLs; absent ⇒ the client's Host is forwarded. */
+  authority: z.string().optional(),
+  endpoints: z.array(EndpointIR),
+});
+export type ClusterIR = z.infer<typeof ClusterIR>;
+
+export const AIProviderIR = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  type: z.string(),
+  baseURL: z.string(),
+  /** Credential values resolved from Secrets. Redacted by every dump and log. */
+  credentials: z.record(z.string(), z.string()),
+  models: z.array(z.object({ name: z.string(), aliases: z.array(z.string()) }).loose()),
+  /** Provider-specific settings (api version, region, …) as the AIProvider spec gives them. */
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+export type AIProviderIR = z.infer<typeof AIProviderIR>;
+
+export const ConsumerIR = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  team: z.string().optional(),
+  tenant: z.string().optional(),
+  /** Lowercase hex SHA-256 of each API key; the keys themselves never leave the controller. */
+  apiKeyHashes: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+});
+export type ConsumerIR = z.infer<typeof ConsumerIR>;
+
+export const SnapshotContent = z.object({
+  virtualHosts: z.array(VirtualHostIR),
+  clusters: z.array(ClusterIR),
+  aiProviders: z.array(AIProviderIR),
+  consumers: z.array(ConsumerIR),
+  /** Compiled policies; grows with the policy issues. Opaque to this schema version. */
+  policies: z.array(z.looseObject({ id: z.string() })),
+});
+export type SnapshotContent = z.infer<typeof SnapshotContent>;
+
+export const Snapshot = SnapshotContent.extend({
+  /** Content hash of everything else in the snapshot (see version.ts). */
+  version: z.string(),
+});
+export type Snapshot = z.infer<typeof Snapshot>;

@@ -1,0 +1,4 @@
+export * from './ports.ts';
+export * from './process.ts';
+export * from './upstream.ts';
+export * from './wait.ts';

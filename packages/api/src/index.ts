@@ -5,3 +5,4 @@ export * from './core.ts';
 export * from './objects.ts';
 export * from './policy.ts';
 export * from './route.ts';
+export * from './validate.ts';

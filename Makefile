@@ -1,0 +1,32 @@
+# Entry points. Every target provides the pinned toolchain itself (scripts/toolchain.sh).
+SHELL := /usr/bin/env bash
+TOOL := scripts/toolchain.sh
+
+.PHONY: up test deps typecheck lint unit status generate
+
+## Start the gateway in standalone mode with the example manifests.
+up: deps
+	$(TOOL) node scripts/standalone.ts
+
+## Everything CI runs: typecheck, lint, the whole test suite.
+test: deps
+	$(TOOL) pnpm run typecheck
+	$(TOOL) pnpm run lint
+	$(TOOL) pnpm run test
+
+deps:
+	$(TOOL) pnpm install --frozen-lockfile --prefer-offline --reporter=silent
+
+typecheck: deps
+	$(TOOL) pnpm run typecheck
+
+lint: deps
+	$(TOOL) pnpm run lint
+
+## Print the conditions of every object from the running standalone controller.
+status:
+	$(TOOL) node controller/src/main.ts status
+
+## Regenerate crds/ and the protobuf code.
+generate: deps
+	$(TOOL) pnpm run generate

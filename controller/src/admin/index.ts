@@ -1,0 +1,2 @@
+export * from './admin-server.ts';
+export * from './status-table.ts';

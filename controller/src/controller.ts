@@ -1,0 +1,175 @@
+// The controller loop: source → translate → snapshot server, with statuses kept for the status
+// layer. Bursts of source changes coalesce into one translation; an unchanged version is never
+// republished (the server drops it).
+import { EventEmitter } from 'node:events';
+import type { Condition } from '@tollgate/api';
+import type { Logger } from '@tollgate/telemetry';
+import type { ControllerMetrics } from './metrics.ts';
+import type { SnapshotServer } from './server/index.ts';
+import type { ObjectSource, SourceProblem, SourceState } from './sources/index.ts';
+import { type ObjectStatusReport, translate } from './translate/index.ts';
+import { programmedCondition, type RolloutState } from './status/programmed.ts';
+
+export interface ObjectStatusView extends ObjectStatusReport {
+  /** Accepted and ResolvedRefs from translation, plus Programmed from the rollout. */
+  conditions: Condition[];
+}
+
+export interface ControllerStatus {
+  ready: boolean;
+  version: string | undefined;
+  rollout: RolloutState;
+  objects: ObjectStatusView[];
+  problems: SourceProblem[];
+  dataplanes: ReturnType<SnapshotServer['nodes']>;
+}
+
+export interface ControllerOptions {
+  source: ObjectSource;
+  server: SnapshotServer;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  /** Coalescing window for bursts of source changes. */
+  debounceMs?: number;
+}
+
+export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
+  readonly #options: ControllerOptions;
+  #statuses: ObjectStatusReport[] = [];
+  #problems: SourceProblem[] = [];
+  #pending: SourceState | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #ready = false;
+  #publishedAt = new Map<string, number>();
+
+  constructor(options: ControllerOptions) {
+    super();
+    this.#options = options;
+    const { server, metrics } = options;
+    server.on('ack', (node: { id: string }, version: string) => {
+      const publishedAt = this.#publishedAt.get(version);
+      if (publishedAt !== undefined) metrics.pushLatencySeconds.observe((performance.now() - publishedAt) / 1000);
+      this.#refreshDataplaneMetrics();
+      this.#emitStatus();
+    });
+    server.on('nack', (node: { id: string }, version: string, message: string) => {
+      metrics.nacks.inc();
+      options.logger.warn({ node: node.id, version, reason: message }, 'data plane rejected snapshot');
+      this.#emitStatus();
+    });
+    server.on('connect', () => this.#refreshDataplaneMetrics());
+    server.on('disconnect', () => {
+      this.#refreshDataplaneMetrics();
+      this.#emitStatus();
+    });
+  }
+
+  /** Starts the source; resolves once the first complete snapshot is published. */
+  async start(): Promise<void> {
+    this.#options.source.on('change', (state) => this.#onChange(state));
+    await this.#options.source.start();
+    this.#flush();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    await this.#options.source.stop();
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  status(): ControllerStatus {
+    const rollout = this.#rollout();
+    const objects = this.#statuses.map((report) => {
+      const accepted = report.conditions.find((c) => c.type === 'Accepted')?.status === 'True';
+      return {
+        ...report,
+        conditions: [...report.conditions, programmedCondition(accepted, rollout, report.generation)],
+      };
+    });
+    return {
+      ready: this.#ready,
+      version: this.#options.server.version,
+      rollout,
+      objects,
+      problems: this.#problems,
+      dataplanes: this.#options.server.nodes(),
+    };
+  }
+
+  #onChange(state: SourceState): void {
+    this.#pending = state;
+    // Before the first snapshot, start() flushes synchronously after the initial read.
+    if (!this.#ready) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#flush(), this.#options.debounceMs ?? 20);
+  }
+
+  #flush(): void {
+    const state = this.#pending ?? this.#options.source.current();
+    this.#pending = undefined;
+    const { server, metrics, logger } = this.#options;
+    const started = performance.now();
+    const { snapshot, statuses } = translate(state.objects);
+    const elapsed = (performance.now() - started) / 1000;
+    metrics.snapshotBuildSeconds.observe(elapsed);
+    this.#statuses = statuses;
+    this.#problems = state.problems;
+    metrics.sourceProblems.set(state.problems.length);
+    this.#recordObjectCounts(statuses);
+    for (const problem of state.problems) logger.warn({ location: problem.location }, problem.message);
+    const published = server.publish(snapshot);
+    metrics.snapshotBuilds.inc({ result: published ? 'published' : 'unchanged' });
+    if (published) {
+      this.#publishedAt.set(snapshot.version, performance.now());
+      if (this.#publishedAt.size > 16) this.#publishedAt.delete(this.#publishedAt.keys().next().value!);
+      logger.info(
+        { version: snapshot.version, routes: countRoutes(snapshot), buildMs: Math.round(elapsed * 1000) },
+        'snapshot published',
+      );
+    }
+    this.#ready = true;
+    this.#emitStatus();
+  }
+
+  #rollout(): RolloutState {
+    const { server } = this.#options;
+    const version = server.version;
+    const nodes = server.nodes();
+    return {
+      version,
+      connected: nodes.length,
+      acked: version ? server.ackedCount(version) : 0,
+      rejections: nodes
+        .filter((n) => n.lastNack && n.lastNack.version === version)
+        .map((n) => ({ node: n.id, message: n.lastNack!.message })),
+    };
+  }
+
+  #recordObjectCounts(statuses: ObjectStatusReport[]): void {
+    const { snapshotObjects } = this.#options.metrics;
+    snapshotObjects.reset();
+    for (const report of statuses) {
+      const accepted = report.conditions.find((c) => c.type === 'Accepted')?.status === 'True';
+      snapshotObjects.inc({ kind: report.ref.kind, accepted: String(accepted) });
+    }
+  }
+
+  #refreshDataplaneMetrics(): void {
+    const { metrics, server } = this.#options;
+    const nodes = server.nodes();
+    metrics.connectedDataplanes.set(nodes.length);
+    metrics.dataplaneSnapshot.reset();
+    for (const node of nodes) metrics.dataplaneSnapshot.set({ node: node.id, version: node.ackedVersion ?? 'none' }, 1);
+  }
+
+  #emitStatus(): void {
+    if (this.listenerCount('statuses') > 0) this.emit('statuses', this.status());
+  }
+}
+
+function countRoutes(snapshot: { virtualHosts: Array<{ routes: unknown[] }> }): number {
+  return snapshot.virtualHosts.reduce((sum, host) => sum + host.routes.length, 0);
+}

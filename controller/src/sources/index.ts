@@ -1,0 +1,2 @@
+export * from './file-source.ts';
+export * from './source.ts';

@@ -1,2 +1,5 @@
+export * from './codec.ts';
+export * from './gen/tollgate/config/v1/config_pb.ts';
+export * from './grpc.ts';
 export * from './ir.ts';
 export * from './version.ts';

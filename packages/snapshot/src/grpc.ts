@@ -1,6 +1,13 @@
 // The gRPC binding of the ConfigDiscovery service for @grpc/grpc-js, built from the generated
 // protobuf-es schemas, plus the transport settings both sides must agree on.
-import { type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from '@bufbuild/protobuf';
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -81,6 +88,15 @@ export function channelOptions(tls?: ClientTlsMaterial): ChannelOptions {
         'grpc.default_authority': tls.serverName,
       }
     : { ...CHANNEL_OPTIONS };
+}
+
+/** Builds a request message (so callers need not depend on @bufbuild/protobuf themselves). */
+export function configRequest(init: MessageInitShape<typeof ConfigRequestSchema> = {}): ConfigRequest {
+  return create(ConfigRequestSchema, init);
+}
+
+export function configResponse(init: MessageInitShape<typeof ConfigResponseSchema> = {}): ConfigResponse {
+  return create(ConfigResponseSchema, init);
 }
 
 function serializer<Desc extends DescMessage>(schema: Desc): (message: MessageShape<Desc>) => Buffer {

@@ -64,6 +64,12 @@ interface StreamState {
   closed: boolean;
 }
 
+/** An empty version would be indistinguishable from "runs nothing" in the protocol. */
+const PublishableSnapshot = Snapshot.refine((s) => s.version !== '', {
+  path: ['version'],
+  message: 'must not be empty',
+});
+
 /** Room for the protobuf envelope around the payload. */
 const ENVELOPE_BYTES = 4096;
 
@@ -108,7 +114,7 @@ export class SnapshotServer extends EventEmitter<SnapshotServerEvents> {
    * for one message, or has the version already published.
    */
   publish(snapshot: Snapshot): boolean {
-    const parsed = Snapshot.safeParse(snapshot);
+    const parsed = PublishableSnapshot.safeParse(snapshot);
     if (!parsed.success) {
       this.#logger.error(
         { code: 'TG_ERR_SNAPSHOT_INVALID', problems: z.prettifyError(parsed.error) },

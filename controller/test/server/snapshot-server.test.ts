@@ -265,6 +265,7 @@ describe('SnapshotServer', () => {
 
     const invalid = { ...A, virtualHosts: [{ hostname: 42, routes: [] }] } as unknown as Snapshot;
     expect(server.publish(invalid)).toBe(false);
+    expect(server.publish({ ...A, version: '' })).toBe(false);
     expect(server.version).toBeUndefined();
     expect(lines()).toContainEqual(
       expect.objectContaining({

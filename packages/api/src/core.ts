@@ -46,14 +46,24 @@ export const EndpointSlice = z.object({
       z.looseObject({
         addresses: z.array(z.string()),
         conditions: z
-          .looseObject({ ready: z.boolean().nullish(), serving: z.boolean().nullish(), terminating: z.boolean().nullish() })
+          .looseObject({
+            ready: z.boolean().nullish(),
+            serving: z.boolean().nullish(),
+            terminating: z.boolean().nullish(),
+          })
           .optional(),
         zone: z.string().optional(),
       }),
     )
     .nullish(),
   ports: z
-    .array(z.looseObject({ name: z.string().nullish(), port: z.number().int().nullish(), protocol: z.string().nullish() }))
+    .array(
+      z.looseObject({
+        name: z.string().nullish(),
+        port: z.number().int().nullish(),
+        protocol: z.string().nullish(),
+      }),
+    )
     .nullish(),
 });
 export type EndpointSlice = z.infer<typeof EndpointSlice>;

@@ -1,4 +1,5 @@
 export * from './ai-provider.ts';
+export * from './cel.ts';
 export * from './common.ts';
 export * from './consumer.ts';
 export * from './core.ts';

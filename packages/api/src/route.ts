@@ -2,27 +2,42 @@
 // two overlap (matches, filters, weighted backendRefs, precedence), so HTTPRoute can later
 // compile into the same snapshot.
 import { z } from 'zod';
-import { duration, ObjectMeta, ObjectStatus, objectName } from './common.ts';
+import { listSet, withRules } from './cel.ts';
+import { duration, headerName, ObjectMeta, ObjectStatus, objectName } from './common.ts';
 
 export const hostname = z
   .string()
   .min(1)
   .max(253)
   .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
-    message: 'must be a lowercase DNS name, optionally starting with "*." (e.g. shop.example.com, *.example.com)',
+    message:
+      'must be a lowercase DNS name, optionally starting with "*." (e.g. shop.example.com, *.example.com)',
   })
-  .meta({ description: 'A DNS name, or a wildcard "*.example.com" matching exactly one or more leading labels.' });
+  .meta({
+    description: 'A DNS name, or a wildcard "*.example.com" matching exactly one or more leading labels.',
+  });
+
+/** A DNS name without wildcard, e.g. for a rewritten Host header. */
+const preciseHostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    message: 'must be a lowercase DNS name without wildcard (e.g. api.example.com)',
+  });
 
 export const PathMatch = z
   .object({
-    type: z
-      .enum(['Exact', 'PathPrefix', 'RegularExpression'])
-      .default('PathPrefix')
-      .meta({
-        description:
-          'Exact matches the whole path; PathPrefix matches whole path segments ("/a" matches "/a" and "/a/b", not "/ab"); RegularExpression matches the whole path with an RE2-compatible expression.',
-      }),
-    value: z.string().min(1).max(1024).default('/').meta({ description: 'The path, prefix or regular expression.' }),
+    type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).default('PathPrefix').meta({
+      description:
+        'Exact matches the whole path; PathPrefix matches whole path segments ("/a" matches "/a" and "/a/b", not "/ab"); RegularExpression matches the whole path with an RE2-compatible expression.',
+    }),
+    value: z
+      .string()
+      .min(1)
+      .max(1024)
+      .default('/')
+      .meta({ description: 'The path, prefix or regular expression.' }),
   })
   .meta({ description: 'How the request path is matched.' });
 export type PathMatch = z.infer<typeof PathMatch>;
@@ -35,12 +50,7 @@ const StringMatchType = z
 export const HeaderMatch = z
   .object({
     type: StringMatchType,
-    name: z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, { message: 'must be a valid HTTP header name' })
-      .meta({ description: 'Header name, matched case-insensitively.' }),
+    name: headerName.meta({ description: 'Header name, matched case-insensitively.' }),
     value: z.string().max(4096).meta({ description: 'Value to match.' }),
   })
   .meta({ description: 'Matches one request header.' });
@@ -60,18 +70,34 @@ export const ModelMatch = z
     type: z
       .enum(['Exact', 'Glob'])
       .default('Exact')
-      .meta({ description: 'Exact compares the model name (or alias); Glob allows "*" wildcards ("gpt-4*").' }),
+      .meta({
+        description: 'Exact compares the model name (or alias); Glob allows "*" wildcards ("gpt-4*").',
+      }),
     value: z.string().min(1).max(256).meta({ description: 'Requested model name, alias or glob.' }),
   })
   .meta({ description: 'Matches the model an AI request asks for (the "model" field of the body).' });
 export type ModelMatch = z.infer<typeof ModelMatch>;
 
-export const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+export const httpMethod = z.enum([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+]);
 
 export const RouteMatch = z
   .object({
     path: PathMatch.optional().meta({ description: 'Path match. Defaults to PathPrefix "/".' }),
-    headers: z.array(HeaderMatch).max(16).optional().meta({ description: 'All of these headers must match.' }),
+    headers: z
+      .array(HeaderMatch)
+      .max(16)
+      .optional()
+      .meta({ description: 'All of these headers must match.' }),
     queryParams: z
       .array(QueryParamMatch)
       .max(16)
@@ -83,51 +109,64 @@ export const RouteMatch = z
   .meta({ description: 'A request matches when every condition given here holds.' });
 export type RouteMatch = z.infer<typeof RouteMatch>;
 
-const HeaderValue = z.object({
-  name: z.string().min(1).max(256).meta({ description: 'Header name.' }),
-  value: z.string().max(4096).meta({ description: 'Header value.' }),
-});
+const HeaderValue = z
+  .object({
+    name: headerName.meta({ description: 'Header name.' }),
+    value: z.string().max(4096).meta({ description: 'Header value.' }),
+  })
+  .meta({ description: 'A header name and the value to give it.' });
 
 export const HeaderModifier = z
   .object({
-    set: z.array(HeaderValue).max(16).optional().meta({ description: 'Headers to set, replacing existing values.' }),
-    add: z.array(HeaderValue).max(16).optional().meta({ description: 'Headers to append to existing values.' }),
-    remove: z
-      .array(z.string().min(1).max(256))
+    set: z
+      .array(HeaderValue)
       .max(16)
+      .optional()
+      .meta({ description: 'Headers to set, replacing existing values.' }),
+    add: z
+      .array(HeaderValue)
+      .max(16)
+      .optional()
+      .meta({ description: 'Headers to append to existing values.' }),
+    remove: listSet(z.array(headerName).max(16))
       .optional()
       .meta({ description: 'Names of headers to remove.' }),
   })
   .meta({ description: 'Sets, adds and removes headers.' });
 export type HeaderModifier = z.infer<typeof HeaderModifier>;
 
-export const PathModifier = z
-  .object({
-    type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']).meta({
-      description:
-        'ReplaceFullPath replaces the whole path; ReplacePrefixMatch replaces the part matched by a PathPrefix match.',
-    }),
-    replaceFullPath: z.string().max(1024).optional().meta({ description: 'The new path (ReplaceFullPath).' }),
-    replacePrefixMatch: z
-      .string()
-      .max(1024)
-      .optional()
-      .meta({ description: 'The replacement for the matched prefix (ReplacePrefixMatch).' }),
-  })
-  .meta({
-    description: 'Rewrites the path.',
-    'x-kubernetes-validations': [
-      {
-        rule: "self.type == 'ReplaceFullPath' ? has(self.replaceFullPath) && !has(self.replacePrefixMatch) : has(self.replacePrefixMatch) && !has(self.replaceFullPath)",
-        message: 'replaceFullPath must be set (only) for type ReplaceFullPath, replacePrefixMatch (only) for ReplacePrefixMatch',
-      },
-    ],
-  });
+export const PathModifier = withRules(
+  z
+    .object({
+      type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']).meta({
+        description:
+          'ReplaceFullPath replaces the whole path; ReplacePrefixMatch replaces the part matched by a PathPrefix match.',
+      }),
+      replaceFullPath: z
+        .string()
+        .max(1024)
+        .optional()
+        .meta({ description: 'The new path (ReplaceFullPath).' }),
+      replacePrefixMatch: z
+        .string()
+        .max(1024)
+        .optional()
+        .meta({ description: 'The replacement for the matched prefix (ReplacePrefixMatch).' }),
+    })
+    .meta({ description: 'Rewrites the path.' }),
+  [
+    {
+      rule: "self.type == 'ReplaceFullPath' ? has(self.replaceFullPath) && !has(self.replacePrefixMatch) : has(self.replacePrefixMatch) && !has(self.replaceFullPath)",
+      message:
+        'replaceFullPath must be set (only) for type ReplaceFullPath, replacePrefixMatch (only) for ReplacePrefixMatch',
+    },
+  ],
+);
 export type PathModifier = z.infer<typeof PathModifier>;
 
 export const URLRewrite = z
   .object({
-    hostname: z.string().max(253).optional().meta({ description: 'Host header sent upstream.' }),
+    hostname: preciseHostname.optional().meta({ description: 'Host header sent upstream.' }),
     path: PathModifier.optional(),
   })
   .meta({ description: 'Rewrites the request before it is forwarded.' });
@@ -136,7 +175,7 @@ export type URLRewrite = z.infer<typeof URLRewrite>;
 export const RequestRedirect = z
   .object({
     scheme: z.enum(['http', 'https']).optional().meta({ description: 'Scheme of the Location header.' }),
-    hostname: z.string().max(253).optional().meta({ description: 'Hostname of the Location header.' }),
+    hostname: preciseHostname.optional().meta({ description: 'Hostname of the Location header.' }),
     port: z.number().int().min(1).max(65535).optional().meta({ description: 'Port of the Location header.' }),
     path: PathModifier.optional(),
     statusCode: z
@@ -151,69 +190,104 @@ export type RequestRedirect = z.infer<typeof RequestRedirect>;
  * A backend: a Kubernetes Service (default), a static URL, or an AIProvider.
  * Exactly one of `name` and `url` is set (CEL-checked).
  */
-export const BackendRef = z
-  .object({
-    kind: z
-      .enum(['Service', 'AIProvider'])
-      .optional()
-      .meta({ description: 'Kind of the referenced object when name is set. Defaults to Service.' }),
-    name: objectName.optional().meta({ description: 'Name of the Service or AIProvider, in the Route\'s namespace.' }),
-    port: z.number().int().min(1).max(65535).optional().meta({ description: 'Service port. Required for a Service.' }),
-    url: z
-      .string()
-      .max(2048)
-      .regex(/^https?:\/\/[^/?#\s]+\/?$/, { message: 'must be an http:// or https:// URL with a host, an optional port and no path' })
-      .optional()
-      .meta({ description: 'A static upstream such as "http://10.0.0.5:8080" (instead of name).' }),
-    model: z
-      .string()
-      .max(256)
-      .optional()
-      .meta({ description: 'For an AIProvider: the provider model (or alias) to send to. Defaults to the requested model.' }),
-    weight: z
-      .number()
-      .int()
-      .min(0)
-      .max(1_000_000)
-      .default(1)
-      .meta({ description: 'Share of traffic relative to the other backendRefs of the rule. 0 sends none.' }),
-  })
-  .meta({
-    description: 'Where matching traffic is sent.',
-    'x-kubernetes-validations': [
-      { rule: 'has(self.name) != has(self.url)', message: 'set exactly one of name and url' },
-      {
-        rule: "!has(self.name) || (has(self.kind) && self.kind == 'AIProvider') || has(self.port)",
-        message: 'port is required for a Service backend',
-      },
-      { rule: '!has(self.url) || !has(self.kind)', message: 'kind applies only with name, not with url' },
-    ],
-  });
+export const BackendRef = withRules(
+  z
+    .object({
+      kind: z
+        .enum(['Service', 'AIProvider'])
+        .optional()
+        .meta({ description: 'Kind of the referenced object when name is set. Defaults to Service.' }),
+      name: objectName
+        .optional()
+        .meta({ description: "Name of the Service or AIProvider, in the Route's namespace." }),
+      port: z
+        .number()
+        .int()
+        .min(1)
+        .max(65535)
+        .optional()
+        .meta({ description: 'Service port. Required for a Service.' }),
+      url: z
+        .string()
+        .max(2048)
+        .regex(/^https?:\/\/[^/?#\s]+\/?$/, {
+          message: 'must be an http:// or https:// URL with a host, an optional port and no path',
+        })
+        .optional()
+        .meta({ description: 'A static upstream such as "http://10.0.0.5:8080" (instead of name).' }),
+      model: z.string().max(256).optional().meta({
+        description:
+          'For an AIProvider: the provider model (or alias) to send to. Defaults to the requested model.',
+      }),
+      weight: z
+        .number()
+        .int()
+        .min(0)
+        .max(1_000_000)
+        .default(1)
+        .meta({
+          description: 'Share of traffic relative to the other backendRefs of the rule. 0 sends none.',
+        }),
+    })
+    .meta({ description: 'Where matching traffic is sent.' }),
+  [
+    { rule: 'has(self.name) != has(self.url)', message: 'set exactly one of name and url' },
+    {
+      rule: "!has(self.name) || (has(self.kind) && self.kind == 'AIProvider') || has(self.port)",
+      message: 'port is required for a Service backend',
+      fieldPath: '.port',
+    },
+    {
+      rule: '!has(self.url) || !has(self.kind)',
+      message: 'kind applies only with name, not with url',
+      fieldPath: '.kind',
+    },
+    {
+      rule: "!has(self.port) || !has(self.kind) || self.kind != 'AIProvider'",
+      message: 'port applies only to a Service backend',
+      fieldPath: '.port',
+    },
+    {
+      rule: "!has(self.model) || (has(self.kind) && self.kind == 'AIProvider')",
+      message: 'model applies only to an AIProvider backend (kind: AIProvider)',
+      fieldPath: '.model',
+    },
+  ],
+);
 export type BackendRef = z.infer<typeof BackendRef>;
 
-export const RouteFilter = z
-  .object({
-    type: z
-      .enum(['RequestHeaderModifier', 'ResponseHeaderModifier', 'URLRewrite', 'RequestRedirect', 'RequestMirror'])
-      .meta({ description: 'Which filter this is; the field of the same name (camelCase) holds its settings.' }),
-    requestHeaderModifier: HeaderModifier.optional(),
-    responseHeaderModifier: HeaderModifier.optional(),
-    urlRewrite: URLRewrite.optional(),
-    requestRedirect: RequestRedirect.optional(),
-    requestMirror: z
-      .object({ backendRef: BackendRef })
-      .optional()
-      .meta({ description: 'Sends a copy of each request to this backend; its response is ignored.' }),
-  })
-  .meta({
-    description: 'A step applied to matching requests.',
-    'x-kubernetes-validations': [
-      {
-        rule: "(self.type == 'RequestHeaderModifier') == has(self.requestHeaderModifier) && (self.type == 'ResponseHeaderModifier') == has(self.responseHeaderModifier) && (self.type == 'URLRewrite') == has(self.urlRewrite) && (self.type == 'RequestRedirect') == has(self.requestRedirect) && (self.type == 'RequestMirror') == has(self.requestMirror)",
-        message: 'set exactly the field that matches type (e.g. type URLRewrite needs urlRewrite and nothing else)',
-      },
-    ],
-  });
+export const RouteFilter = withRules(
+  z
+    .object({
+      type: z
+        .enum([
+          'RequestHeaderModifier',
+          'ResponseHeaderModifier',
+          'URLRewrite',
+          'RequestRedirect',
+          'RequestMirror',
+        ])
+        .meta({
+          description: 'Which filter this is; the field of the same name (camelCase) holds its settings.',
+        }),
+      requestHeaderModifier: HeaderModifier.optional(),
+      responseHeaderModifier: HeaderModifier.optional(),
+      urlRewrite: URLRewrite.optional(),
+      requestRedirect: RequestRedirect.optional(),
+      requestMirror: z
+        .object({ backendRef: BackendRef })
+        .optional()
+        .meta({ description: 'Sends a copy of each request to this backend; its response is ignored.' }),
+    })
+    .meta({ description: 'A step applied to matching requests.' }),
+  [
+    {
+      rule: "(self.type == 'RequestHeaderModifier') == has(self.requestHeaderModifier) && (self.type == 'ResponseHeaderModifier') == has(self.responseHeaderModifier) && (self.type == 'URLRewrite') == has(self.urlRewrite) && (self.type == 'RequestRedirect') == has(self.requestRedirect) && (self.type == 'RequestMirror') == has(self.requestMirror)",
+      message:
+        'set exactly the field that matches type (e.g. type URLRewrite needs urlRewrite and nothing else)',
+    },
+  ],
+);
 export type RouteFilter = z.infer<typeof RouteFilter>;
 
 export const RouteTimeouts = z
@@ -223,50 +297,84 @@ export const RouteTimeouts = z
   })
   .meta({ description: 'Timeouts for requests matching this rule.' });
 
-export const RouteRule = z
-  .object({
-    name: z.string().max(63).optional().meta({ description: 'Optional name of the rule, used in metrics and status.' }),
-    matches: z
-      .array(RouteMatch)
-      .max(16)
-      .optional()
-      .meta({ description: 'The rule applies when any match holds. Empty means PathPrefix "/".' }),
-    filters: z.array(RouteFilter).max(16).optional().meta({ description: 'Filters applied in order.' }),
-    backendRefs: z
-      .array(BackendRef)
-      .max(16)
-      .optional()
-      .meta({ description: 'Weighted backends. Required unless a RequestRedirect filter answers the request.' }),
-    timeouts: RouteTimeouts.optional(),
-  })
-  .meta({
-    description: 'Matches, filters and backends.',
-    'x-kubernetes-validations': [
-      {
-        rule: "(has(self.backendRefs) && size(self.backendRefs) > 0) || (has(self.filters) && self.filters.exists(f, f.type == 'RequestRedirect'))",
-        message: 'a rule needs backendRefs or a RequestRedirect filter',
-      },
-    ],
-  });
+const RouteFilters = withRules(
+  z.array(RouteFilter).max(16).meta({ description: 'Filters applied in order.' }),
+  [
+    {
+      rule: "!(self.exists(f, f.type == 'RequestRedirect') && self.exists(f, f.type == 'URLRewrite'))",
+      message: 'a rule may have a RequestRedirect or a URLRewrite filter, not both',
+    },
+    {
+      rule: "self.filter(f, f.type == 'RequestHeaderModifier').size() <= 1 && self.filter(f, f.type == 'ResponseHeaderModifier').size() <= 1 && self.filter(f, f.type == 'RequestRedirect').size() <= 1 && self.filter(f, f.type == 'URLRewrite').size() <= 1",
+      message:
+        'RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect and URLRewrite may each appear once',
+    },
+  ],
+);
+
+export const RouteRule = withRules(
+  z
+    .object({
+      name: z
+        .string()
+        .max(63)
+        .optional()
+        .meta({ description: 'Optional name of the rule, used in metrics and status.' }),
+      matches: z
+        .array(RouteMatch)
+        .max(16)
+        .optional()
+        .meta({ description: 'The rule applies when any match holds. Empty means PathPrefix "/".' }),
+      filters: RouteFilters.optional(),
+      backendRefs: z
+        .array(BackendRef)
+        .max(16)
+        .optional()
+        .meta({
+          description: 'Weighted backends. Required unless a RequestRedirect filter answers the request.',
+        }),
+      timeouts: RouteTimeouts.optional(),
+    })
+    .meta({ description: 'Matches, filters and backends.' }),
+  [
+    {
+      rule: "(has(self.backendRefs) && size(self.backendRefs) > 0) || (has(self.filters) && self.filters.exists(f, f.type == 'RequestRedirect'))",
+      message: 'a rule needs backendRefs or a RequestRedirect filter',
+    },
+    {
+      rule: "!has(self.filters) || !self.filters.exists(f, (f.type == 'URLRewrite' && has(f.urlRewrite) && has(f.urlRewrite.path) && f.urlRewrite.path.type == 'ReplacePrefixMatch') || (f.type == 'RequestRedirect' && has(f.requestRedirect) && has(f.requestRedirect.path) && f.requestRedirect.path.type == 'ReplacePrefixMatch')) || !has(self.matches) || size(self.matches) == 0 || (size(self.matches) == 1 && self.matches.all(m, !has(m.path) || m.path.type == 'PathPrefix'))",
+      message: 'ReplacePrefixMatch needs at most one match, and it must match a PathPrefix path',
+    },
+  ],
+);
 export type RouteRule = z.infer<typeof RouteRule>;
 
 export const RouteSpec = z
   .object({
-    hostnames: z
-      .array(hostname)
-      .max(16)
+    hostnames: listSet(z.array(hostname).max(16))
       .optional()
-      .meta({ description: 'Host names this Route serves. Empty serves every host not claimed more specifically.' }),
-    rules: z.array(RouteRule).min(1).max(64).meta({ description: 'Rules, matched by Gateway API precedence.' }),
+      .meta({
+        description: 'Host names this Route serves. Empty serves every host not claimed more specifically.',
+      }),
+    rules: z
+      .array(RouteRule)
+      .min(1)
+      .max(64)
+      .meta({ description: 'Rules, matched by Gateway API precedence.' }),
   })
   .meta({ description: 'Desired routing of HTTP and AI traffic.' });
 export type RouteSpec = z.infer<typeof RouteSpec>;
 
-export const Route = z.object({
-  apiVersion: z.literal('tollgate.dev/v1alpha1'),
-  kind: z.literal('Route'),
-  metadata: ObjectMeta,
-  spec: RouteSpec,
-  status: ObjectStatus.optional(),
-});
+export const Route = z
+  .object({
+    apiVersion: z.literal('tollgate.dev/v1alpha1'),
+    kind: z.literal('Route'),
+    metadata: ObjectMeta,
+    spec: RouteSpec,
+    status: ObjectStatus.optional(),
+  })
+  .meta({
+    description:
+      'Route sends HTTP and AI traffic for its hostnames to backends (Services, static URLs or AIProviders), rule by rule, with matches and filters in the vocabulary of Gateway API HTTPRoute.',
+  });
 export type Route = z.infer<typeof Route>;

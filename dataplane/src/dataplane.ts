@@ -1,0 +1,232 @@
+// The data plane: a proxy listener and an admin listener around the active generation (the
+// compiled snapshot). Snapshots are validated and compiled off to the side, then swapped in
+// atomically; a request keeps the generation it started with.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Snapshot } from '@tollgate/snapshot';
+import type { Logger } from '@tollgate/telemetry';
+import { z } from 'zod';
+import { AdminServer } from './admin/index.ts';
+import { TollgateError } from './errors.ts';
+import { Generation } from './generation.ts';
+import {
+  AccessLog,
+  createDataplaneMetrics,
+  type DataplaneMetrics,
+  RouteMetrics,
+} from './observability/index.ts';
+import { createProxyHandlers, DEFAULT_TIMEOUTS } from './proxy/index.ts';
+import { PoolRegistry, type PoolSettings } from './upstream/index.ts';
+
+export interface ListenAddress {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+export interface DataplaneOptions {
+  logger: Logger;
+  listen: ListenAddress;
+  admin: ListenAddress;
+  /** Upstream connection pool settings (connections per endpoint, keep-alive, connect timeout). */
+  pools?: Partial<PoolSettings>;
+  /** Upstream timeouts for routes that set none (see DEFAULT_TIMEOUTS). */
+  timeouts?: { headersMs: number; idleMs: number };
+  /** How long an idle client keep-alive connection stays open. Default 60 s. */
+  clientKeepAliveMs?: number;
+}
+
+export interface DataplanePorts {
+  port: number;
+  adminPort: number;
+}
+
+export class Dataplane {
+  readonly #options: DataplaneOptions;
+  readonly #logger: Logger;
+  readonly #metrics: DataplaneMetrics;
+  readonly #pools: PoolRegistry;
+  readonly #routeMetrics = new Map<string, RouteMetrics>();
+  readonly #server: Server;
+  readonly #admin: AdminServer;
+  #active: Generation | undefined;
+  #inflight = 0;
+  #idleWaiters: Array<() => void> = [];
+  #draining: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: DataplaneOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#metrics = createDataplaneMetrics();
+    this.#pools = new PoolRegistry(options.pools);
+    const handlers = createProxyHandlers({
+      config: () => this.#active,
+      accessLog: new AccessLog(options.logger),
+      metrics: this.#metrics,
+      routeMetrics: (id) => this.#metricsFor(id),
+      draining: () => this.#draining !== undefined,
+      requestStarted: () => {
+        this.#inflight++;
+      },
+      requestFinished: () => {
+        this.#inflight--;
+        if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      },
+    });
+    this.#server = createServer({ keepAliveTimeout: options.clientKeepAliveMs ?? 60_000 }, handlers.request);
+    this.#server.on('upgrade', handlers.upgrade);
+    this.#server.on('connect', handlers.upgrade);
+    this.#admin = new AdminServer(
+      {
+        ready: () => this.#active !== undefined && this.#draining === undefined,
+        draining: () => this.#draining !== undefined,
+        active: () => this.#active,
+      },
+      this.#metrics.registry,
+    );
+  }
+
+  /** Opens both listeners. The proxy answers 503 TG_ERR_NOT_READY until the first snapshot. */
+  async start(): Promise<DataplanePorts> {
+    const { listen, admin } = this.#options;
+    const adminPort = await this.#admin.listen(admin.host, admin.port);
+    const port = await new Promise<number>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(listen.port, listen.host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as AddressInfo).port);
+      });
+    });
+    return { port, adminPort };
+  }
+
+  /**
+   * Validates and compiles a snapshot, then swaps it in. Throws a TollgateError
+   * (TG_ERR_SNAPSHOT_INVALID) on any problem, leaving the active snapshot in place: the caller
+   * NACKs with the error's message.
+   */
+  applySnapshot(input: unknown): void {
+    const started = performance.now();
+    const version = (input as { version?: unknown } | null)?.version;
+    let next: Generation;
+    try {
+      const snapshot = Snapshot.parse(input);
+      next = new Generation(snapshot, {
+        pools: this.#pools,
+        routeMetrics: (id) => this.#metricsFor(id),
+        timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
+      });
+    } catch (error) {
+      this.#metrics.snapshotRejections.inc();
+      const reason = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
+      const rejection = new TollgateError(
+        'TG_ERR_SNAPSHOT_INVALID',
+        { version: typeof version === 'string' ? version : '(no version)', reason },
+        { cause: error },
+      );
+      this.#logger.warn({ version, err: rejection }, 'snapshot rejected');
+      throw rejection;
+    }
+    const previous = this.#active;
+    this.#active = next;
+    previous?.retire();
+    this.#metrics.snapshotInfo.reset();
+    this.#metrics.snapshotInfo.labels(next.version).set(1);
+    this.#metrics.snapshotSwaps.inc();
+    this.#logger.info(
+      {
+        version: next.version,
+        previousVersion: previous?.version,
+        routes: next.router.entryCount,
+        clusters: next.snapshot.clusters.length,
+        compileMs: Math.round((performance.now() - started) * 100) / 100,
+      },
+      'snapshot applied',
+    );
+  }
+
+  get version(): string | undefined {
+    return this.#active?.version;
+  }
+
+  /** True once a snapshot is active, until draining starts (what /readyz reports). */
+  get ready(): boolean {
+    return this.#active !== undefined && this.#draining === undefined;
+  }
+
+  /** Requests being served right now. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get metrics(): DataplaneMetrics {
+    return this.#metrics;
+  }
+
+  /** Open upstream pools (by endpoint origin) and how many were ever created: shows pool reuse. */
+  poolStats(): { open: string[]; created: number } {
+    return { open: this.#pools.keys(), created: this.#pools.createdCount };
+  }
+
+  /**
+   * Graceful shutdown: readiness fails, the listener stops accepting, idle connections close,
+   * every response from now on carries `connection: close`, and in-flight requests (streams
+   * included) get up to `deadlineMs` to finish before the remaining connections are cut.
+   * The admin listener stays up; `close()` ends it.
+   */
+  drain(deadlineMs: number): Promise<void> {
+    this.#draining ??= this.#drain(deadlineMs);
+    return this.#draining;
+  }
+
+  async #drain(deadlineMs: number): Promise<void> {
+    const deadline = performance.now() + deadlineMs;
+    this.#logger.info({ inflight: this.#inflight, deadlineMs }, 'draining');
+    const listenerClosed = new Promise<void>((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+    });
+    if (this.#inflight > 0) {
+      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      const timeout = new AbortController();
+      await Promise.race([idle, sleep(deadlineMs, undefined, { signal: timeout.signal }).catch(() => {})]);
+      timeout.abort();
+    }
+    const cut = this.#inflight;
+    this.#server.closeAllConnections();
+    await listenerClosed;
+    this.#active?.retire();
+    const remaining = Math.max(0, deadline - performance.now());
+    const closing = this.#pools.closeAll(false);
+    const timeout = new AbortController();
+    const graceful = await Promise.race([
+      closing.then(() => true),
+      sleep(remaining, false, { signal: timeout.signal }).catch(() => false),
+    ]);
+    timeout.abort();
+    if (!graceful) await this.#pools.closeAll(true);
+    this.#logger.info({ cutRequests: cut }, 'drained');
+  }
+
+  /** Drains at once (in-flight requests are cut) and closes the admin listener. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.drain(0);
+      await this.#pools.closeAll(true);
+      await this.#admin.close();
+    })();
+    return this.#closed;
+  }
+
+  #metricsFor(routeId: string): RouteMetrics {
+    let metrics = this.#routeMetrics.get(routeId);
+    if (!metrics) {
+      metrics = new RouteMetrics(this.#metrics, routeId);
+      this.#routeMetrics.set(routeId, metrics);
+    }
+    return metrics;
+  }
+}

@@ -1,0 +1,115 @@
+// The data-plane process: flags and environment → Dataplane + ConfigClient, and a graceful exit on
+// SIGTERM/SIGINT. Run with `scripts/toolchain.sh node dataplane/src/main.ts`.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createLogger } from '@tollgate/telemetry';
+import { ConfigClient } from './config/index.ts';
+import { Dataplane, type ListenAddress } from './dataplane.ts';
+
+const USAGE = `Usage: node dataplane/src/main.ts [options]
+
+  --listen <host:port>      proxy listener           (TOLLGATE_LISTEN, default 0.0.0.0:8080)
+  --admin <host:port>       admin listener           (TOLLGATE_ADMIN, default 0.0.0.0:9901)
+  --controller <host:port>  controller gRPC address  (TOLLGATE_CONTROLLER, default 127.0.0.1:18000)
+  --node-id <id>            identity sent to the controller (TOLLGATE_NODE_ID, default <hostname>-<pid>)
+  --zone <zone>             topology zone            (TOLLGATE_ZONE)
+  --tls-ca, --tls-cert, --tls-key <file>
+                            mTLS to the controller   (TOLLGATE_TLS_CA, TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY)
+  TOLLGATE_DRAIN_SECONDS    how long SIGTERM waits for in-flight requests (default 20)
+  TOLLGATE_LOG_LEVEL        pino level (default info)
+`;
+
+function parseAddress(flag: string, value: string): ListenAddress {
+  const colon = value.lastIndexOf(':');
+  const port = Number(value.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--${flag} must be host:port, got "${value}"`);
+  }
+  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function readTls(
+  ca?: string,
+  cert?: string,
+  key?: string,
+): { ca: Buffer; cert: Buffer; key: Buffer } | undefined {
+  if (!ca && !cert && !key) return undefined;
+  if (!ca || !cert || !key) throw new Error('--tls-ca, --tls-cert and --tls-key go together');
+  return { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      listen: { type: 'string' },
+      admin: { type: 'string' },
+      controller: { type: 'string' },
+      'node-id': { type: 'string' },
+      zone: { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const env = process.env;
+  const listen = parseAddress('listen', values.listen ?? env.TOLLGATE_LISTEN ?? '0.0.0.0:8080');
+  const admin = parseAddress('admin', values.admin ?? env.TOLLGATE_ADMIN ?? '0.0.0.0:9901');
+  const controller = values.controller ?? env.TOLLGATE_CONTROLLER ?? '127.0.0.1:18000';
+  const nodeId = values['node-id'] ?? env.TOLLGATE_NODE_ID ?? `${hostname()}-${process.pid}`;
+  const zone = values.zone ?? env.TOLLGATE_ZONE;
+  const drainSeconds = Number(env.TOLLGATE_DRAIN_SECONDS ?? '20');
+  if (!Number.isFinite(drainSeconds) || drainSeconds < 0)
+    throw new Error('TOLLGATE_DRAIN_SECONDS must be a number ≥ 0');
+  const tls = readTls(
+    values['tls-ca'] ?? env.TOLLGATE_TLS_CA,
+    values['tls-cert'] ?? env.TOLLGATE_TLS_CERT,
+    values['tls-key'] ?? env.TOLLGATE_TLS_KEY,
+  );
+  const { version: buildVersion } = JSON.parse(
+    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+  ) as {
+    version: string;
+  };
+
+  const logger = createLogger({ name: 'dataplane' });
+  const dataplane = new Dataplane({ logger, listen, admin });
+  const { port, adminPort } = await dataplane.start();
+  logger.info({ port, adminPort, controller, nodeId }, 'data plane listening');
+
+  const client = new ConfigClient({
+    address: controller,
+    node: { id: nodeId, zone, buildVersion },
+    logger,
+    tls,
+    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot),
+  });
+  client.start();
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      logger.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, drainSeconds, inflight: dataplane.inflight }, 'shutting down');
+    await Promise.all([client.stop(), dataplane.drain(drainSeconds * 1000)]);
+    await dataplane.close();
+    logger.info('stopped');
+    logger.flush(() => process.exit(0));
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`dataplane: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

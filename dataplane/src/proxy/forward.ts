@@ -1,0 +1,171 @@
+// Forwarding one request upstream with undici's dispatch API: the request body streams up, the
+// response streams down, each side pausing the other when it cannot keep up.
+import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { ErrorCode } from '../errors.ts';
+import type { DataplaneMetrics } from '../observability/index.ts';
+import type { UpstreamCluster, UpstreamEndpoint } from '../upstream/index.ts';
+import { ClientClosedError, type Exchange } from './exchange.ts';
+import { downstreamResponseHeaders, type HeaderMap } from './headers.ts';
+import type { RoutePlan } from './route-plan.ts';
+
+export interface ForwardRequest {
+  exchange: Exchange;
+  plan: RoutePlan;
+  cluster: UpstreamCluster;
+  endpoint: UpstreamEndpoint;
+  path: string;
+  headers: HeaderMap;
+  body: Readable | null;
+  metrics: DataplaneMetrics;
+  draining: () => boolean;
+}
+
+/** The deadline of the whole upstream exchange passed (the route's request/backendRequest timeout). */
+export class UpstreamDeadlineError extends Error {
+  readonly code = 'TG_ERR_UPSTREAM_TIMEOUT';
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(`no complete answer within ${timeoutMs} ms`);
+    this.name = 'UpstreamDeadlineError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TG_ERR_UPSTREAM_TIMEOUT']);
+
+/**
+ * What went wrong, from the error and whether the request had reached a connection: errors before
+ * that are connect failures (refused, unreachable, DNS, TLS handshake, connect timeout).
+ */
+export function classifyUpstreamError(error: Error, reachedConnection: boolean): ErrorCode {
+  const code = (error as { code?: string }).code;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return 'TG_ERR_UPSTREAM_TIMEOUT';
+  if (!reachedConnection || code === 'UND_ERR_CONNECT_TIMEOUT') return 'TG_ERR_UPSTREAM_CONNECT';
+  return 'TG_ERR_UPSTREAM_RESET';
+}
+
+export function forward(request: ForwardRequest): void {
+  const { exchange, plan, endpoint, path, headers, body } = request;
+  const { timeouts } = plan;
+  const handler = new ForwardHandler(request);
+  exchange.upstreamStartedAt = performance.now();
+  exchange.onClientClosed = (error) => handler.abort(error);
+  endpoint.pool.dispatch(
+    {
+      path,
+      method: exchange.method,
+      headers,
+      body,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.idleMs,
+    },
+    handler,
+  );
+}
+
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  readonly #request: ForwardRequest;
+  #controller: Dispatcher.DispatchController | undefined;
+  #abortReason: Error | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #reachedConnection = false;
+  #done = false;
+  #failed = false;
+
+  constructor(request: ForwardRequest) {
+    this.#request = request;
+    const { totalMs } = request.plan.timeouts;
+    if (totalMs !== undefined) {
+      this.#timer = setTimeout(() => this.abort(new UpstreamDeadlineError(totalMs)), totalMs);
+    }
+  }
+
+  /** Aborts the upstream exchange; before it reached a connection, as soon as it does. */
+  abort(reason: Error): void {
+    if (this.#done || this.#abortReason) return;
+    this.#abortReason = reason;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#controller) {
+      this.#controller.abort(reason);
+      return;
+    }
+    // Still waiting for a connection: answer the deadline now rather than when one frees up; the
+    // queued request is aborted the moment it reaches a connection.
+    if (reason instanceof UpstreamDeadlineError) this.#fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    this.#reachedConnection = true;
+    if (this.#abortReason) controller.abort(this.#abortReason);
+  }
+
+  onBodySent(chunk: Buffer | string): void {
+    this.#request.exchange.bytesIn += chunk.length;
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    upstreamHeaders: IncomingHttpHeaders,
+  ): void {
+    const { exchange, plan, draining } = this.#request;
+    const { res } = exchange;
+    if (res.destroyed) return;
+    const headers = downstreamResponseHeaders(upstreamHeaders);
+    plan.responseHeaders?.apply(headers);
+    headers['x-request-id'] ??= exchange.requestId;
+    if (draining()) headers.connection = 'close';
+    res.writeHead(statusCode, headers);
+    res.on('drain', () => controller.resume());
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const { res } = this.#request.exchange;
+    if (res.destroyed) return;
+    this.#request.exchange.bytesOut += chunk.length;
+    if (!res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.#settle();
+    const { res } = this.#request.exchange;
+    if (!res.destroyed) res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.#settle();
+    // The client left first: nothing to answer, the exchange records it as a client close.
+    if (this.#abortReason instanceof ClientClosedError) return;
+    this.#fail(error);
+  }
+
+  #fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    const { exchange, cluster, metrics, plan } = this.#request;
+    const code = classifyUpstreamError(error, this.#reachedConnection);
+    metrics.upstreamErrors.labels(cluster.id, code).inc();
+    exchange.fail(code, {
+      upstream: cluster.id,
+      reason: (error as { code?: string }).code ?? error.message,
+      timeoutMs: timeoutOf(error, plan),
+    });
+  }
+
+  #settle(): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#request.exchange.upstreamEnded();
+  }
+}
+
+function timeoutOf(error: Error, plan: RoutePlan): number {
+  if (error instanceof UpstreamDeadlineError) return error.timeoutMs;
+  const code = (error as { code?: string }).code;
+  return code === 'UND_ERR_BODY_TIMEOUT' ? plan.timeouts.idleMs : plan.timeouts.headersMs;
+}

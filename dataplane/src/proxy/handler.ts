@@ -1,0 +1,195 @@
+// The node:http side of the proxy: per request, route lookup, then a direct answer (error,
+// direct response, redirect) or a forward to a backend chosen by weight.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { describeError, errorShapeFor, renderErrorBody } from '../errors.ts';
+import type { AccessLog, DataplaneMetrics, RouteMetrics } from '../observability/index.ts';
+import { normalizeHost, type Router } from '../router/index.ts';
+import { Exchange, type Lease, requestHasBody } from './exchange.ts';
+import { forward } from './forward.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { startMirrors } from './mirror.ts';
+import { hostHeaderPort, redirectLocation } from './rewrite.ts';
+import type { RoutePlan } from './route-plan.ts';
+
+/** One compiled snapshot, as the proxy sees it. */
+export interface ProxyConfig {
+  readonly router: Router<RoutePlan>;
+  /** Keeps this config's pools open until the request that took the lease releases it. */
+  lease(): Lease;
+}
+
+export interface ProxyOptions {
+  /** The active config; a request keeps the one it started with. */
+  config(): ProxyConfig | undefined;
+  accessLog: AccessLog;
+  metrics: DataplaneMetrics;
+  routeMetrics(routeId: string): RouteMetrics;
+  /** While draining, every response closes its connection. */
+  draining(): boolean;
+  requestStarted(): void;
+  requestFinished(): void;
+  /** The scheme clients use to reach this listener. */
+  scheme?: 'http' | 'https';
+}
+
+export interface ProxyHandlers {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Upgrade (websocket) requests: not supported yet, answered 501. */
+  upgrade(req: IncomingMessage, socket: Duplex): void;
+}
+
+export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
+  const { metrics, draining } = options;
+  const scheme = options.scheme ?? 'http';
+  const hooks = {
+    accessLog: options.accessLog,
+    unmatchedMetrics: options.routeMetrics(''),
+    draining,
+    onFinished: () => {
+      metrics.inflightRequests.dec();
+      options.requestFinished();
+    },
+  };
+
+  function request(req: IncomingMessage, res: ServerResponse): void {
+    metrics.inflightRequests.inc();
+    options.requestStarted();
+    const exchange = new Exchange(req, res, hooks);
+    if (draining()) res.setHeader('connection', 'close');
+    try {
+      serve(exchange);
+    } catch (error) {
+      exchange.fail('TG_ERR_INTERNAL', { reason: (error as Error).message });
+    }
+  }
+
+  function serve(exchange: Exchange): void {
+    const { req } = exchange;
+    if (req.headers.upgrade !== undefined && /\bupgrade\b/i.test(String(req.headers.connection))) {
+      exchange.fail('TG_ERR_UPGRADE_NOT_SUPPORTED', { protocol: req.headers.upgrade });
+      return;
+    }
+    const config = options.config();
+    if (!config) {
+      exchange.fail('TG_ERR_NOT_READY');
+      return;
+    }
+    exchange.lease = config.lease();
+    const match = config.router.match({
+      host: exchange.host,
+      path: exchange.path,
+      method: exchange.method,
+      headers: req.headers,
+      query: exchange.query,
+    });
+    if (!match) {
+      exchange.fail('TG_ERR_ROUTE_NOT_FOUND', {
+        method: exchange.method,
+        path: exchange.path,
+        host: normalizeHost(exchange.host),
+      });
+      return;
+    }
+    const plan = match.entry.data;
+    exchange.route = plan.id;
+    exchange.routeMetrics = plan.metrics;
+    const { action } = plan;
+    if (action.kind === 'direct-response') {
+      exchange.respondError(action.code, action.status, action.message);
+      return;
+    }
+    if (action.kind === 'redirect') {
+      const location = redirectLocation(action, plan.rewritePath, {
+        host: normalizeHost(exchange.host),
+        hostPort: hostHeaderPort(exchange.host),
+        path: exchange.path,
+        query: exchange.query,
+        scheme,
+      });
+      exchange.res.writeHead(action.statusCode, {
+        location,
+        'content-length': 0,
+        'x-request-id': exchange.requestId,
+      });
+      exchange.res.end();
+      return;
+    }
+    forwardToBackend(exchange, plan);
+  }
+
+  function forwardToBackend(exchange: Exchange, plan: RoutePlan): void {
+    const cluster = plan.pickBackend();
+    if (cluster) exchange.cluster = cluster.id;
+    const endpoint = cluster?.next();
+    if (!cluster || !endpoint) {
+      metrics.upstreamErrors.labels(cluster?.id ?? '', 'TG_ERR_NO_HEALTHY_UPSTREAM').inc();
+      exchange.fail('TG_ERR_NO_HEALTHY_UPSTREAM', { route: plan.id });
+      return;
+    }
+    exchange.upstream = endpoint.address;
+    const { req } = exchange;
+    const headers = upstreamRequestHeaders(req, {
+      host: plan.rewriteHost ?? cluster.authority ?? exchange.host,
+      clientHost: exchange.host,
+      clientAddress: clientAddress(req),
+      proto: scheme,
+      requestId: exchange.requestId,
+    });
+    plan.requestHeaders?.apply(headers);
+    const path = exchange.target(plan.rewritePath ? plan.rewritePath(exchange.path) : exchange.path);
+    const hasBody = requestHasBody(req);
+    let body: Readable | null = hasBody ? req : null;
+    if (plan.mirrors.length > 0) {
+      // Mirrors read the body from data events; the main request then reads a piped copy so
+      // the client stream's flow is started once, with backpressure from the main upstream only.
+      if (hasBody) body = req.pipe(new PassThrough());
+      startMirrors(plan.mirrors, {
+        req,
+        method: exchange.method,
+        path,
+        headers,
+        hasBody,
+        timeouts: plan.timeouts,
+        metrics,
+      });
+    }
+    forward({ exchange, plan, cluster, endpoint, path, headers, body, metrics, draining });
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex): void {
+    const code = 'TG_ERR_UPGRADE_NOT_SUPPORTED';
+    const { status, message } = describeError(code, { protocol: req.headers.upgrade ?? req.method });
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const body = renderErrorBody(errorShapeFor(path), code, status, message);
+    socket.on('error', () => {});
+    socket.end(
+      `HTTP/1.1 ${status} Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-tollgate-error-code: ${code}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    options.accessLog.write({
+      method: req.method ?? '',
+      host: req.headers.host ?? '',
+      path,
+      status,
+      route: undefined,
+      cluster: undefined,
+      upstream: undefined,
+      bytesIn: 0,
+      bytesOut: Buffer.byteLength(body),
+      durationMs: 0,
+      upstreamMs: undefined,
+      requestId: typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : '',
+      errorCode: code,
+    });
+    hooks.unmatchedMetrics.record(req.method ?? 'GET', status, 0);
+  }
+
+  return { request, upgrade };
+}
+
+function clientAddress(req: IncomingMessage): string | undefined {
+  const address = req.socket.remoteAddress;
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,104 @@
+// The non-path conditions of a route entry (method, headers, query parameters, model), compiled
+// once per snapshot: regular expressions are built here, never per request.
+import type { RouteMatchIR, StringMatchIR } from '@tollgate/snapshot';
+
+/** What the router needs to know about a request. */
+export interface MatchInput {
+  /** The Host header (or :authority) as received; normalised by the router. */
+  host: string | undefined;
+  /** The path without the query string. */
+  path: string;
+  method: string;
+  /** Lowercased header names, as node:http gives them. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw query string without "?"; parsed only when an entry has query conditions. */
+  query?: string;
+  /**
+   * The requested model, for AI traffic. Entries with a model condition check it when given;
+   * while nothing extracts the model yet, an absent model leaves model conditions unchecked.
+   */
+  model?: string;
+}
+
+type StringTest = (value: string) => boolean;
+
+interface NamedTest {
+  name: string;
+  test: StringTest;
+}
+
+export interface CompiledConditions {
+  readonly method: string | undefined;
+  readonly headers: readonly NamedTest[];
+  readonly query: readonly NamedTest[];
+  readonly model: StringTest | undefined;
+}
+
+/** Lazily parsed query, shared by every candidate of one lookup. */
+export class QueryView {
+  readonly #raw: string | undefined;
+  #params: URLSearchParams | undefined;
+
+  constructor(raw: string | undefined) {
+    this.#raw = raw;
+  }
+
+  get(name: string): string | null {
+    if (!this.#raw) return null;
+    this.#params ??= new URLSearchParams(this.#raw);
+    return this.#params.get(name);
+  }
+}
+
+export function compileConditions(match: RouteMatchIR): CompiledConditions {
+  return {
+    method: match.method?.toUpperCase(),
+    headers: match.headers.map((h) => ({ name: h.name.toLowerCase(), test: compileStringMatch(h) })),
+    query: match.queryParams.map((q) => ({ name: q.name, test: compileStringMatch(q) })),
+    model: match.model ? compileModelMatch(match.model) : undefined,
+  };
+}
+
+export function conditionsHold(conditions: CompiledConditions, input: MatchInput, query: QueryView): boolean {
+  if (conditions.method !== undefined && conditions.method !== input.method) return false;
+  for (const { name, test } of conditions.headers) {
+    const raw = input.headers[name];
+    if (raw === undefined) return false;
+    // Repeated headers are compared as one comma-joined value, the way node:http joins most of them.
+    if (!test(typeof raw === 'string' ? raw : raw.join(', '))) return false;
+  }
+  for (const { name, test } of conditions.query) {
+    const value = query.get(name);
+    if (value === null || !test(value)) return false;
+  }
+  if (conditions.model && input.model !== undefined && !conditions.model(input.model)) return false;
+  return true;
+}
+
+/** Regular expressions match the whole value (anchored), like path regexes. */
+export function anchoredRegex(source: string): RegExp {
+  return new RegExp(`^(?:${source})$`);
+}
+
+function compileStringMatch(match: StringMatchIR): StringTest {
+  if (match.type === 'Exact') {
+    const expected = match.value;
+    return (value) => value === expected;
+  }
+  const regex = anchoredRegex(match.value);
+  return (value) => regex.test(value);
+}
+
+function compileModelMatch(model: NonNullable<RouteMatchIR['model']>): StringTest {
+  if (model.type === 'Exact') {
+    const expected = model.value;
+    return (value) => value === expected;
+  }
+  // Glob: "*" is any run of characters, everything else is literal.
+  const source = model.value
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  const regex = new RegExp(`^${source}$`);
+  return (value) => regex.test(value);
+}

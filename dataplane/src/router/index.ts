@@ -1,0 +1,4 @@
+export type { MatchInput } from './conditions.ts';
+export { normalizeHost } from './host.ts';
+export { type MatchTrace, pathSegments } from './path-index.ts';
+export * from './router.ts';

@@ -1,0 +1,3 @@
+export * from './balancer.ts';
+export * from './pools.ts';
+export * from './upstream-set.ts';

@@ -1,0 +1,114 @@
+// Connection pools, one per upstream endpoint, shared by every snapshot that uses the endpoint.
+// A snapshot swap keeps the pools (and their warm keep-alive connections) of endpoints that are
+// still there; a pool no live snapshot references is closed once its in-flight requests finish.
+import { Pool } from 'undici';
+
+export interface PoolSettings {
+  /** Upper bound on connections per endpoint. */
+  connections: number;
+  /** Idle keep-alive connections are closed after this (the upstream's own keep-alive hint wins when shorter). */
+  keepAliveTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_POOL_SETTINGS: PoolSettings = {
+  connections: 128,
+  keepAliveTimeoutMs: 30_000,
+  connectTimeoutMs: 5_000,
+};
+
+export interface EndpointSpec {
+  host: string;
+  port: number;
+  tls: boolean;
+  /** TLS server name, when it differs from the endpoint host (a static URL's authority). */
+  servername?: string;
+}
+
+export function endpointOrigin({ host, port, tls }: EndpointSpec): string {
+  const bracketed = host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${bracketed}:${port}`;
+}
+
+/** Two specs share a pool exactly when their keys are equal. */
+export function endpointKey(spec: EndpointSpec): string {
+  const origin = endpointOrigin(spec);
+  return spec.tls && spec.servername ? `${origin}#${spec.servername}` : origin;
+}
+
+interface PoolEntry {
+  pool: Pool;
+  refs: number;
+}
+
+export class PoolRegistry {
+  readonly #settings: PoolSettings;
+  readonly #pools = new Map<string, PoolEntry>();
+  readonly #closing = new Set<Promise<void>>();
+  #created = 0;
+
+  constructor(settings: Partial<PoolSettings> = {}) {
+    this.#settings = { ...DEFAULT_POOL_SETTINGS, ...settings };
+  }
+
+  /** The endpoint's pool (created on first use); each acquire needs one matching release. */
+  acquire(spec: EndpointSpec): { key: string; pool: Pool } {
+    const key = endpointKey(spec);
+    let entry = this.#pools.get(key);
+    if (!entry) {
+      entry = { pool: this.#createPool(spec), refs: 0 };
+      this.#pools.set(key, entry);
+      this.#created++;
+    }
+    entry.refs++;
+    return { key, pool: entry.pool };
+  }
+
+  release(key: string): void {
+    const entry = this.#pools.get(key);
+    if (!entry) return;
+    entry.refs--;
+    if (entry.refs > 0) return;
+    this.#pools.delete(key);
+    // close() lets queued and in-flight requests finish, then closes the connections.
+    const closing = entry.pool.close().catch(() => {});
+    this.#closing.add(closing);
+    void closing.finally(() => this.#closing.delete(closing));
+  }
+
+  /** Keys of the pools currently open. */
+  keys(): string[] {
+    return [...this.#pools.keys()];
+  }
+
+  /** Pools created since start: stays flat across swaps that keep the same endpoints. */
+  get createdCount(): number {
+    return this.#created;
+  }
+
+  /** Closes every pool: gracefully, or at once (in-flight requests fail) when `force`. */
+  async closeAll(force = false): Promise<void> {
+    const pools = [...this.#pools.values()].map((e) => e.pool);
+    this.#pools.clear();
+    await Promise.all([
+      ...pools.map((pool) => (force ? pool.destroy() : pool.close()).catch(() => {})),
+      ...this.#closing,
+    ]);
+  }
+
+  #createPool(spec: EndpointSpec): Pool {
+    const { connections, keepAliveTimeoutMs, connectTimeoutMs } = this.#settings;
+    return new Pool(endpointOrigin(spec), {
+      connections,
+      // One request at a time per connection: HTTP/1.1 pipelining is head-of-line blocking and
+      // unsafe for non-idempotent requests.
+      pipelining: 1,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      keepAliveMaxTimeout: keepAliveTimeoutMs,
+      connect: {
+        timeout: connectTimeoutMs,
+        ...(spec.tls && spec.servername ? { servername: spec.servername } : {}),
+      },
+    });
+  }
+}

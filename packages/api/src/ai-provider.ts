@@ -160,12 +160,10 @@ export const AzureOpenAISettings = z
       })
       .default('2024-10-21')
       .meta({ description: 'The api-version query parameter sent with every request.' }),
-    deployments: listMap(z.array(AzureDeployment).max(128), ['model'])
-      .optional()
-      .meta({
-        description:
-          'Deployment per model. A model without an entry is sent to the deployment of the same name.',
-      }),
+    deployments: listMap(z.array(AzureDeployment).max(128), ['model']).optional().meta({
+      description:
+        'Deployment per model. A model without an entry is sent to the deployment of the same name.',
+    }),
   })
   .meta({ description: 'Settings of type azure-openai.' });
 export type AzureOpenAISettings = z.infer<typeof AzureOpenAISettings>;
@@ -214,15 +212,9 @@ export const ProviderLimits = z
       .max(100_000_000)
       .optional()
       .meta({ description: 'Most requests per minute sent to this provider, across all consumers.' }),
-    tokensPerMinute: z
-      .number()
-      .int()
-      .min(1)
-      .max(1_000_000_000_000)
-      .optional()
-      .meta({
-        description: 'Most tokens (input + output) per minute sent to this provider, across all consumers.',
-      }),
+    tokensPerMinute: z.number().int().min(1).max(1_000_000_000_000).optional().meta({
+      description: 'Most tokens (input + output) per minute sent to this provider, across all consumers.',
+    }),
     maxConcurrentRequests: z
       .number()
       .int()

@@ -68,7 +68,7 @@ export function withRules<T extends z.ZodType>(schema: T, rules: readonly Valida
       } catch {
         holds = false;
       }
-      if (!holds) ctx.addIssue({ code: 'custom', message: rule.message, path, input: value });
+      if (!holds) ctx.addIssue({ code: 'custom', message: rule.message, path: [...path], input: value }); // zod prefixes paths in place
     }
   });
   return checked.meta({ ...meta, 'x-kubernetes-validations': [...existing, ...rules] }) as T;

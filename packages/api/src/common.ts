@@ -118,31 +118,34 @@ export const ObjectMeta = z.looseObject({
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
 
 /** metav1.Condition. `lastTransitionTime` is filled by the status writer, never by translation. */
-export const Condition = z.object({
-  type: z
-    .string()
-    .max(316)
-    .meta({ description: 'Type of the condition: Accepted, ResolvedRefs or Programmed.' }),
-  status: z.enum(['True', 'False', 'Unknown']).meta({ description: 'Status of the condition.' }),
-  reason: z
-    .string()
-    .max(1024)
-    .meta({ description: 'Machine-readable CamelCase reason for the last transition.' }),
-  message: z
-    .string()
-    .max(32768)
-    .meta({ description: 'Human-readable message: what is wrong and how to fix it.' }),
-  observedGeneration: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .meta({ description: 'The .metadata.generation this condition was computed from.' }),
-  lastTransitionTime: z
-    .string()
-    .optional()
-    .meta({ description: 'When the condition last changed status (RFC 3339).' }),
-});
+export const Condition = z
+  .object({
+    type: z
+      .string()
+      .max(316)
+      .meta({ description: 'Type of the condition: Accepted, ResolvedRefs or Programmed.' }),
+    status: z.enum(['True', 'False', 'Unknown']).meta({ description: 'Status of the condition.' }),
+    reason: z
+      .string()
+      .max(1024)
+      .meta({ description: 'Machine-readable CamelCase reason for the last transition.' }),
+    message: z
+      .string()
+      .max(32768)
+      .meta({ description: 'Human-readable message: what is wrong and how to fix it.' }),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'The .metadata.generation this condition was computed from.' }),
+    lastTransitionTime: z
+      .string()
+      .max(64)
+      .optional()
+      .meta({ description: 'When the condition last changed status (RFC 3339).' }),
+  })
+  .meta({ description: 'One aspect of the observed state (metav1.Condition).' });
 export type Condition = z.infer<typeof Condition>;
 
 export const conditionList = listMap(

@@ -61,13 +61,9 @@ export const PolicyTargetRef = withRules(
 export type PolicyTargetRef = z.infer<typeof PolicyTargetRef>;
 
 const targetRefs = withRules(
-  z
-    .array(PolicyTargetRef)
-    .min(1)
-    .max(16)
-    .meta({
-      description: 'The objects this policy attaches to. A more specific attachment wins over a broader one.',
-    }),
+  z.array(PolicyTargetRef).min(1).max(16).meta({
+    description: 'The objects this policy attaches to. A more specific attachment wins over a broader one.',
+  }),
   [
     {
       rule: 'self.all(a, self.exists_one(b, a.group == b.group && a.kind == b.kind && a.name == b.name && (has(a.sectionName) ? has(b.sectionName) && a.sectionName == b.sectionName : !has(b.sectionName))))',

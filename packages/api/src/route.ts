@@ -67,12 +67,9 @@ export type QueryParamMatch = z.infer<typeof QueryParamMatch>;
 
 export const ModelMatch = z
   .object({
-    type: z
-      .enum(['Exact', 'Glob'])
-      .default('Exact')
-      .meta({
-        description: 'Exact compares the model name (or alias); Glob allows "*" wildcards ("gpt-4*").',
-      }),
+    type: z.enum(['Exact', 'Glob']).default('Exact').meta({
+      description: 'Exact compares the model name (or alias); Glob allows "*" wildcards ("gpt-4*").',
+    }),
     value: z.string().min(1).max(256).meta({ description: 'Requested model name, alias or glob.' }),
   })
   .meta({ description: 'Matches the model an AI request asks for (the "model" field of the body).' });
@@ -219,15 +216,9 @@ export const BackendRef = withRules(
         description:
           'For an AIProvider: the provider model (or alias) to send to. Defaults to the requested model.',
       }),
-      weight: z
-        .number()
-        .int()
-        .min(0)
-        .max(1_000_000)
-        .default(1)
-        .meta({
-          description: 'Share of traffic relative to the other backendRefs of the rule. 0 sends none.',
-        }),
+      weight: z.number().int().min(0).max(1_000_000).default(1).meta({
+        description: 'Share of traffic relative to the other backendRefs of the rule. 0 sends none.',
+      }),
     })
     .meta({ description: 'Where matching traffic is sent.' }),
   [
@@ -326,13 +317,9 @@ export const RouteRule = withRules(
         .optional()
         .meta({ description: 'The rule applies when any match holds. Empty means PathPrefix "/".' }),
       filters: RouteFilters.optional(),
-      backendRefs: z
-        .array(BackendRef)
-        .max(16)
-        .optional()
-        .meta({
-          description: 'Weighted backends. Required unless a RequestRedirect filter answers the request.',
-        }),
+      backendRefs: z.array(BackendRef).max(16).optional().meta({
+        description: 'Weighted backends. Required unless a RequestRedirect filter answers the request.',
+      }),
       timeouts: RouteTimeouts.optional(),
     })
     .meta({ description: 'Matches, filters and backends.' }),
@@ -351,11 +338,9 @@ export type RouteRule = z.infer<typeof RouteRule>;
 
 export const RouteSpec = z
   .object({
-    hostnames: listSet(z.array(hostname).max(16))
-      .optional()
-      .meta({
-        description: 'Host names this Route serves. Empty serves every host not claimed more specifically.',
-      }),
+    hostnames: listSet(z.array(hostname).max(16)).optional().meta({
+      description: 'Host names this Route serves. Empty serves every host not claimed more specifically.',
+    }),
     rules: z
       .array(RouteRule)
       .min(1)

@@ -32,12 +32,9 @@ export type ClaimToHeader = z.infer<typeof ClaimToHeader>;
 
 export const JWTAuthentication = z
   .object({
-    required: z
-      .boolean()
-      .default(true)
-      .meta({
-        description: 'When true, a request without a token is refused (401). An invalid token always is.',
-      }),
+    required: z.boolean().default(true).meta({
+      description: 'When true, a request without a token is refused (401). An invalid token always is.',
+    }),
     issuer: z.string().min(1).max(2048).meta({ description: 'Required value of the "iss" claim.' }),
     audiences: listSet(z.array(z.string().min(1).max(256)).max(16))
       .optional()

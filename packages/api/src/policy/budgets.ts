@@ -33,11 +33,9 @@ export const Budget = withRules(
         .enum(['day', 'week', 'month'])
         .default('month')
         .meta({ description: 'Calendar period after which the budget resets. Weeks start on Monday.' }),
-      timeZone: timeZone
-        .default('UTC')
-        .meta({
-          description: 'IANA time zone in which periods start, e.g. "Europe/Paris". Defaults to UTC.',
-        }),
+      timeZone: timeZone.default('UTC').meta({
+        description: 'IANA time zone in which periods start, e.g. "Europe/Paris". Defaults to UTC.',
+      }),
       per: z
         .enum(['consumer', 'team', 'tenant'])
         .default('consumer')

@@ -10,13 +10,10 @@ export const PIIGuardrail = z
       description:
         'Kinds of personal data looked for in prompts: email, phone, creditCard, ssn, iban, ipAddress.',
     }),
-    action: z
-      .enum(['mask', 'block'])
-      .default('mask')
-      .meta({
-        description:
-          'mask replaces each finding with a placeholder ("<EMAIL>"); block refuses the request (400).',
-      }),
+    action: z.enum(['mask', 'block']).default('mask').meta({
+      description:
+        'mask replaces each finding with a placeholder ("<EMAIL>"); block refuses the request (400).',
+    }),
   })
   .meta({ description: 'Detects personal data in prompts.' });
 export type PIIGuardrail = z.infer<typeof PIIGuardrail>;
@@ -26,7 +23,10 @@ const denyPattern = z
   .min(1)
   .max(1024)
   .refine(compiles, { message: 'must be a valid regular expression' })
-  .meta({ description: 'A regular expression (RE2 syntax, no backreferences or lookaround).' });
+  .meta({
+    description:
+      'A regular expression (ECMAScript syntax, Unicode mode), searched for in the prompt. Case-sensitive; "(?i:...)" makes a part case-insensitive.',
+  });
 
 function compiles(pattern: string): boolean {
   try {

@@ -115,15 +115,9 @@ export const RequestSizeLimits = withRules(
         .max(17_179_869_184)
         .optional()
         .meta({ description: 'Largest request body, in bytes; larger requests get 413.' }),
-      maxRequestHeadersBytes: z
-        .number()
-        .int()
-        .min(1)
-        .max(1_048_576)
-        .optional()
-        .meta({
-          description: 'Largest total size of the request headers, in bytes; larger requests get 431.',
-        }),
+      maxRequestHeadersBytes: z.number().int().min(1).max(1_048_576).optional().meta({
+        description: 'Largest total size of the request headers, in bytes; larger requests get 431.',
+      }),
     })
     .meta({ description: 'Size limits on requests.' }),
   [

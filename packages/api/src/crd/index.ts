@@ -1,0 +1,3 @@
+export * from './definitions.ts';
+export * from './generate.ts';
+export * from './structural.ts';

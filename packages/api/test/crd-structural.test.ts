@@ -69,8 +69,7 @@ describe.each(schemas)('the %s CRD schema', (_kind, schema) => {
         if (node.type === 'object' && node.additionalProperties && node.maxProperties === undefined) {
           return 'map without maxProperties';
         }
-        if (node.type === 'string' && node.maxLength === undefined && !node.enum)
-          return 'string without maxLength';
+        if (node.type === 'string' && node.maxLength === undefined) return 'string without maxLength';
         return undefined;
       }),
     ).toEqual([]);
@@ -172,11 +171,12 @@ describe('toStructuralSchema', () => {
       type: 'integer',
       enum: [1, 2],
     });
-    expect(toStructuralSchema(z.union([z.literal('a'), z.enum(['b', 'c'])]))).toEqual({
+    expect(toStructuralSchema(z.union([z.literal('a'), z.enum(['b', 'cc'])]))).toEqual({
       type: 'string',
-      enum: ['a', 'b', 'c'],
+      enum: ['a', 'b', 'cc'],
+      maxLength: 2,
     });
-    expect(toStructuralSchema(z.literal('x'))).toEqual({ type: 'string', enum: ['x'] });
+    expect(toStructuralSchema(z.literal('x'))).toEqual({ type: 'string', enum: ['x'], maxLength: 1 });
   });
 
   it('rewrites nullable, int-or-string and object unions', () => {

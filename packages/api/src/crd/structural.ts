@@ -160,8 +160,13 @@ function rewrite(input: JSONSchema, path: string): StructuralSchema {
     if (out.minimum === -Number.MAX_SAFE_INTEGER) delete out.minimum;
     if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;
   }
-  if (out.properties && Object.keys(out.properties).length === 0 && !out.additionalProperties)
+  if (out.type === 'string' && out.enum && out.maxLength === undefined) {
+    // API servers without enum-aware CEL cost estimation assume an unbounded string: bound it explicitly
+    out.maxLength = Math.max(...out.enum.map((value) => String(value).length));
+  }
+  if (out.properties && Object.keys(out.properties).length === 0 && !out.additionalProperties) {
     delete out.properties;
+  }
   if (!out.type && !out['x-kubernetes-int-or-string']) {
     if (out.properties || out.additionalProperties) out.type = 'object';
     else out['x-kubernetes-preserve-unknown-fields'] = true; // z.unknown(), z.any()

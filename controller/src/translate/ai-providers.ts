@@ -1,0 +1,115 @@
+// AIProviders: base URL, credentials from Secrets, models. A provider whose credentials do not
+// resolve is left out of the snapshot (Accepted=False, UnresolvedRefs) rather than served without them.
+import { type AIProvider, defaultBaseURLs, type SecretKeyRef } from '@tollgate/api';
+import type { AIProviderIR, ClusterIR } from '@tollgate/snapshot';
+import type { ObjectIndex } from './objects.ts';
+import type { ObjectReport, Reports } from './report.ts';
+import { readSecretKey } from './secrets.ts';
+import { parseUpstreamURL } from './upstream-url.ts';
+
+export interface UsableProvider {
+  provider: AIProviderIR;
+  cluster: ClusterIR;
+}
+
+export const aiProviderId = (namespace: string, name: string): string => `ai/${namespace}/${name}`;
+
+/** Providers that made it into the snapshot, by `namespace/name`. */
+export function compileAIProviders(index: ObjectIndex, reports: Reports): Map<string, UsableProvider> {
+  const usable = new Map<string, UsableProvider>();
+  for (const entry of index.all('AIProvider')) {
+    if (!entry.object) continue;
+    const { namespace, name } = entry.identity;
+    const report = reports.for({ ...entry.identity, kind: 'AIProvider' });
+    const compiled = compileProvider(entry.object, namespace, name, index, report);
+    if (compiled) usable.set(`${namespace}/${name}`, compiled);
+  }
+  return usable;
+}
+
+/**
+ * The default base URL of a type, its `{location}` / `{region}` filled from the provider's
+ * settings (vertex-ai's "global" location has an endpoint without a location prefix).
+ */
+export function defaultBaseURL(spec: AIProvider['spec']): string | undefined {
+  if (spec.type === 'vertex-ai' && spec.vertex) {
+    const { location } = spec.vertex;
+    return location === 'global'
+      ? 'https://aiplatform.googleapis.com'
+      : `https://${location}-aiplatform.googleapis.com`;
+  }
+  if (spec.type === 'bedrock' && spec.bedrock)
+    return `https://bedrock-runtime.${spec.bedrock.region}.amazonaws.com`;
+  const template = defaultBaseURLs[spec.type];
+  return template && !template.includes('{') ? template : undefined;
+}
+
+function compileProvider(
+  object: AIProvider,
+  namespace: string,
+  name: string,
+  index: ObjectIndex,
+  report: ObjectReport,
+): UsableProvider | undefined {
+  const { type, baseURL, auth, models, ...options } = object.spec;
+  const base = baseURL ?? defaultBaseURL(object.spec);
+  if (base === undefined) {
+    report.reject('Invalid', `spec.baseURL: required for type "${type}"; set the provider's base URL`);
+    return undefined;
+  }
+  const parsed = parseUpstreamURL(base);
+  if (!parsed.ok) {
+    report.reject('Invalid', `spec.baseURL: ${parsed.problem}`);
+    return undefined;
+  }
+
+  // Credential name in the snapshot → where the manifest says to read it.
+  const wanted: Array<[string, string, SecretKeyRef | undefined]> = [
+    ['apiKey', 'spec.auth.secretRef', auth?.secretRef],
+    ['accessKeyId', 'spec.auth.aws.accessKeyIdRef', auth?.aws?.accessKeyIdRef],
+    ['secretAccessKey', 'spec.auth.aws.secretAccessKeyRef', auth?.aws?.secretAccessKeyRef],
+    ['sessionToken', 'spec.auth.aws.sessionTokenRef', auth?.aws?.sessionTokenRef],
+    ['serviceAccountKey', 'spec.auth.gcp.serviceAccountKeyRef', auth?.gcp?.serviceAccountKeyRef],
+  ];
+  const credentials: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [credential, field, ref] of wanted) {
+    if (!ref) continue;
+    const secret = readSecretKey(index, namespace, ref);
+    if (secret.ok) {
+      credentials[credential] = secret.value;
+    } else {
+      report.unresolved(secret.reason, `${field}: ${secret.message}`);
+      missing.push(field);
+    }
+  }
+  if (missing.length > 0) {
+    report.reject(
+      'UnresolvedRefs',
+      `Left out of the snapshot until its credentials resolve: ${missing.join(', ')} (see the ResolvedRefs condition)`,
+    );
+    return undefined;
+  }
+
+  const { url } = parsed;
+  const id = aiProviderId(namespace, name);
+  const provider: AIProviderIR = {
+    id,
+    namespace,
+    name,
+    type,
+    baseURL: `${url.scheme}://${url.authority}${url.path}`,
+    credentials,
+    models: (models ?? []).map((model) => ({ ...model, aliases: model.aliases ?? [] })),
+  };
+  // Provider-specific settings (azure, bedrock, vertex, limits, …) travel as the spec gives them.
+  if (Object.keys(options).length > 0) provider.options = options;
+  const cluster: ClusterIR = {
+    id,
+    kind: 'ai-provider',
+    tls: url.scheme === 'https',
+    authority: url.authority,
+    endpoints: [{ host: url.host, port: url.port }],
+  };
+  return { provider, cluster };
+}

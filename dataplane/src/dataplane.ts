@@ -55,6 +55,7 @@ export class Dataplane {
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
   #draining: Promise<void> | undefined;
+  #cut = false;
   #closed: Promise<void> | undefined;
 
   constructor(options: DataplaneOptions) {
@@ -68,6 +69,7 @@ export class Dataplane {
       metrics: this.#metrics,
       routeMetrics: (id) => this.#metricsFor(id),
       draining: () => this.#draining !== undefined,
+      cutByDrain: () => this.#cut,
       requestStarted: () => {
         this.#inflight++;
       },
@@ -196,6 +198,7 @@ export class Dataplane {
       timeout.abort();
     }
     const cut = this.#inflight;
+    this.#cut = cut > 0;
     this.#server.closeAllConnections();
     await listenerClosed;
     this.#active?.retire();

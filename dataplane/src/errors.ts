@@ -29,6 +29,8 @@ export const ERRORS = {
     status: 499,
     message: 'the client closed the connection before the response completed',
   },
+  /** Never sent: recorded for exchanges cut when a drain reaches its deadline. */
+  TG_ERR_DRAIN_DEADLINE: { status: 503, message: 'the gateway shut down before the response completed' },
   /** Raised by `applySnapshot`; reaches the controller as the NACK detail. */
   TG_ERR_SNAPSHOT_INVALID: { status: 500, message: 'snapshot {version} rejected: {reason}' },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -23,6 +23,8 @@ export interface ExchangeHooks {
   unmatchedMetrics: RouteMetrics;
   /** While draining, every response closes its connection. */
   draining(): boolean;
+  /** True once a drain has cut the connections still open at its deadline. */
+  cutByDrain(): boolean;
   /** Called once per exchange, after logging. */
   onFinished(): void;
 }
@@ -131,8 +133,9 @@ export class Exchange {
     const { res } = this;
     let status = res.statusCode;
     if (!res.writableFinished) {
-      this.errorCode ??= 'TG_ERR_CLIENT_CLOSED';
-      if (!res.headersSent) status = describeError('TG_ERR_CLIENT_CLOSED').status;
+      const cause = this.#hooks.cutByDrain() ? 'TG_ERR_DRAIN_DEADLINE' : 'TG_ERR_CLIENT_CLOSED';
+      this.errorCode ??= cause;
+      if (!res.headersSent) status = describeError(cause).status;
       this.onClientClosed?.(new ClientClosedError());
     }
     this.upstreamEnded();

@@ -28,6 +28,8 @@ export interface ProxyOptions {
   routeMetrics(routeId: string): RouteMetrics;
   /** While draining, every response closes its connection. */
   draining(): boolean;
+  /** True once a drain has cut the connections still open at its deadline. */
+  cutByDrain(): boolean;
   requestStarted(): void;
   requestFinished(): void;
   /** The scheme clients use to reach this listener. */
@@ -47,6 +49,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     accessLog: options.accessLog,
     unmatchedMetrics: options.routeMetrics(''),
     draining,
+    cutByDrain: options.cutByDrain,
     onFinished: () => {
       metrics.inflightRequests.dec();
       options.requestFinished();

@@ -44,7 +44,7 @@ interface PoolEntry {
 export class PoolRegistry {
   readonly #settings: PoolSettings;
   readonly #pools = new Map<string, PoolEntry>();
-  readonly #closing = new Set<Promise<void>>();
+  readonly #closing = new Set<Pool>();
   #created = 0;
 
   constructor(settings: Partial<PoolSettings> = {}) {
@@ -71,9 +71,12 @@ export class PoolRegistry {
     if (entry.refs > 0) return;
     this.#pools.delete(key);
     // close() lets queued and in-flight requests finish, then closes the connections.
-    const closing = entry.pool.close().catch(() => {});
-    this.#closing.add(closing);
-    void closing.finally(() => this.#closing.delete(closing));
+    const { pool } = entry;
+    this.#closing.add(pool);
+    pool
+      .close()
+      .catch(() => {})
+      .finally(() => this.#closing.delete(pool));
   }
 
   /** Keys of the pools currently open. */
@@ -86,14 +89,15 @@ export class PoolRegistry {
     return this.#created;
   }
 
-  /** Closes every pool: gracefully, or at once (in-flight requests fail) when `force`. */
+  /**
+   * Closes every pool, including those already closing: gracefully, or at once (in-flight
+   * requests fail) when `force`.
+   */
   async closeAll(force = false): Promise<void> {
-    const pools = [...this.#pools.values()].map((e) => e.pool);
+    for (const { pool } of this.#pools.values()) this.#closing.add(pool);
     this.#pools.clear();
-    await Promise.all([
-      ...pools.map((pool) => (force ? pool.destroy() : pool.close()).catch(() => {})),
-      ...this.#closing,
-    ]);
+    const pools = [...this.#closing];
+    await Promise.all(pools.map((pool) => (force ? pool.destroy() : pool.close()).catch(() => {})));
   }
 
   #createPool(spec: EndpointSpec): Pool {

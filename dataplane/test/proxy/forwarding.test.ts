@@ -1,7 +1,7 @@
 // Forwarding through a real Dataplane to real upstreams: what reaches the upstream, what comes
 // back, header modifiers, rewrites, redirects and direct responses.
 import { request as httpRequest } from 'node:http';
-import { startUpstream, type TestUpstream } from '@tollgate/testkit';
+import { startUpstream, type TestUpstream, waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
 import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
 
@@ -281,14 +281,15 @@ test('answers a direct response with its status, code and message', async () => 
 });
 
 test('writes one access-log line per request with route, cluster and upstream', async () => {
-  const before = gateway.accessLogs().length;
   const { status } = await echo('/logged/path?secret=1', {
     method: 'PUT',
     body: 'abc',
     headers: { 'x-request-id': 'log-me' },
   });
   expect(status).toBe(200);
-  const lines = gateway.accessLogs().slice(before);
+  // Written when the response closes on the server, which can trail the client by a moment.
+  await waitFor(() => gateway.accessLogs().some((l) => l.requestId === 'log-me'));
+  const lines = gateway.accessLogs().filter((l) => l.requestId === 'log-me');
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({
     msg: 'request',

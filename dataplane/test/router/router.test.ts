@@ -132,7 +132,7 @@ describe('method, header and query conditions', () => {
     }),
   );
 
-  test.each([
+  test.each<[string, string, Record<string, string>, string, string]>([
     ['POST', '/api/x', {}, 'api-post', 'a method condition'],
     ['GET', '/api/x', { 'x-env': 'canary' }, 'api-canary', 'an exact header'],
     ['POST', '/api/x', { 'x-env': 'canary' }, 'api-post', 'the earlier entry when both match'],

@@ -38,13 +38,13 @@
 //   the RE2 subset (no lookahead/lookbehind, no backreferences); the snapshot carries them
 //   anchored as `^(?:pattern)$` (they match the whole value). Otherwise the Route is
 //   Accepted=False reason InvalidRegex naming the field.
-// - Filters: RequestHeaderModifier/ResponseHeaderModifier merge in order; URLRewrite and
-//   RequestRedirect merge field by field (later wins); ReplacePrefixMatch needs every match of
-//   the rule to be PathPrefix (else UnsupportedValue); redirect + rewrite in one rule is
-//   UnsupportedValue; RequestRedirect ⇒ action redirect (backendRefs and mirrors unused and not
-//   resolved); RequestMirror ⇒ `mirrors` cluster ids (Service or url only).
-// - Any spec problem rejects the whole Route (Invalid / InvalidRegex / UnsupportedValue); its
-//   backends are still resolved so ResolvedRefs reports everything at once.
+// - Filters: RequestHeaderModifier/ResponseHeaderModifier → header modifiers (names lowercased);
+//   URLRewrite → urlRewrite; RequestRedirect ⇒ action redirect (backendRefs and mirrors unused
+//   and not resolved); RequestMirror ⇒ `mirrors` cluster ids (Service or url only). The schema's
+//   CEL rules already refuse what cannot work (one filter per type except mirrors, no redirect
+//   with a rewrite, ReplacePrefixMatch only on a single PathPrefix match): those are Invalid.
+// - Any spec problem rejects the whole Route (Invalid / InvalidRegex); its backends are still
+//   resolved so ResolvedRefs reports everything at once.
 // - Conflicts: an identical match (path, method, headers, query, model) on the same hostname in
 //   two Routes is kept by the older Route (creationTimestamp, then namespace/name); the other
 //   loses that entry. Lost some ⇒ Accepted=True with a message listing them; lost all ⇒
@@ -68,20 +68,24 @@
 // - Clusters are deduplicated, sorted by id, and only those the snapshot references are emitted.
 //
 // AIProviders
-// - baseURL defaults per type (openai, anthropic, gemini, mistral, ollama); other types need one
-//   (Invalid). Credentials `{ apiKey }` from spec.auth.secretRef (stringData wins over base64
-//   data; one trailing newline dropped). Missing Secret/key ⇒ ResolvedRefs=False reason
-//   SecretNotFound / SecretKeyNotFound and Accepted=False reason UnresolvedRefs: the provider is
-//   left out of the snapshot. `options` = the spec fields other than type/baseURL/auth/models.
+// - baseURL defaults per type (openai, anthropic, gemini, mistral, ollama; bedrock and vertex-ai
+//   from their region/location); azure-openai and openai-compatible need one (Invalid).
+//   Credentials from Secrets: apiKey (auth.secretRef), accessKeyId/secretAccessKey/sessionToken
+//   (auth.aws), serviceAccountKey (auth.gcp); stringData wins over base64 data; one trailing
+//   newline is dropped. A Secret/key that is missing or invalid ⇒ ResolvedRefs=False reason
+//   SecretNotFound / InvalidSecret / SecretKeyNotFound, and Accepted=False reason UnresolvedRefs:
+//   the provider is left out of the snapshot. `options` = the spec fields other than
+//   type/baseURL/auth/models, passed through.
 //
 // Consumers
-// - apiKeyHashes = sorted lowercase hex SHA-256 of each key. A missing Secret/key ⇒
-//   ResolvedRefs=False and that key is skipped. A key already used by an older Consumer ⇒
+// - id consumer/<ns>/<name>, team, tenant, labels (metadata.labels), apiKeyHashes = sorted
+//   lowercase hex SHA-256 of each key. A missing/invalid Secret or key ⇒ ResolvedRefs=False and
+//   that key is skipped (the Consumer stays, with its other keys). A key already used by an older Consumer ⇒
 //   ResolvedRefs=False reason DuplicateAPIKey and it is skipped (a key identifies one Consumer).
 //
 // Policies
-// - targetRefs resolve in the Policy's namespace: Route/AIProvider/Consumer (group tollgate.dev)
-//   must exist; Namespace must be the Policy's own. status.ancestors gets one entry per target
+// - targetRefs resolve in the Policy's namespace: Route/AIProvider/Consumer must exist (a Route
+//   sectionName must name one of its rules); Namespace must be the Policy's own. status.ancestors gets one entry per target
 //   (Accepted True/Accepted, or False/TargetNotFound or Invalid). A missing target ⇒
 //   ResolvedRefs=False reason TargetNotFound; no target at all ⇒ Accepted=False reason
 //   TargetNotFound. Accepted Policies are emitted as { id: policy/<ns>/<name>, targets, spec }.

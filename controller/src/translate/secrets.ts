@@ -4,7 +4,7 @@ import type { ObjectIndex } from './objects.ts';
 
 export type SecretValue =
   | { ok: true; value: string }
-  | { ok: false; reason: 'SecretNotFound' | 'SecretKeyNotFound'; message: string };
+  | { ok: false; reason: 'SecretNotFound' | 'InvalidSecret' | 'SecretKeyNotFound'; message: string };
 
 /**
  * The value of `ref.key`: `stringData` wins over `data` (as the API server folds them), `data` is
@@ -23,7 +23,7 @@ export function readSecretKey(index: ObjectIndex, namespace: string, ref: Secret
   if (!entry.object) {
     return {
       ok: false,
-      reason: 'SecretNotFound',
+      reason: 'InvalidSecret',
       message: `Secret "${ref.name}" in namespace "${namespace}" is not a valid Secret (${entry.invalid}); fix its manifest`,
     };
   }

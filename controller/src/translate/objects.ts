@@ -80,7 +80,8 @@ export function identify(raw: unknown): ObjectIdentity | undefined {
 
 interface Copy {
   identity: ObjectIdentity;
-  canonical: string;
+  /** Without `status`; its canonical JSON breaks ties between duplicates (computed only for them). */
+  raw: Record<string, unknown>;
   parsed: { ok: true; object: AnyObject } | { ok: false; message: string };
 }
 
@@ -90,7 +91,7 @@ function parseCopy(raw: Record<string, unknown>, identity: ObjectIdentity): Copy
   const { status: _status, ...withoutStatus } = raw;
   const parsed = parseObject(withoutStatus);
   if (parsed.ok) parsed.object.metadata.namespace = identity.namespace;
-  return { identity, canonical: canonicalJson(withoutStatus), parsed };
+  return { identity, raw: withoutStatus, parsed };
 }
 
 /**
@@ -102,7 +103,9 @@ function compareCopies(a: Copy, b: Copy): number {
   if (a.parsed.ok !== b.parsed.ok) return a.parsed.ok ? -1 : 1;
   const age = compareAge(a.identity.createdMs, b.identity.createdMs);
   if (age !== 0) return age;
-  return a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0;
+  const x = canonicalJson(a.raw);
+  const y = canonicalJson(b.raw);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export class ObjectIndex {
@@ -121,7 +124,8 @@ export class ObjectIndex {
       else copies.set(key, [copy]);
     }
     for (const key of [...copies.keys()].sort()) {
-      const [chosen, ...ignored] = copies.get(key)!.sort(compareCopies);
+      const list = copies.get(key)!;
+      const [chosen, ...ignored] = list.length > 1 ? list.sort(compareCopies) : list;
       const entry: IndexedObject = {
         identity: chosen!.identity,
         object: chosen!.parsed.ok ? chosen!.parsed.object : undefined,

@@ -17,7 +17,7 @@ import {
   type DataplaneMetrics,
   RouteMetrics,
 } from './observability/index.ts';
-import { createProxyHandlers, DEFAULT_TIMEOUTS } from './proxy/index.ts';
+import { createProxyHandlers, DEFAULT_TIMEOUTS, wantsUpgrade } from './proxy/index.ts';
 import { PoolRegistry, type PoolSettings } from './upstream/index.ts';
 
 export interface ListenAddress {
@@ -78,7 +78,10 @@ export class Dataplane {
         if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
       },
     });
-    this.#server = createServer({ keepAliveTimeout: options.clientKeepAliveMs ?? 60_000 }, handlers.request);
+    this.#server = createServer(
+      { keepAliveTimeout: options.clientKeepAliveMs ?? 60_000, shouldUpgradeCallback: wantsUpgrade },
+      handlers.request,
+    );
     this.#server.on('upgrade', handlers.upgrade);
     this.#server.on('connect', handlers.upgrade);
     this.#admin = new AdminServer(

@@ -70,7 +70,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
 
   function serve(exchange: Exchange): void {
     const { req } = exchange;
-    if (req.headers.upgrade !== undefined && /\bupgrade\b/i.test(String(req.headers.connection))) {
+    if (wantsUpgrade(req)) {
       exchange.fail('TG_ERR_UPGRADE_NOT_SUPPORTED', { protocol: req.headers.upgrade });
       return;
     }
@@ -195,4 +195,15 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
 function clientAddress(req: IncomingMessage): string | undefined {
   const address = req.socket.remoteAddress;
   return address?.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/**
+ * Whether a request asks to switch protocols in a way we must answer (websocket and the like).
+ * An `h2c` upgrade is only an offer (curl --http2 sends it): declining it by answering over
+ * HTTP/1.1 is correct, so it is served as a plain request.
+ */
+export function wantsUpgrade(req: IncomingMessage): boolean {
+  const protocol = req.headers.upgrade;
+  if (protocol === undefined || !/\bupgrade\b/i.test(String(req.headers.connection))) return false;
+  return protocol.trim().toLowerCase() !== 'h2c';
 }

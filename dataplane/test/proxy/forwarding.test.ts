@@ -210,6 +210,19 @@ test('strips hop-by-hop request headers, including those the Connection header n
   expect(seen['x-end-to-end']).toBe('kept');
 });
 
+test('declines an h2c upgrade offer and serves the request over HTTP/1.1', async () => {
+  const { status, body } = await rawRequest('/h2c', {
+    connection: 'Upgrade, HTTP2-Settings',
+    upgrade: 'h2c',
+    'http2-settings': 'AAMAAABkAAQCAAAAAAIAAAAA',
+  });
+  expect(status).toBe(200);
+  const seen = JSON.parse(body) as Echo;
+  expect(seen.url).toBe('/h2c');
+  expect(seen.headers).not.toHaveProperty('upgrade');
+  expect(seen.headers).not.toHaveProperty('http2-settings');
+});
+
 test('strips hop-by-hop response headers, including those the Connection header names', async () => {
   const { status, headers, body } = await rawRequest('/hops', {});
   expect(status).toBe(200);

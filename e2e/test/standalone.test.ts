@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { routeYaml, type StandaloneStack, startStandaloneStack } from '../src/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-jest.setTimeout(60_000);
+const SLOW = 60_000;
 
 let blue: TestUpstream;
 let green: TestUpstream;
@@ -68,26 +68,26 @@ beforeAll(async () => {
     'app.yaml': routeYaml('app', '/app', blue.url),
     'other.yaml': routeYaml('other', '/other', green.url),
   });
-});
+}, SLOW);
 
 afterAll(async () => {
   await stack?.stop();
   await Promise.all([blue?.close(), green?.close()]);
-});
+}, SLOW);
 
 test('serves a request on the route the manifest declares', async () => {
   const result = await whoAnswers('/app/hello');
   expect(result.status).toBe(200);
   expect(result.upstream).toBe('blue');
   expect(JSON.parse(result.body).url).toBe('/app/hello');
-});
+}, SLOW);
 
 test('answers 404 with an error code for a path no route matches', async () => {
   const response = await request(`${stack.gatewayUrl}/nowhere`);
   expect(response.statusCode).toBe(404);
   expect(response.headers['x-tollgate-error-code']).toBe('TG_ERR_ROUTE_NOT_FOUND');
   await response.body.dump();
-});
+}, SLOW);
 
 test('an edited manifest changes routing quickly with no failed request', async () => {
   const traffic = trafficLoop('/app/x');
@@ -108,7 +108,7 @@ test('an edited manifest changes routing quickly with no failed request', async 
   expect(seen.upstreams).toEqual(new Set(['blue', 'green']));
   // The requirement is one second; the margin absorbs a loaded CI machine.
   expect(switchMs).toBeLessThan(2_000);
-});
+}, SLOW);
 
 test('an invalid manifest gets a condition that says what to fix, and other routes keep serving', async () => {
   await stack.writeManifest(
@@ -150,7 +150,7 @@ spec:
   expect(cli.stdout).toMatch(/Route\s+e2e\s+broken\s+True\s+False\s+\S+\s+BackendNotFound/);
   expect(cli.stdout).toMatch(/Route\s+e2e\s+other\s+True\s+True\s+True/);
   expect(cli.stdout).toContain('problem in typo.yaml');
-});
+}, SLOW);
 
 test('the data plane keeps serving when the controller dies, and resyncs when it returns', async () => {
   const traffic = trafficLoop('/other/z', 2);
@@ -167,4 +167,4 @@ test('the data plane keeps serving when the controller dies, and resyncs when it
   });
   const seen = await traffic.stop();
   expect(seen.failures).toEqual([]);
-});
+}, SLOW);

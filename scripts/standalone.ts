@@ -100,9 +100,9 @@ Try it:
   curl -s ${gw}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"mock-model","messages":[{"role":"user","content":"Hello"}]}'
 
 Also:
-  curl -s -H 'host: shop.example.com' ${gw}/orders        # 90/10 canary between two backends
-  make status                                              # conditions of every object, like kubectl get
-  curl -s http://127.0.0.1:${dataplaneAdmin}/metrics       # data-plane metrics (config_dump, readyz too)
+  curl -s -H 'host: shop.example.com' ${gw}/orders    # a 90/10 canary between two backends
+  make status                                    # conditions of every object, like kubectl get
+  curl -s http://127.0.0.1:${dataplaneAdmin}/metrics   # also /readyz and /config_dump
 Edit ${path.relative(root, configDir)}/*.yaml and the change is served within a second.
 Logs: ${path.relative(root, logDir)}/   Stop: Ctrl-C
 `);

@@ -44,6 +44,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 export function classifyUpstreamError(error: Error, reachedConnection: boolean): ErrorCode {
   const code = (error as { code?: string }).code;
   if (code !== undefined && TIMEOUT_CODES.has(code)) return 'TG_ERR_UPSTREAM_TIMEOUT';
+  // The request could not even be built (say, a header value a modifier made invalid).
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return 'TG_ERR_INTERNAL';
   if (!reachedConnection || code === 'UND_ERR_CONNECT_TIMEOUT') return 'TG_ERR_UPSTREAM_CONNECT';
   return 'TG_ERR_UPSTREAM_RESET';
 }
@@ -152,7 +154,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     metrics.upstreamErrors.labels(cluster.id, code).inc();
     exchange.fail(code, {
       upstream: cluster.id,
-      reason: (error as { code?: string }).code ?? error.message,
+      // Error codes (ECONNREFUSED, …) tell the client enough without exposing internal addresses.
+      reason:
+        code === 'TG_ERR_INTERNAL' ? error.message : ((error as { code?: string }).code ?? error.message),
       timeoutMs: timeoutOf(error, plan),
     });
   }

@@ -43,6 +43,11 @@ beforeAll(async () => {
           entry('mid-stream', { path: ['PathPrefix', '/mid-stream'], backends: [['mid-stream', 1]] }),
           entry('empty-cluster', { path: ['PathPrefix', '/empty-cluster'], backends: [['empty', 1]] }),
           entry('no-backends', { path: ['PathPrefix', '/no-backends'], backends: [] }),
+          entry('bad-header', {
+            path: ['PathPrefix', '/bad-header'],
+            backends: [['hanging', 1]],
+            requestHeaders: { set: [{ name: 'x-bad', value: 'line\r\nbreak' }], add: [], remove: [] },
+          }),
           entry('ws', { path: ['PathPrefix', '/ws'], backends: [['hanging', 1]] }),
         ],
       },
@@ -78,6 +83,7 @@ test.each([
   ['/reset/x', 'TG_ERR_UPSTREAM_RESET', 502, 'loses its upstream connection before the answer'],
   ['/empty-cluster', 'TG_ERR_NO_HEALTHY_UPSTREAM', 503, 'has a cluster without endpoints'],
   ['/no-backends', 'TG_ERR_NO_HEALTHY_UPSTREAM', 503, 'has no backend at all'],
+  ['/bad-header', 'TG_ERR_INTERNAL', 500, 'cannot be built (a modifier made a header invalid)'],
 ])('a request to %s answers %s (%i) when it %s', async (path, code, status) => {
   const result = await errorOf(path);
   expect(result.status).toBe(status);

@@ -29,7 +29,9 @@ function start(name: string, script: string, args: string[]): void {
   child.stderr?.pipe(log);
   child.on('exit', (code, signal) => {
     if (!stopping) {
-      process.stderr.write(`${name} exited (${code ?? signal}); see ${path.relative(root, log.path as string)}\n`);
+      process.stderr.write(
+        `${name} exited (${code ?? signal}); see ${path.relative(root, log.path as string)}\n`,
+      );
       void stopAll(1);
     }
   });
@@ -43,7 +45,9 @@ async function stopAll(code: number): Promise<void> {
   for (const { child } of children) child.kill('SIGTERM');
   await Promise.all(
     children.map(({ child }) =>
-      child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((r) => child.once('exit', r)),
+      child.exitCode !== null || child.signalCode !== null
+        ? undefined
+        : new Promise((r) => child.once('exit', r)),
     ),
   );
   process.exit(code);
@@ -61,7 +65,9 @@ async function waitReady(url: string, what: string): Promise<void> {
     }
     await sleep(100);
   }
-  process.stderr.write(`${what} did not become ready at ${url}; logs are in ${path.relative(root, logDir)}/\n`);
+  process.stderr.write(
+    `${what} did not become ready at ${url}; logs are in ${path.relative(root, logDir)}/\n`,
+  );
   await stopAll(1);
 }
 

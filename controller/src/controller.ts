@@ -7,8 +7,8 @@ import type { Logger } from '@tollgate/telemetry';
 import type { ControllerMetrics } from './metrics.ts';
 import type { SnapshotServer } from './server/index.ts';
 import type { ObjectSource, SourceProblem, SourceState } from './sources/index.ts';
-import { type ObjectStatusReport, translate } from './translate/index.ts';
 import { programmedCondition, type RolloutState } from './status/programmed.ts';
+import { type ObjectStatusReport, translate } from './translate/index.ts';
 
 export interface ObjectStatusView extends ObjectStatusReport {
   /** Accepted and ResolvedRefs from translation, plus Programmed from the rollout. */
@@ -46,9 +46,10 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
     super();
     this.#options = options;
     const { server, metrics } = options;
-    server.on('ack', (node: { id: string }, version: string) => {
+    server.on('ack', (_node: { id: string }, version: string) => {
       const publishedAt = this.#publishedAt.get(version);
-      if (publishedAt !== undefined) metrics.pushLatencySeconds.observe((performance.now() - publishedAt) / 1000);
+      if (publishedAt !== undefined)
+        metrics.pushLatencySeconds.observe((performance.now() - publishedAt) / 1000);
       this.#refreshDataplaneMetrics();
       this.#emitStatus();
     });
@@ -162,7 +163,8 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
     const nodes = server.nodes();
     metrics.connectedDataplanes.set(nodes.length);
     metrics.dataplaneSnapshot.reset();
-    for (const node of nodes) metrics.dataplaneSnapshot.set({ node: node.id, version: node.ackedVersion ?? 'none' }, 1);
+    for (const node of nodes)
+      metrics.dataplaneSnapshot.set({ node: node.id, version: node.ackedVersion ?? 'none' }, 1);
   }
 
   #emitStatus(): void {

@@ -74,18 +74,24 @@ async function serve(args: string[]): Promise<void> {
 async function status(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { admin: { type: 'string', default: process.env.TOLLGATE_CONTROLLER_ADMIN ?? 'http://127.0.0.1:9902' } },
+    options: {
+      admin: { type: 'string', default: process.env.TOLLGATE_CONTROLLER_ADMIN ?? 'http://127.0.0.1:9902' },
+    },
   });
   let response: Response;
   try {
     response = await fetch(new URL('/status', values.admin));
   } catch (error) {
-    throw new Error(`cannot reach the controller admin endpoint at ${values.admin}: ${(error as Error).message}`);
+    throw new Error(
+      `cannot reach the controller admin endpoint at ${values.admin}: ${(error as Error).message}`,
+    );
   }
   if (!response.ok) throw new Error(`controller answered ${response.status} at ${values.admin}/status`);
   const body = (await response.json()) as ControllerStatus;
   process.stdout.write(renderStatusTable(body));
-  const failing = body.objects.some((o) => o.conditions.some((c) => c.type !== 'Programmed' && c.status === 'False'));
+  const failing = body.objects.some((o) =>
+    o.conditions.some((c) => c.type !== 'Programmed' && c.status === 'False'),
+  );
   process.exitCode = failing || body.problems.length > 0 ? 1 : 0;
 }
 

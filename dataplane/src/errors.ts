@@ -22,6 +22,11 @@ export const ERRORS = {
     status: 501,
     message: 'protocol upgrades ({protocol}) are not supported by this gateway yet',
   },
+  /** Sent by direct responses the translator compiles for rules whose backends did not resolve. */
+  TG_ERR_BACKEND_NOT_RESOLVED: {
+    status: 500,
+    message: "no backend of this route resolved; the Route's ResolvedRefs condition says why",
+  },
   TG_ERR_BAD_REQUEST: { status: 400, message: 'malformed request: {reason}' },
   TG_ERR_INTERNAL: { status: 500, message: 'internal gateway error: {reason}' },
   /** Never sent (the client is gone); recorded in logs and metrics with nginx's 499 convention. */

@@ -38,17 +38,27 @@ function chat(res: ServerResponse, body: string): void {
   try {
     request = JSON.parse(body) as ChatRequest;
   } catch {
-    return sendJson(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error', param: null, code: null } });
+    sendJson(res, 400, {
+      error: { message: 'body is not JSON', type: 'invalid_request_error', param: null, code: null },
+    });
+    return;
   }
   const model = typeof request.model === 'string' ? request.model : 'mock-model';
   const last = request.messages?.at(-1)?.content;
   const text = `Hello from ${name}! You said: ${typeof last === 'string' ? last : JSON.stringify(last ?? '')}`;
   const words = text.split(' ');
-  const usage = { prompt_tokens: JSON.stringify(request.messages ?? []).length >> 2, completion_tokens: words.length };
+  const usage = {
+    prompt_tokens: JSON.stringify(request.messages ?? []).length >> 2,
+    completion_tokens: words.length,
+  };
   const id = `chatcmpl-${Date.now().toString(36)}`;
   const created = Math.floor(Date.now() / 1000);
   if (request.stream === true) {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-backend': name });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-backend': name,
+    });
     const chunk = (delta: object, finish: string | null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.write(chunk({ role: 'assistant', content: '' }, null));
@@ -72,14 +82,21 @@ const server = createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    if (values.mode === 'llm' && req.method === 'POST' && req.url?.endsWith('/chat/completions')) return chat(res, body);
+    if (values.mode === 'llm' && req.method === 'POST' && req.url?.endsWith('/chat/completions'))
+      return chat(res, body);
     if (values.mode === 'llm' && req.method === 'GET' && req.url?.endsWith('/models')) {
-      return sendJson(res, 200, { object: 'list', data: [{ id: 'mock-model', object: 'model', created: 0, owned_by: name }] });
+      return sendJson(res, 200, {
+        object: 'list',
+        data: [{ id: 'mock-model', object: 'model', created: 0, owned_by: name }],
+      });
     }
     echo(req, res, body);
   });
 });
 server.listen(Number(values.port), values.host, () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'example backend listening', name, port: Number(values.port) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'example backend listening', name, port: Number(values.port) })}\n`,
+  );
 });
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => server.close(() => process.exit(0)));
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => server.close(() => process.exit(0)));

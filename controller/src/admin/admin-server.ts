@@ -40,7 +40,9 @@ export class ControllerAdminServer {
           );
           return;
         default:
-          return json(404, { error: { code: 'TG_ERR_NOT_FOUND', message: `no admin endpoint ${url.pathname}` } });
+          return json(404, {
+            error: { code: 'TG_ERR_NOT_FOUND', message: `no admin endpoint ${url.pathname}` },
+          });
       }
     });
   }

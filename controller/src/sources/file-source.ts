@@ -56,7 +56,10 @@ export class FileSource extends EventEmitter<{ change: [SourceState] }> implemen
       this.#schedule();
     });
     this.#watcher.on('error', (error) => {
-      this.#files.set('(watcher)', { objects: [], problem: { location: this.#directory, message: String(error) } });
+      this.#files.set('(watcher)', {
+        objects: [],
+        problem: { location: this.#directory, message: String(error) },
+      });
       this.#schedule();
     });
     await new Promise<void>((resolve) => this.#watcher?.once('ready', () => resolve()));
@@ -106,7 +109,10 @@ export class FileSource extends EventEmitter<{ change: [SourceState] }> implemen
     for (const [index, document] of documents.entries()) {
       if (document.errors.length > 0) {
         const first = document.errors[0]!;
-        this.#keepWithProblem(file, `document ${index + 1} is not valid YAML: ${first.message.split('\n')[0]}`);
+        this.#keepWithProblem(
+          file,
+          `document ${index + 1} is not valid YAML: ${first.message.split('\n')[0]}`,
+        );
         return;
       }
       const value: unknown = document.toJS();
@@ -124,7 +130,10 @@ export class FileSource extends EventEmitter<{ change: [SourceState] }> implemen
     const previous = this.#files.get(file);
     const location = path.relative(this.#directory, file) || file;
     const note = previous ? ' (its last valid content is still in use)' : '';
-    this.#files.set(file, { objects: previous?.objects ?? [], problem: { location, message: message + note } });
+    this.#files.set(file, {
+      objects: previous?.objects ?? [],
+      problem: { location, message: message + note },
+    });
   }
 
   #collect(): SourceState {

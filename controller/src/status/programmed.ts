@@ -12,10 +12,19 @@ export interface RolloutState {
   rejections: Array<{ node: string; message: string }>;
 }
 
-export function programmedCondition(accepted: boolean, rollout: RolloutState, generation?: number): Condition {
+export function programmedCondition(
+  accepted: boolean,
+  rollout: RolloutState,
+  generation?: number,
+): Condition {
   const base = { type: 'Programmed', observedGeneration: generation };
   if (!accepted) {
-    return { ...base, status: 'False', reason: 'NotAccepted', message: 'Not in any snapshot: see the Accepted condition.' };
+    return {
+      ...base,
+      status: 'False',
+      reason: 'NotAccepted',
+      message: 'Not in any snapshot: see the Accepted condition.',
+    };
   }
   if (!rollout.version) {
     return { ...base, status: 'Unknown', reason: 'Pending', message: 'No snapshot has been built yet.' };

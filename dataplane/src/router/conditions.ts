@@ -75,9 +75,12 @@ export function conditionsHold(conditions: CompiledConditions, input: MatchInput
   return true;
 }
 
-/** Regular expressions match the whole value (anchored), like path regexes. */
+/**
+ * Regular expressions match the whole value (anchored), like path regexes. The `u` flag is the
+ * one the translator validated them with, so `\p{L}` and friends mean the same on both sides.
+ */
 export function anchoredRegex(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`);
+  return new RegExp(`^(?:${source})$`, 'u');
 }
 
 function compileStringMatch(match: StringMatchIR): StringTest {

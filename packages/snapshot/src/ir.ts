@@ -69,14 +69,22 @@ export type RouteActionIR = z.infer<typeof RouteActionIR>;
 export const RouteEntryIR = z.object({
   /** Stable id: `<namespace>/<name>/<ruleIndex>/<matchIndex>`; also the metrics label. */
   id: z.string(),
-  route: z.object({ namespace: z.string(), name: z.string(), rule: z.number().int(), ruleName: z.string().optional() }),
+  route: z.object({
+    namespace: z.string(),
+    name: z.string(),
+    rule: z.number().int(),
+    ruleName: z.string().optional(),
+  }),
   match: RouteMatchIR,
   requestHeaders: HeaderModifierIR.optional(),
   responseHeaders: HeaderModifierIR.optional(),
   urlRewrite: z.object({ hostname: z.string().optional(), path: PathModifierIR.optional() }).optional(),
   mirrors: z.array(z.string()).optional(),
   action: RouteActionIR,
-  timeouts: z.object({ requestMs: z.number().int().optional(), backendRequestMs: z.number().int().optional() }),
+  timeouts: z.object({
+    requestMs: z.number().int().optional(),
+    backendRequestMs: z.number().int().optional(),
+  }),
 });
 export type RouteEntryIR = z.infer<typeof RouteEntryIR>;
 

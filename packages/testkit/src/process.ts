@@ -49,11 +49,19 @@ export function startProcess(
       if (line !== undefined) return Promise.resolve(line);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`${options.name ?? command}: no output matching ${pattern} within ${timeoutMs} ms.\nOutput:\n${buffer.slice(-4000)}`));
+          reject(
+            new Error(
+              `${options.name ?? command}: no output matching ${pattern} within ${timeoutMs} ms.\nOutput:\n${buffer.slice(-4000)}`,
+            ),
+          );
         }, timeoutMs);
         const fail = (): void => {
           clearTimeout(timer);
-          reject(new Error(`${options.name ?? command} exited before printing ${pattern}.\nOutput:\n${buffer.slice(-4000)}`));
+          reject(
+            new Error(
+              `${options.name ?? command} exited before printing ${pattern}.\nOutput:\n${buffer.slice(-4000)}`,
+            ),
+          );
         };
         child.once('exit', fail);
         waiters.push({

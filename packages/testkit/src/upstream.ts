@@ -29,7 +29,13 @@ export async function startUpstream(name: string, handler?: UpstreamHandler): Pr
       const body = Buffer.concat(chunks).toString('utf8');
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       if (handler) return handler(req, res, body);
-      const payload = JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers, body });
+      const payload = JSON.stringify({
+        upstream: name,
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body,
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name });
       res.end(payload);
     });

@@ -8,7 +8,10 @@ export interface WaitOptions {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or throws on timeout. */
-export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptions = {}): Promise<Exclude<T, false | undefined>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  options: WaitOptions = {},
+): Promise<Exclude<T, false | undefined>> {
   const { timeoutMs = 10_000, intervalMs = 25, what = 'condition' } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

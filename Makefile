@@ -2,20 +2,25 @@
 SHELL := /usr/bin/env bash
 TOOL := scripts/toolchain.sh
 
-.PHONY: up test deps typecheck lint unit status generate
+.PHONY: up test deps k8s-binaries typecheck lint unit status generate
 
 ## Start the gateway in standalone mode with the example manifests.
 up: deps
 	$(TOOL) node scripts/standalone.ts
 
 ## Everything CI runs: typecheck, lint, the whole test suite.
-test: deps
+test: deps k8s-binaries
 	$(TOOL) pnpm run typecheck
 	$(TOOL) pnpm run lint
 	$(TOOL) pnpm run test
 
 deps:
 	$(TOOL) pnpm install --frozen-lockfile --prefer-offline --reporter=silent
+
+## Real kube-apiserver, etcd, kubectl, helm, kubeconform for the e2e tests: built from Go modules on
+## first use (about 10 minutes), then cached under ~/.cache/tollgate/k8s.
+k8s-binaries:
+	e2e/k8s/provision.sh >/dev/null
 
 typecheck: deps
 	$(TOOL) pnpm run typecheck

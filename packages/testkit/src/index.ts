@@ -1,3 +1,4 @@
+export * from './kube-cluster.ts';
 export * from './ports.ts';
 export * from './process.ts';
 export * from './upstream.ts';

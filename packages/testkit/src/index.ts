@@ -1,4 +1,5 @@
 export * from './kube-cluster.ts';
+export * from './mock-providers/index.ts';
 export * from './ports.ts';
 export * from './process.ts';
 export * from './upstream.ts';

@@ -36,11 +36,11 @@ export interface ProviderTarget {
 
 /**
  * The request body as the client sent it, parsed once. `native` is offered only when the client's
- * API is the adapter's `nativeAPI`; the adapter should then forward `bytes` with the least change
+ * API is the adapter's `nativeAPI`; the adapter should then forward `text` with the least change
  * (see `spliceJson` in ../json-splice.ts) instead of serialising `json` again.
  */
 export type RequestBody =
-  | { kind: 'native'; bytes: Buffer; json: Record<string, unknown> }
+  | { kind: 'native'; text: string; json: Record<string, unknown> }
   | { kind: 'chat'; request: ChatRequest }
   | { kind: 'embeddings'; request: EmbeddingsRequest };
 

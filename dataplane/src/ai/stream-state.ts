@@ -1,0 +1,63 @@
+// The mutable side of StreamState, shared by every stream decoder: what metering and fallback read.
+import type { Usage } from './metering/usage.ts';
+import type { ProviderError, StreamState } from './providers/types.ts';
+
+/** Generated text kept for estimates is bounded; past it the estimate undercounts (and says so). */
+const MAX_KEPT_CHARS = 4 * 1024 * 1024;
+
+export class MutableStreamState implements StreamState {
+  usage: Usage | undefined;
+  error: ProviderError | undefined;
+  responseModel: string | undefined;
+  finished = false;
+  #parts: string[] = [];
+  #kept = 0;
+  /** Decoders that keep raw events instead of text turn them into text only when asked. */
+  #lazy: (() => string) | undefined;
+
+  /** Text generated (content, tool arguments, reasoning) as it arrives. */
+  addText(text: string): void {
+    if (!text || this.#kept >= MAX_KEPT_CHARS) return;
+    this.#parts.push(text);
+    this.#kept += text.length;
+  }
+
+  /** For pass-through: raw events are kept and turned into text only if an estimate is needed. */
+  setLazyText(extract: () => string): void {
+    this.#lazy = extract;
+  }
+
+  generatedText(): string {
+    if (this.#lazy) {
+      const text = this.#lazy();
+      this.#lazy = undefined;
+      this.#parts = [text];
+    }
+    return this.#parts.join('');
+  }
+}
+
+/** Keeps raw event payloads (bounded) for a lazy text extraction. */
+export class RawEventKeeper {
+  readonly #kept: string[] = [];
+  #chars = 0;
+
+  keep(data: string): void {
+    if (this.#chars >= MAX_KEPT_CHARS) return;
+    this.#kept.push(data);
+    this.#chars += data.length;
+  }
+
+  /** Each kept payload parsed as JSON (skipping any that is not) and mapped to text. */
+  text(extract: (json: unknown) => string): string {
+    let out = '';
+    for (const data of this.#kept) {
+      try {
+        out += extract(JSON.parse(data) as unknown);
+      } catch {
+        // A payload that is not JSON carries no text we could count.
+      }
+    }
+    return out;
+  }
+}

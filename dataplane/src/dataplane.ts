@@ -9,6 +9,7 @@ import { Snapshot } from '@tollgate/snapshot';
 import type { Logger } from '@tollgate/telemetry';
 import { z } from 'zod';
 import { AdminServer } from './admin/index.ts';
+import { AIGateway, type AIGatewayOptions } from './ai/index.ts';
 import { TollgateError } from './errors.ts';
 import { Generation } from './generation.ts';
 import {
@@ -36,6 +37,8 @@ export interface DataplaneOptions {
   timeouts?: { headersMs: number; idleMs: number };
   /** How long an idle client keep-alive connection stays open. Default 60 s. */
   clientKeepAliveMs?: number;
+  /** AI gateway limits (request and response body sizes). */
+  ai?: Omit<AIGatewayOptions, 'metrics'>;
 }
 
 export interface DataplanePorts {
@@ -51,6 +54,7 @@ export class Dataplane {
   readonly #routeMetrics = new Map<string, RouteMetrics>();
   readonly #server: Server;
   readonly #admin: AdminServer;
+  readonly #ai: AIGateway;
   #active: Generation | undefined;
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -63,7 +67,9 @@ export class Dataplane {
     this.#logger = options.logger;
     this.#metrics = createDataplaneMetrics();
     this.#pools = new PoolRegistry(options.pools);
+    this.#ai = new AIGateway({ ...options.ai, metrics: this.#metrics.ai });
     const handlers = createProxyHandlers({
+      ai: this.#ai,
       config: () => this.#active,
       accessLog: new AccessLog(options.logger),
       metrics: this.#metrics,
@@ -97,6 +103,7 @@ export class Dataplane {
   /** Opens both listeners. The proxy answers 503 TG_ERR_NOT_READY until the first snapshot. */
   async start(): Promise<DataplanePorts> {
     const { listen, admin } = this.#options;
+    const tokenizer = this.#ai.prepare();
     const adminPort = await this.#admin.listen(admin.host, admin.port);
     const port = await new Promise<number>((resolve, reject) => {
       this.#server.once('error', reject);
@@ -105,6 +112,7 @@ export class Dataplane {
         resolve((this.#server.address() as AddressInfo).port);
       });
     });
+    await tokenizer;
     return { port, adminPort };
   }
 

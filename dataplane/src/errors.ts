@@ -28,6 +28,54 @@ export const ERRORS = {
     message: "no backend of this route resolved; the Route's ResolvedRefs condition says why",
   },
   TG_ERR_BAD_REQUEST: { status: 400, message: 'malformed request: {reason}' },
+  /** AI endpoints: the body is not JSON or not a valid request of the endpoint's API. */
+  TG_ERR_AI_INVALID_REQUEST: { status: 400, message: 'invalid request: {reason}' },
+  TG_ERR_AI_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'the request body is larger than the {limit} bytes this gateway accepts on AI endpoints',
+  },
+  TG_ERR_AI_MODEL_NOT_FOUND: {
+    status: 404,
+    message: 'the model "{model}" is not served by this gateway (GET {models} lists the models you can use)',
+  },
+  TG_ERR_AI_ENDPOINT_NOT_FOUND: {
+    status: 404,
+    message:
+      '{method} {path} is not an AI API endpoint of this gateway; AI routes serve POST …/chat/completions, POST …/embeddings, POST …/messages and GET …/models',
+  },
+  TG_ERR_AI_OPERATION_UNSUPPORTED: {
+    status: 400,
+    message: 'no provider of the model "{model}" supports {operation}',
+  },
+  TG_ERR_AI_PROVIDER_TYPE_UNSUPPORTED: {
+    status: 501,
+    message: 'provider {provider} is of type "{type}", which this data plane cannot talk to yet',
+  },
+  /** The provider refused the request itself (4xx other than auth and rate limits): its message is kept. */
+  TG_ERR_AI_PROVIDER_REJECTED: { status: 400, message: 'provider {provider} rejected the request: {reason}' },
+  TG_ERR_AI_PROVIDER_AUTH: {
+    status: 502,
+    message:
+      "provider {provider} refused the gateway's credentials ({providerStatus}): {reason}; the AIProvider's auth Secret needs fixing",
+  },
+  TG_ERR_AI_RATE_LIMITED: {
+    status: 429,
+    message: 'every provider for the model "{model}" is rate limited; retry after {seconds} s',
+  },
+  TG_ERR_AI_PROVIDER_ERROR: {
+    status: 502,
+    message: 'every provider for the model "{model}" failed; the last ({provider}) answered: {reason}',
+  },
+  TG_ERR_AI_PROVIDER_OVERLOADED: {
+    status: 503,
+    message: 'every provider for the model "{model}" is overloaded; the last ({provider}) answered: {reason}',
+  },
+  TG_ERR_AI_BAD_PROVIDER_RESPONSE: {
+    status: 502,
+    message: 'provider {provider} sent a response the gateway could not read: {reason}',
+  },
+  /** Recorded (the stream had started, so the client sees an error event, not a status). */
+  TG_ERR_AI_STREAM_ERROR: { status: 502, message: 'provider {provider} failed mid-stream: {reason}' },
   TG_ERR_INTERNAL: { status: 500, message: 'internal gateway error: {reason}' },
   /** Never sent (the client is gone); recorded in logs and metrics with nginx's 499 convention. */
   TG_ERR_CLIENT_CLOSED: {
@@ -71,10 +119,15 @@ export class TollgateError extends Error {
   }
 }
 
-/** Wire shape of an error body: OpenAI's on its `/v1/*` API surface, our own elsewhere. */
-export type ErrorShape = 'tollgate' | 'openai';
+/**
+ * Wire shape of an error body: Anthropic's on its Messages API (`/v1/messages`), OpenAI's on the
+ * rest of the `/v1/*` API surface, our own elsewhere. AI routes choose the shape of the API the
+ * client called, wherever the route mounts it.
+ */
+export type ErrorShape = 'tollgate' | 'openai' | 'anthropic';
 
 export function errorShapeFor(path: string): ErrorShape {
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
   return path.startsWith('/v1/') || path === '/v1' ? 'openai' : 'tollgate';
 }
 
@@ -86,6 +139,9 @@ export function renderErrorBody(shape: ErrorShape, code: string, status: number,
   if (shape === 'openai') {
     return JSON.stringify({ error: { message, type: openAiErrorType(status), param: null, code } });
   }
+  if (shape === 'anthropic') {
+    return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });
+  }
   return JSON.stringify({ error: { code, message } });
 }
 
@@ -96,4 +152,16 @@ function openAiErrorType(status: number): string {
   if (status === 429) return 'rate_limit_error';
   if (status < 500) return 'invalid_request_error';
   return 'server_error';
+}
+
+function anthropicErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 503 || status === 529) return 'overloaded_error';
+  if (status === 504) return 'timeout_error';
+  if (status < 500) return 'invalid_request_error';
+  return 'api_error';
 }

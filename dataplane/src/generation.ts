@@ -1,7 +1,8 @@
 // One compiled snapshot: router, upstream set and per-entry plans. Requests lease the generation
 // they started with, so a swap never changes a request midway, and pools that only an old
 // generation used are closed once its last request is done.
-import type { Snapshot } from '@tollgate/snapshot';
+import type { RouteEntryIR, Snapshot } from '@tollgate/snapshot';
+import { compileAIPlan, compileProviders } from './ai/index.ts';
 import type { RouteMetrics } from './observability/index.ts';
 import { compileRoutePlan, type Lease, type ProxyConfig, type RoutePlan } from './proxy/index.ts';
 import { compileRouter, type Router } from './router/index.ts';
@@ -26,12 +27,16 @@ export class Generation implements ProxyConfig, Lease {
     this.snapshot = snapshot;
     this.#upstreams = new UpstreamSet(snapshot.clusters, options.pools);
     try {
+      const providers = compileProviders(snapshot.aiProviders);
       const context = {
         upstreams: this.#upstreams,
         routeMetrics: options.routeMetrics,
         defaults: options.timeouts,
+        compileAI: (ir: RouteEntryIR) => compileAIPlan(ir, this.#upstreams, providers),
       };
-      this.router = compileRouter(snapshot, (entry) => compileRoutePlan(entry, context));
+      this.router = compileRouter(snapshot, (entry) => compileRoutePlan(entry, context), {
+        modelAliases: (entry) => modelAliases(entry, providers),
+      });
     } catch (error) {
       this.#upstreams.release();
       throw error;
@@ -61,4 +66,16 @@ export class Generation implements ProxyConfig, Lease {
     this.#retired = true;
     if (this.#leases === 0) this.#upstreams.release();
   }
+}
+
+/** The aliases, at the entry's own providers, of the model its Exact model match names. */
+function modelAliases(entry: RouteEntryIR, providers: ReturnType<typeof compileProviders>): string[] {
+  const match = entry.match.model;
+  if (match?.type !== 'Exact' || entry.action.kind !== 'forward') return [];
+  const aliases: string[] = [];
+  for (const backend of entry.action.backends) {
+    const model = providers.get(backend.clusterId)?.ir.models.find((m) => m.name === match.value);
+    if (model) aliases.push(...model.aliases);
+  }
+  return aliases;
 }

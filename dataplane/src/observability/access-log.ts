@@ -15,6 +15,35 @@ export interface AccessRecord {
   upstreamMs: number | undefined;
   requestId: string;
   errorCode: string | undefined;
+  /** AI routes only. */
+  ai?: AIAccessRecord;
+}
+
+/** What an AI request adds to its access-log line. Token figures follow the meaning of ai/metering/usage.ts. */
+export interface AIAccessRecord {
+  /** The API the client spoke: openai | anthropic. */
+  api: string;
+  operation: string;
+  stream: boolean;
+  /** The model the client asked for. */
+  requestModel: string;
+  /** The provider that served (ns/name) and its type; absent when none did. */
+  provider?: string;
+  providerType?: string;
+  /** The provider model sent upstream. */
+  model?: string;
+  /** Upstream attempts, fallbacks included. */
+  attempts: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  estimated: boolean;
+  costMicros?: number;
+  currency?: string;
+  /** Time to first token (first byte of a stream reaching the client), streams only. */
+  ttftMs?: number;
 }
 
 export class AccessLog {

@@ -1,2 +1,3 @@
 export * from './access-log.ts';
+export * from './ai-metrics.ts';
 export * from './metrics.ts';

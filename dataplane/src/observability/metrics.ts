@@ -1,6 +1,7 @@
 // Data-plane metrics, on a registry of our own (not prom-client's global one) so tests and
 // embedded use never collide. Labels are bounded: route ids and cluster ids, never raw paths.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type AIMetrics, createAIMetrics } from './ai-metrics.ts';
 
 export interface DataplaneMetrics {
   registry: Registry;
@@ -12,6 +13,7 @@ export interface DataplaneMetrics {
   snapshotSwaps: Counter;
   snapshotRejections: Counter;
   inflightRequests: Gauge;
+  ai: AIMetrics;
 }
 
 export function createDataplaneMetrics(): DataplaneMetrics {
@@ -65,6 +67,7 @@ export function createDataplaneMetrics(): DataplaneMetrics {
       help: 'Requests being served right now.',
       registers: [registry],
     }),
+    ai: createAIMetrics(registry),
   };
 }
 

@@ -7,10 +7,11 @@ import {
   describeError,
   type ErrorCode,
   type ErrorParams,
+  type ErrorShape,
   errorShapeFor,
   renderErrorBody,
 } from '../errors.ts';
-import type { AccessLog, RouteMetrics } from '../observability/index.ts';
+import type { AccessLog, AIAccessRecord, RouteMetrics } from '../observability/index.ts';
 
 /** Lets a generation (one compiled snapshot) know when its last request is over. */
 export interface Lease {
@@ -54,6 +55,10 @@ export class Exchange {
   lease: Lease | undefined;
   /** Aborts the upstream exchange when the client goes away. */
   onClientClosed: ((error: Error) => void) | undefined;
+  /** Set by AI routes: errors then take the shape of the API the client called. */
+  errorShape: ErrorShape | undefined;
+  /** Set by AI routes: model, provider, tokens and cost, for the access log. */
+  ai: AIAccessRecord | undefined;
 
   readonly #hooks: ExchangeHooks;
   #finished = false;
@@ -98,12 +103,12 @@ export class Exchange {
   }
 
   /** Answers with one of our error codes, in the caller's API shape. */
-  fail(code: ErrorCode, params: ErrorParams = {}): void {
+  fail(code: ErrorCode, params: ErrorParams = {}, extraHeaders?: Record<string, string>): void {
     const { status, message } = describeError(code, params);
-    this.respondError(code, status, message);
+    this.respondError(code, status, message, extraHeaders);
   }
 
-  respondError(code: string, status: number, message: string): void {
+  respondError(code: string, status: number, message: string, extraHeaders?: Record<string, string>): void {
     this.errorCode = code;
     const { res } = this;
     if (res.headersSent) {
@@ -112,8 +117,9 @@ export class Exchange {
       return;
     }
     if (res.destroyed) return;
-    const body = renderErrorBody(errorShapeFor(this.path), code, status, message);
+    const body = renderErrorBody(this.errorShape ?? errorShapeFor(this.path), code, status, message);
     const headers: Record<string, string | number> = {
+      ...extraHeaders,
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-tollgate-error-code': code,
@@ -154,6 +160,7 @@ export class Exchange {
       upstreamMs: this.upstreamMs === undefined ? undefined : round(this.upstreamMs),
       requestId: this.requestId,
       errorCode: this.errorCode,
+      ...(this.ai ? { ai: this.ai } : {}),
     });
     (this.routeMetrics ?? this.#hooks.unmatchedMetrics).record(this.method, status, durationMs / 1000);
     this.lease?.release();

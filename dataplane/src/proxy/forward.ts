@@ -18,7 +18,8 @@ export interface ForwardRequest {
   endpoint: UpstreamEndpoint;
   path: string;
   headers: HeaderMap;
-  body: Readable | null;
+  /** The client's body stream, or the body already read (routes that match on the model). */
+  body: Readable | Buffer | null;
   metrics: DataplaneMetrics;
   draining: () => boolean;
 }

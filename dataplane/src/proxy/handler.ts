@@ -3,9 +3,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PassThrough, type Readable } from 'node:stream';
+import type { AIGateway } from '../ai/index.ts';
 import { describeError, errorShapeFor, renderErrorBody } from '../errors.ts';
 import type { AccessLog, DataplaneMetrics, RouteMetrics } from '../observability/index.ts';
-import { normalizeHost, type Router } from '../router/index.ts';
+import { type MatchInput, normalizeHost, type RouteMatch, type Router } from '../router/index.ts';
 import { Exchange, type Lease, requestHasBody } from './exchange.ts';
 import { forward } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
@@ -34,6 +35,8 @@ export interface ProxyOptions {
   requestFinished(): void;
   /** The scheme clients use to reach this listener. */
   scheme?: 'http' | 'https';
+  /** Serves AI routes (model routing, provider translation, metering). */
+  ai?: AIGateway;
 }
 
 export interface ProxyHandlers {
@@ -80,13 +83,14 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       return;
     }
     exchange.lease = config.lease();
-    const match = config.router.match({
+    const input: MatchInput = {
       host: exchange.host,
       path: exchange.path,
       method: exchange.method,
       headers: req.headers,
       query: exchange.query,
-    });
+    };
+    const match = config.router.match(input);
     if (!match) {
       exchange.fail('TG_ERR_ROUTE_NOT_FOUND', {
         method: exchange.method,
@@ -95,6 +99,25 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       });
       return;
     }
+    const plan = match.entry.data;
+    exchange.route = plan.id;
+    exchange.routeMetrics = plan.metrics;
+    // AI routes, and routes matching on the model, need the body's model before the final lookup.
+    const { ai } = options;
+    if (ai?.handles(exchange, match)) {
+      ai.serve({
+        exchange,
+        match,
+        rematch: (model) => config.router.match({ ...input, model }),
+        serveEntry: (found, body) => serveEntry(exchange, found, body),
+      });
+      return;
+    }
+    serveEntry(exchange, match, undefined);
+  }
+
+  /** Answers or forwards for a matched entry; `body` when it was already read. */
+  function serveEntry(exchange: Exchange, match: RouteMatch<RoutePlan>, body: Buffer | undefined): void {
     const plan = match.entry.data;
     exchange.route = plan.id;
     exchange.routeMetrics = plan.metrics;
@@ -119,10 +142,10 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       exchange.res.end();
       return;
     }
-    forwardToBackend(exchange, plan);
+    forwardToBackend(exchange, plan, body);
   }
 
-  function forwardToBackend(exchange: Exchange, plan: RoutePlan): void {
+  function forwardToBackend(exchange: Exchange, plan: RoutePlan, buffered: Buffer | undefined): void {
     const cluster = plan.pickBackend();
     if (cluster) exchange.cluster = cluster.id;
     const endpoint = cluster?.next();
@@ -142,12 +165,12 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     });
     plan.requestHeaders?.apply(headers);
     const path = exchange.target(plan.rewritePath ? plan.rewritePath(exchange.path) : exchange.path);
-    const hasBody = requestHasBody(req);
-    let body: Readable | null = hasBody ? req : null;
+    const hasBody = buffered !== undefined || requestHasBody(req);
+    let body: Readable | Buffer | null = buffered ?? (hasBody ? req : null);
     if (plan.mirrors.length > 0) {
       // Mirrors read the body from data events; the main request then reads a piped copy so
       // the client stream's flow is started once, with backpressure from the main upstream only.
-      if (hasBody) body = req.pipe(new PassThrough());
+      if (hasBody && !buffered) body = req.pipe(new PassThrough());
       startMirrors(plan.mirrors, {
         req,
         method: exchange.method,
@@ -156,6 +179,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
         hasBody,
         timeouts: plan.timeouts,
         metrics,
+        ...(buffered ? { bufferedBody: buffered } : {}),
       });
     }
     forward({ exchange, plan, cluster, endpoint, path, headers, body, metrics, draining });

@@ -20,6 +20,8 @@ export interface MirrorRequest {
   headers: HeaderMap;
   /** Whether the client request has a body to copy. */
   hasBody: boolean;
+  /** The body, when it was already read (model-matched routes read it to find the model). */
+  bufferedBody?: Buffer;
   timeouts: UpstreamTimeouts;
   metrics: DataplaneMetrics;
 }
@@ -33,7 +35,8 @@ export function startMirrors(mirrors: readonly UpstreamCluster[], request: Mirro
     }
     const headers = { ...request.headers };
     if (cluster.authority) headers.host = cluster.authority;
-    const body = request.hasBody ? copyBody(request.req) : null;
+    const copy = request.bufferedBody === undefined && request.hasBody ? copyBody(request.req) : null;
+    const body = request.bufferedBody ?? copy;
     endpoint.pool.dispatch(
       {
         path: request.path,
@@ -43,7 +46,7 @@ export function startMirrors(mirrors: readonly UpstreamCluster[], request: Mirro
         headersTimeout: request.timeouts.headersMs,
         bodyTimeout: request.timeouts.idleMs,
       },
-      new MirrorHandler(cluster.id, request.metrics, body),
+      new MirrorHandler(cluster.id, request.metrics, copy),
     );
   }
 }

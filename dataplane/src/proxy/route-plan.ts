@@ -1,6 +1,7 @@
 // Everything the proxy needs to serve one route entry, resolved once per snapshot: backends bound
 // to clusters, header modifiers and rewrites compiled, timeouts decided, metrics children found.
 import type { RouteActionIR, RouteEntryIR } from '@tollgate/snapshot';
+import type { AIPlan } from '../ai/index.ts';
 import type { RouteMetrics } from '../observability/index.ts';
 import { type UpstreamCluster, type UpstreamSet, WeightedPicker } from '../upstream/index.ts';
 import { compileHeaderModifier, type HeaderModifier } from './headers.ts';
@@ -35,12 +36,16 @@ export interface RoutePlan {
   readonly rewriteHost: string | undefined;
   readonly timeouts: UpstreamTimeouts;
   readonly metrics: RouteMetrics;
+  /** Set when every backend is an AI provider: the AI gateway serves the entry. */
+  readonly ai: AIPlan | undefined;
 }
 
 export interface PlanContext {
   upstreams: UpstreamSet;
   routeMetrics(routeId: string): RouteMetrics;
   defaults?: { headersMs: number; idleMs: number };
+  /** Compiles the AI side of an entry (undefined for entries that are not AI routes). */
+  compileAI?(ir: RouteEntryIR): AIPlan | undefined;
 }
 
 /** Throws on anything that cannot work (unknown cluster, impossible rewrite), so the snapshot is rejected. */
@@ -71,6 +76,7 @@ export function compileRoutePlan(ir: RouteEntryIR, context: PlanContext): RouteP
     rewriteHost: ir.urlRewrite?.hostname,
     timeouts: resolveTimeouts(ir.timeouts, context.defaults ?? DEFAULT_TIMEOUTS),
     metrics: context.routeMetrics(ir.id),
+    ai: context.compileAI?.(ir),
   };
 }
 

@@ -14,8 +14,9 @@ export interface MatchInput {
   /** The raw query string without "?"; parsed only when an entry has query conditions. */
   query?: string;
   /**
-   * The requested model, for AI traffic. Entries with a model condition check it when given;
-   * while nothing extracts the model yet, an absent model leaves model conditions unchecked.
+   * The requested model, for AI traffic. Entries with a model condition check it when given; an
+   * absent model leaves model conditions unchecked (the proxy looks up once without the model, and
+   * reads the body for it only when the entry found is an AI route or has a model condition).
    */
   model?: string;
 }
@@ -50,12 +51,16 @@ export class QueryView {
   }
 }
 
-export function compileConditions(match: RouteMatchIR): CompiledConditions {
+/** `modelAliases`: other names of the model an Exact model match names (its aliases at the entry's providers). */
+export function compileConditions(
+  match: RouteMatchIR,
+  modelAliases: readonly string[] = [],
+): CompiledConditions {
   return {
     method: match.method?.toUpperCase(),
     headers: match.headers.map((h) => ({ name: h.name.toLowerCase(), test: compileStringMatch(h) })),
     query: match.queryParams.map((q) => ({ name: q.name, test: compileStringMatch(q) })),
-    model: match.model ? compileModelMatch(match.model) : undefined,
+    model: match.model ? compileModelMatch(match.model, modelAliases) : undefined,
   };
 }
 
@@ -92,10 +97,15 @@ function compileStringMatch(match: StringMatchIR): StringTest {
   return (value) => regex.test(value);
 }
 
-function compileModelMatch(model: NonNullable<RouteMatchIR['model']>): StringTest {
+function compileModelMatch(
+  model: NonNullable<RouteMatchIR['model']>,
+  aliases: readonly string[],
+): StringTest {
   if (model.type === 'Exact') {
     const expected = model.value;
-    return (value) => value === expected;
+    if (aliases.length === 0) return (value) => value === expected;
+    const names = new Set([expected, ...aliases]);
+    return (value) => names.has(value);
   }
   // Glob: "*" is any run of characters, everything else is literal.
   const source = model.value

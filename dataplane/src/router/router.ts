@@ -37,13 +37,26 @@ export interface Router<T> {
 
 export type AttachFn<T> = (entry: RouteEntryIR, vhost: VirtualHostIR) => T;
 
+export interface RouterOptions {
+  /** Other names an entry's Exact model match accepts (aliases of that model at its AI providers). */
+  modelAliases?(entry: RouteEntryIR): readonly string[];
+}
+
 /**
  * Compiles the snapshot's virtual hosts. Throws on anything that cannot be compiled (an invalid
  * regular expression), so the snapshot is rejected as a whole.
  */
 export function compileRouter(snapshot: Pick<Snapshot, 'virtualHosts'>): Router<undefined>;
-export function compileRouter<T>(snapshot: Pick<Snapshot, 'virtualHosts'>, attach: AttachFn<T>): Router<T>;
-export function compileRouter<T>(snapshot: Pick<Snapshot, 'virtualHosts'>, attach?: AttachFn<T>): Router<T> {
+export function compileRouter<T>(
+  snapshot: Pick<Snapshot, 'virtualHosts'>,
+  attach: AttachFn<T>,
+  options?: RouterOptions,
+): Router<T>;
+export function compileRouter<T>(
+  snapshot: Pick<Snapshot, 'virtualHosts'>,
+  attach?: AttachFn<T>,
+  options: RouterOptions = {},
+): Router<T> {
   const tiers = new HostTiers<CompiledVirtualHost<T>>();
   let entryCount = 0;
   for (const vhost of snapshot.virtualHosts) {
@@ -54,7 +67,7 @@ export function compileRouter<T>(snapshot: Pick<Snapshot, 'virtualHosts'>, attac
         return {
           ir,
           data: attach ? attach(ir, vhost) : (undefined as T),
-          conditions: compileConditions(ir.match),
+          conditions: compileConditions(ir.match, ir.match.model ? options.modelAliases?.(ir) : undefined),
         };
       } catch (error) {
         throw new Error(`route entry ${ir.id} on host "${vhost.hostname}": ${(error as Error).message}`, {

@@ -37,8 +37,13 @@ export type PathModifierIR = z.infer<typeof PathModifierIR>;
 export const WeightedClusterIR = z.object({
   clusterId: z.string(),
   weight: z.number().int().min(0),
-  /** For AI backends: the provider model to send to (issue-specific; absent for HTTP). */
+  /** For AI backends: the provider model (or alias) to send to; absent ⇒ the requested model. */
   model: z.string().optional(),
+  /**
+   * For AI backends: fallback order. Lower is preferred (absent ⇒ 0); traffic is balanced by weight
+   * among the backends of the lowest priority that can serve, and falls to the next on failure.
+   */
+  priority: z.number().int().min(0).optional(),
 });
 export type WeightedClusterIR = z.infer<typeof WeightedClusterIR>;
 
@@ -127,7 +132,26 @@ export const AIProviderIR = z.object({
   baseURL: z.string(),
   /** Credential values resolved from Secrets. Redacted by every dump and log. */
   credentials: z.record(z.string(), z.string()),
-  models: z.array(z.object({ name: z.string(), aliases: z.array(z.string()) }).loose()),
+  models: z.array(
+    z
+      .object({
+        name: z.string(),
+        aliases: z.array(z.string()),
+        /** Decimal strings per million tokens, kept exact (the data plane meters with integers). */
+        pricing: z
+          .object({
+            currency: z.string(),
+            inputPerMillion: z.string(),
+            outputPerMillion: z.string(),
+            cachedInputPerMillion: z.string().optional(),
+            cacheWritePerMillion: z.string().optional(),
+          })
+          .optional(),
+        contextWindow: z.number().int().optional(),
+        maxOutputTokens: z.number().int().optional(),
+      })
+      .loose(),
+  ),
   /** Provider-specific settings (api version, region, …) as the AIProvider spec gives them. */
   options: z.record(z.string(), z.unknown()).optional(),
 });

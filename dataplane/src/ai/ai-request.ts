@@ -1,0 +1,614 @@
+// One request on an AI route: read and parse the body once, route on the model, then try the
+// route's providers in order (priority, weight) until one answers. Fallback happens only before
+// the first byte reaches the client; after that a stream is never duplicated.
+import { performance } from 'node:perf_hooks';
+import type { ErrorCode, ErrorParams } from '../errors.ts';
+import type { RoutePlan } from '../proxy/route-plan.ts';
+import { anthropicClient } from './clients/anthropic/index.ts';
+import { decodeOpenAIEmbeddings, openAIClient } from './clients/openai/index.ts';
+import { decodeOpenAIChat } from './clients/openai/request.ts';
+import { type ChatClientCodec, ClientRequestError } from './clients/types.ts';
+import { DEFAULT_COOLDOWN_MS } from './cooldown.ts';
+import { type AIEndpoint, apiOfPath, classifyEndpoint } from './endpoints.ts';
+import { isRecord, parseJson } from './formats/http.ts';
+import type { AIGatewaySettings, AIServeContext } from './gateway.ts';
+import { type AttemptOutcome, RequestMeter } from './meter.ts';
+import { estimateInputTokens } from './metering/estimate.ts';
+import { formatUsageHeader, USAGE_HEADER } from './metering/usage-header.ts';
+import { modelsOfHost, renderModelList } from './models-list.ts';
+import type { AIPlan, Candidate } from './plan.ts';
+import {
+  type ClientAPI,
+  type Operation,
+  type PrepareInput,
+  type ProviderError,
+  ProviderRequestError,
+  type RequestBody,
+  type StreamState,
+  type UpstreamRequest,
+} from './providers/types.ts';
+import { readRequestBody } from './request-body.ts';
+import { responseText } from './response-text.ts';
+import type { ChatRequest, EmbeddingsRequest } from './unified.ts';
+import {
+  AttemptTimeoutError,
+  callUpstream,
+  readBodyText,
+  transportError,
+  type UpstreamResponse,
+} from './upstream-call.ts';
+
+/** How an attempt ended. */
+type Attempt =
+  | { kind: 'done' }
+  | { kind: 'client-gone' }
+  /** The provider failed in a way another provider may not: try the next one. */
+  | { kind: 'retry'; error: ProviderError }
+  /** The request itself is the problem (or the provider refused it for good): answer now. */
+  | { kind: 'final'; error: ProviderError };
+
+const RETRIABLE = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'connect']);
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+interface Prepared {
+  endpoint: Extract<AIEndpoint, { kind: 'operation' }>;
+  plan: RoutePlan & { ai: AIPlan };
+  text: string;
+  json: Record<string, unknown>;
+  model: string;
+  stream: boolean;
+  client: ChatClientCodec;
+  wantsUsage: boolean;
+}
+
+export class AIRequest {
+  readonly #gateway: AIGatewaySettings;
+  readonly #context: AIServeContext;
+  readonly #startedAt = performance.now();
+  #meter: RequestMeter | undefined;
+  #unified: ChatRequest | EmbeddingsRequest | undefined;
+  /** The stream being relayed, for metering a client that leaves mid-stream. */
+  #streamState: StreamState | undefined;
+  #clientGone = false;
+
+  constructor(gateway: AIGatewaySettings, context: AIServeContext) {
+    this.#gateway = gateway;
+    this.#context = context;
+  }
+
+  get #exchange() {
+    return this.#context.exchange;
+  }
+
+  async run(): Promise<void> {
+    const exchange = this.#exchange;
+    const { req } = exchange;
+    const endpoint = classifyEndpoint(exchange.method, exchange.path, req.headers);
+    exchange.errorShape = endpoint?.api ?? apiOfPath(exchange.path);
+    if (!endpoint) {
+      exchange.fail('TG_ERR_AI_ENDPOINT_NOT_FOUND', { method: exchange.method, path: exchange.path });
+      return;
+    }
+    if (endpoint.kind === 'models') {
+      this.#listModels(endpoint.api);
+      return;
+    }
+    exchange.onClientClosed = () => {
+      this.#clientGone = true;
+    };
+    const read = await readRequestBody(req, this.#gateway.maxRequestBodyBytes);
+    if (!read.ok) {
+      if (read.reason === 'too-large')
+        exchange.fail('TG_ERR_AI_BODY_TOO_LARGE', { limit: this.#gateway.maxRequestBodyBytes });
+      return;
+    }
+    const text = read.body.toString('utf8');
+    const json = parseJson(text);
+    if (json === undefined) return this.#invalid('the body is not valid JSON');
+    if (!isRecord(json)) return this.#invalid('the body must be a JSON object');
+    const model = json.model;
+    if (typeof model !== 'string' || model === '') return this.#invalid('model: a model name is required');
+
+    const match = this.#context.rematch(model);
+    if (!match) {
+      exchange.fail('TG_ERR_AI_MODEL_NOT_FOUND', { model, models: this.#modelsPath() });
+      return;
+    }
+    const plan = match.entry.data;
+    exchange.route = plan.id;
+    exchange.routeMetrics = plan.metrics;
+    if (!plan.ai) {
+      this.#context.serveEntry(match, read.body);
+      return;
+    }
+    exchange.bytesIn += read.body.length;
+    const client = endpoint.api === 'openai' ? openAIClient : anthropicClient;
+    const prepared: Prepared = {
+      endpoint,
+      plan: plan as RoutePlan & { ai: AIPlan },
+      text,
+      json,
+      model,
+      stream: endpoint.operation === 'chat' && json.stream === true,
+      client,
+      wantsUsage: client.wantsStreamUsage(json),
+    };
+    // OpenAI bodies are checked here (they may pass through untranslated); Anthropic ones when translated.
+    if (endpoint.api === 'openai') {
+      try {
+        this.#unified = endpoint.operation === 'chat' ? decodeOpenAIChat(json) : decodeOpenAIEmbeddings(json);
+      } catch (error) {
+        if (error instanceof ClientRequestError) return this.#invalid(error.message);
+        throw error;
+      }
+    }
+    await this.#serve(prepared);
+  }
+
+  /** Last resort for a bug: answer 500 rather than leave the client hanging. */
+  internalError(error: Error): void {
+    this.#meter?.failed('internal');
+    if (this.#meter) this.#exchange.ai = this.#meter.record;
+    this.#exchange.fail('TG_ERR_INTERNAL', { reason: error.message });
+  }
+
+  async #serve(p: Prepared): Promise<void> {
+    const exchange = this.#exchange;
+    const { operation, api } = p.endpoint;
+    const meter = new RequestMeter({
+      metrics: this.#gateway.metrics,
+      route: p.plan.id,
+      api,
+      operation,
+      stream: p.stream,
+      requestModel: p.model,
+      startedAt: this.#startedAt,
+      estimateInput: () => estimateInputTokens(p.json),
+    });
+    this.#meter = meter;
+    exchange.onClientClosed = () => this.#onClientGone();
+    if (this.#clientGone) return this.#onClientGone();
+
+    const found = p.plan.ai.candidates(p.model, operation);
+    if (!found.ok) {
+      meter.failed(found.reason);
+      exchange.ai = meter.record;
+      if (found.reason === 'model-not-found')
+        exchange.fail('TG_ERR_AI_MODEL_NOT_FOUND', { model: p.model, models: this.#modelsPath() });
+      else exchange.fail('TG_ERR_AI_OPERATION_UNSUPPORTED', { model: p.model, operation });
+      return;
+    }
+
+    let last: { candidate: Candidate; error: ProviderError } | undefined;
+    let onlyRateLimits = true;
+    let soonestRetryMs = Number.POSITIVE_INFINITY;
+    for (const candidate of found.candidates) {
+      const { provider } = candidate.backend;
+      if (!provider.adapter) {
+        meter.attempt(candidate, 'rejected');
+        onlyRateLimits = false;
+        last ??= {
+          candidate,
+          error: { status: 501, kind: 'invalid_request', message: `type ${provider.ir.type} unsupported` },
+        };
+        continue;
+      }
+      const cooling = this.#gateway.cooldowns.remaining(provider.id);
+      if (cooling > 0) {
+        meter.attempt(candidate, 'cooling_down');
+        soonestRetryMs = Math.min(soonestRetryMs, cooling);
+        last ??= {
+          candidate,
+          error: {
+            status: 429,
+            kind: 'rate_limit',
+            message: 'cooling down after a rate limit',
+            retryAfterMs: cooling,
+          },
+        };
+        continue;
+      }
+      meter.candidate = candidate;
+      exchange.cluster = candidate.backend.cluster.id;
+      const outcome = await this.#attempt(p, candidate);
+      if (outcome.kind === 'done' || outcome.kind === 'client-gone') return;
+      if (outcome.kind === 'final') return this.#answerProviderError(p, candidate, outcome.error);
+      meter.attempt(candidate, outcomeOf(outcome.error));
+      last = { candidate, error: outcome.error };
+      if (
+        outcome.error.kind === 'rate_limit' ||
+        (outcome.error.kind === 'overloaded' && outcome.error.retryAfterMs)
+      ) {
+        const ms = outcome.error.retryAfterMs ?? DEFAULT_COOLDOWN_MS;
+        this.#gateway.cooldowns.start(provider.id, ms);
+        soonestRetryMs = Math.min(soonestRetryMs, ms);
+      } else {
+        onlyRateLimits = false;
+      }
+      if (this.#clientGone) return;
+    }
+    if (!last) return;
+    if (last.candidate.backend.provider.adapter === undefined && found.candidates.length === 1) {
+      const { provider } = last.candidate.backend;
+      meter.failed('unsupported_provider');
+      exchange.ai = meter.record;
+      exchange.fail('TG_ERR_AI_PROVIDER_TYPE_UNSUPPORTED', {
+        provider: provider.name,
+        type: provider.ir.type,
+      });
+      return;
+    }
+    if (onlyRateLimits && Number.isFinite(soonestRetryMs)) {
+      last = {
+        ...last,
+        error: { ...last.error, kind: 'rate_limit', status: 429, retryAfterMs: soonestRetryMs },
+      };
+    }
+    this.#answerProviderError(p, last.candidate, last.error);
+  }
+
+  /** One provider, one try. */
+  async #attempt(p: Prepared, candidate: Candidate): Promise<Attempt> {
+    const exchange = this.#exchange;
+    const { provider } = candidate.backend;
+    const adapter = provider.adapter!;
+    const { operation, api } = p.endpoint;
+    const native = adapter.nativeAPI === api;
+    let body: RequestBody;
+    try {
+      body = native ? { kind: 'native', text: p.text, json: p.json } : this.#unifiedBody(p, operation);
+    } catch (error) {
+      if (error instanceof ClientRequestError) return final(400, 'invalid_request', error.message);
+      throw error;
+    }
+    const input: PrepareInput = {
+      target: provider.target,
+      operation,
+      model: candidate.model.upstream,
+      stream: p.stream,
+      body,
+      clientHeaders: exchange.req.headers,
+    };
+    let request: UpstreamRequest;
+    try {
+      request = await adapter.prepare(input);
+    } catch (error) {
+      if (error instanceof ProviderRequestError) return final(400, 'invalid_request', error.message);
+      throw error;
+    }
+
+    const attemptMs = p.plan.ir.timeouts.backendRequestMs || p.plan.timeouts.headersMs;
+    const controller = new AbortController();
+    const timer =
+      attemptMs > 0
+        ? setTimeout(() => controller.abort(new AttemptTimeoutError(attemptMs)), attemptMs)
+        : undefined;
+    const stopTimer = (): void => clearTimeout(timer);
+    exchange.onClientClosed = (error) => {
+      this.#onClientGone();
+      controller.abort(error);
+    };
+    if (exchange.upstreamStartedAt === 0) exchange.upstreamStartedAt = performance.now();
+    const extraHeaders: Record<string, string> = { 'x-request-id': exchange.requestId };
+    p.plan.requestHeaders?.apply(extraHeaders);
+    const call = await callUpstream({
+      cluster: candidate.backend.cluster,
+      request,
+      extraHeaders,
+      signal: controller.signal,
+      idleMs: p.plan.timeouts.idleMs,
+    });
+    if (this.#clientGone) {
+      stopTimer();
+      if (call.ok) call.response.body.destroy();
+      return { kind: 'client-gone' };
+    }
+    if (!call.ok) {
+      stopTimer();
+      return { kind: 'retry', error: call.error };
+    }
+    const { response } = call;
+    if (response.status >= 400) {
+      const text = await readBodyText(response.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+      stopTimer();
+      const error = adapter.parseError(response.status, response.headers, text);
+      return RETRIABLE.has(error.kind) ? { kind: 'retry', error } : { kind: 'final', error };
+    }
+    if (!p.stream) {
+      let text: string;
+      try {
+        text = await readBodyText(response.body, this.#gateway.maxResponseBodyBytes);
+      } catch (error) {
+        stopTimer();
+        if (this.#clientGone) return { kind: 'client-gone' };
+        return { kind: 'retry', error: transportError(error as Error, controller.signal) };
+      }
+      stopTimer();
+      return this.#respondComplete(p, candidate, input, native, text);
+    }
+    return this.#relayStream(p, input, native, response, controller, stopTimer);
+  }
+
+  #unifiedBody(p: Prepared, operation: Operation): RequestBody {
+    if (operation === 'embeddings')
+      return { kind: 'embeddings', request: this.#unified as EmbeddingsRequest };
+    this.#unified ??= p.client.decode(p.json);
+    return { kind: 'chat', request: this.#unified as ChatRequest };
+  }
+
+  #respondComplete(
+    p: Prepared,
+    candidate: Candidate,
+    input: PrepareInput,
+    native: boolean,
+    text: string,
+  ): Attempt {
+    const exchange = this.#exchange;
+    const adapter = candidate.backend.provider.adapter!;
+    const meter = this.#meter!;
+    const json = parseJson(text);
+    if (json === undefined) return { kind: 'retry', error: badResponse('the response is not JSON') };
+    let out: string;
+    let metered: ReturnType<RequestMeter['served']>;
+    try {
+      if (native) {
+        metered = meter.served(adapter.nativeUsage(json, input.operation), true, () => responseText(json));
+        out = text;
+      } else if (input.operation === 'embeddings') {
+        const converted = adapter.embeddingsResponse!(json, input);
+        metered = meter.served(converted.usage, true, () => '');
+        out = JSON.stringify(converted.response);
+      } else {
+        const converted = adapter.chatResponse(json, input);
+        metered = meter.served(converted.usage, true, () => responseText(converted.completion));
+        out = p.client.encodeCompletion(converted.completion, metered.usage);
+      }
+    } catch (error) {
+      return { kind: 'retry', error: badResponse((error as Error).message) };
+    }
+    meter.attempt(candidate, 'success');
+    exchange.ai = meter.record;
+    exchange.upstreamEnded();
+    const headers: Record<string, string | string[] | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(out),
+      'x-request-id': exchange.requestId,
+      [USAGE_HEADER]: formatUsageHeader(metered.usage, metered.cost),
+    };
+    p.plan.responseHeaders?.apply(headers as Record<string, string | string[]>);
+    const { res } = exchange;
+    if (res.destroyed) return { kind: 'client-gone' };
+    res.writeHead(200, headers);
+    exchange.bytesOut += Buffer.byteLength(out);
+    res.end(exchange.method === 'HEAD' ? undefined : out);
+    return { kind: 'done' };
+  }
+
+  async #relayStream(
+    p: Prepared,
+    input: PrepareInput,
+    native: boolean,
+    response: UpstreamResponse,
+    controller: AbortController,
+    stopTimer: () => void,
+  ): Promise<Attempt> {
+    const exchange = this.#exchange;
+    const { res } = exchange;
+    const meter = this.#meter!;
+    const candidate = meter.candidate!;
+    const adapter = candidate.backend.provider.adapter!;
+    const passthrough = native
+      ? adapter.passthroughStream!(input, { dropUsageEvent: p.endpoint.api === 'openai' && !p.wantsUsage })
+      : undefined;
+    const decoder = native ? undefined : adapter.streamDecoder(input);
+    const encoder = native
+      ? undefined
+      : p.client.streamEncoder({ includeUsage: p.wantsUsage, model: p.model });
+    const state = (passthrough ?? decoder)!.state;
+    const translate = (chunk: Buffer | undefined): string => {
+      if (passthrough) return chunk ? passthrough.push(chunk) : passthrough.end();
+      return encoder!.chunks(chunk ? decoder!.push(chunk) : decoder!.end());
+    };
+    let committed = false;
+    const commit = (): void => {
+      stopTimer();
+      committed = true;
+      this.#streamState = state;
+      meter.attempt(candidate, 'success');
+      meter.firstToken();
+      const headers: Record<string, string | string[]> = {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-request-id': exchange.requestId,
+        trailer: USAGE_HEADER,
+      };
+      p.plan.responseHeaders?.apply(headers);
+      res.writeHead(200, headers);
+    };
+
+    let broken: ProviderError | undefined;
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        const text = translate(chunk);
+        if (!committed) {
+          if (state.error) {
+            stopTimer();
+            response.body.destroy();
+            return retryOrFinal(state.error);
+          }
+          if (!text) continue;
+          commit();
+        }
+        if (!(await write(res, text))) break;
+        exchange.bytesOut += Buffer.byteLength(text);
+      }
+    } catch (error) {
+      if (this.#clientGone) return { kind: 'client-gone' };
+      const failure = transportError(error as Error, controller.signal);
+      if (!committed) {
+        stopTimer();
+        return { kind: 'retry', error: failure };
+      }
+      broken = failure;
+    }
+    if (this.#clientGone || res.destroyed) {
+      this.#onClientGone();
+      return { kind: 'client-gone' };
+    }
+    let tail = translate(undefined);
+    if (!committed) {
+      stopTimer();
+      if (state.error) return retryOrFinal(state.error);
+      if (!tail) return { kind: 'retry', error: badResponse('the stream ended without any event') };
+      commit();
+    }
+    const error = state.error ?? broken;
+    const metered = meter.served(
+      state.usage,
+      state.finished,
+      () => state.generatedText(),
+      error ? 'stream_error' : undefined,
+    );
+    if (error) exchange.errorCode = 'TG_ERR_AI_STREAM_ERROR';
+    if (encoder) tail += error ? encoder.error(error) : encoder.end(metered.usage);
+    exchange.ai = meter.record;
+    exchange.upstreamEnded();
+    if (tail) {
+      res.write(tail);
+      exchange.bytesOut += Buffer.byteLength(tail);
+    }
+    res.addTrailers({ [USAGE_HEADER]: formatUsageHeader(metered.usage, metered.cost) });
+    res.end();
+    return { kind: 'done' };
+  }
+
+  /** The client left: meter what was generated so far, once, before the access log is written. */
+  #onClientGone(): void {
+    this.#clientGone = true;
+    const meter = this.#meter;
+    if (!meter || meter.done) return;
+    const state = this.#streamState;
+    if (state) meter.served(state.usage, state.finished, () => state.generatedText(), 'client_closed');
+    else if (meter.candidate) meter.served(undefined, false, () => '', 'client_closed');
+    else meter.failed('client_closed');
+    this.#exchange.ai = meter.record;
+  }
+
+  #answerProviderError(p: Prepared, candidate: Candidate, error: ProviderError): void {
+    const exchange = this.#exchange;
+    const meter = this.#meter!;
+    const { provider } = candidate.backend;
+    meter.candidate = candidate;
+    meter.failed(error.kind);
+    exchange.ai = meter.record;
+    const reason = redact(error.message, provider.ir.credentials);
+    const common = { provider: provider.name, model: p.model, reason };
+    const retryHeader =
+      error.retryAfterMs !== undefined
+        ? { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) }
+        : undefined;
+    const timeoutMs = p.plan.ir.timeouts.backendRequestMs || p.plan.timeouts.headersMs;
+    const answers: Partial<Record<ProviderError['kind'], [ErrorCode, ErrorParams, Record<string, string>?]>> =
+      {
+        authentication: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status }],
+        permission: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status }],
+        rate_limit: [
+          'TG_ERR_AI_RATE_LIMITED',
+          { seconds: retryHeader?.['retry-after'] ?? '1' },
+          retryHeader ?? { 'retry-after': '1' },
+        ],
+        overloaded: ['TG_ERR_AI_PROVIDER_OVERLOADED', {}, retryHeader],
+        timeout: ['TG_ERR_UPSTREAM_TIMEOUT', { upstream: provider.name, timeoutMs }],
+        connect: ['TG_ERR_UPSTREAM_CONNECT', { upstream: provider.name }],
+        server: ['TG_ERR_AI_PROVIDER_ERROR', {}],
+      };
+    const answer = answers[error.kind];
+    if (answer) {
+      const [code, params, headers] = answer;
+      exchange.fail(code, { ...common, ...params }, headers);
+      return;
+    }
+    // The provider refused the request itself: keep its status (400, 404, 413, 422, …) and words.
+    const status = error.status >= 400 && error.status < 500 ? error.status : 400;
+    exchange.respondError(
+      'TG_ERR_AI_PROVIDER_REJECTED',
+      status,
+      `provider ${provider.name} rejected the request: ${reason}`,
+    );
+  }
+
+  #invalid(reason: string): void {
+    this.#exchange.fail('TG_ERR_AI_INVALID_REQUEST', { reason });
+  }
+
+  #listModels(api: ClientAPI): void {
+    const exchange = this.#exchange;
+    const body = renderModelList(api, modelsOfHost(this.#context.match.vhost));
+    exchange.res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': exchange.requestId,
+    });
+    exchange.bytesOut += Buffer.byteLength(body);
+    exchange.res.end(exchange.method === 'HEAD' ? undefined : body);
+  }
+
+  #modelsPath(): string {
+    const path = this.#exchange.path;
+    const at = path.lastIndexOf('/');
+    return `${at > 0 ? path.slice(0, at) : ''}/models`.replace(/\/chat\/models$/, '/models');
+  }
+}
+
+function final(status: number, kind: ProviderError['kind'], message: string): Attempt {
+  return { kind: 'final', error: { status, kind, message } };
+}
+
+function retryOrFinal(error: ProviderError): Attempt {
+  return RETRIABLE.has(error.kind) ? { kind: 'retry', error } : { kind: 'final', error };
+}
+
+function badResponse(message: string): ProviderError {
+  return { status: 502, kind: 'server', message };
+}
+
+function outcomeOf(error: ProviderError): AttemptOutcome {
+  switch (error.kind) {
+    case 'rate_limit':
+      return 'rate_limited';
+    case 'overloaded':
+      return 'overloaded';
+    case 'timeout':
+      return 'timeout';
+    case 'connect':
+      return 'connect_error';
+    case 'server':
+      return 'server_error';
+    default:
+      return 'rejected';
+  }
+}
+
+/** Provider messages sometimes quote the credential they refused; it never reaches the client. */
+function redact(message: string, credentials: Readonly<Record<string, string>>): string {
+  let out = message;
+  for (const value of Object.values(credentials)) {
+    if (value.length >= 6) out = out.split(value).join('[REDACTED]');
+  }
+  return out;
+}
+
+/** Writes with backpressure; false when the client is gone. */
+function write(res: import('node:http').ServerResponse, text: string): Promise<boolean> | boolean {
+  if (res.destroyed) return false;
+  if (res.write(text)) return true;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve(!res.destroyed);
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

@@ -1,0 +1,71 @@
+// The AI gateway as the proxy sees it: state that outlives snapshots (cool-downs, limits) and the
+// entry point for requests on AI routes. The work of one request is in ai-request.ts.
+
+import type { AIMetrics } from '../observability/index.ts';
+import type { Exchange } from '../proxy/exchange.ts';
+import type { RoutePlan } from '../proxy/route-plan.ts';
+import type { RouteMatch } from '../router/index.ts';
+import { AIRequest } from './ai-request.ts';
+import { CoolDowns } from './cooldown.ts';
+import { classifyEndpoint } from './endpoints.ts';
+import { loadTokenizer } from './metering/estimate.ts';
+import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './request-body.ts';
+
+export interface AIGatewayOptions {
+  metrics: AIMetrics;
+  /** Largest request body accepted on AI endpoints (413 above). Default 16 MiB. */
+  maxRequestBodyBytes?: number;
+  /** Largest non-streamed provider response read. Default 64 MiB. */
+  maxResponseBodyBytes?: number;
+}
+
+export interface AIServeContext {
+  exchange: Exchange;
+  /** The entry found without the model. */
+  match: RouteMatch<RoutePlan>;
+  /** The entry for the requested model (model conditions checked). */
+  rematch(model: string): RouteMatch<RoutePlan> | undefined;
+  /** Serves a non-AI entry (a model-matched plain route) with the body already read. */
+  serveEntry(match: RouteMatch<RoutePlan>, body: Buffer): void;
+}
+
+export interface AIGatewaySettings {
+  readonly metrics: AIMetrics;
+  readonly cooldowns: CoolDowns;
+  readonly maxRequestBodyBytes: number;
+  readonly maxResponseBodyBytes: number;
+}
+
+export class AIGateway implements AIGatewaySettings {
+  readonly metrics: AIMetrics;
+  readonly cooldowns = new CoolDowns();
+  readonly maxRequestBodyBytes: number;
+  readonly maxResponseBodyBytes: number;
+
+  constructor(options: AIGatewayOptions) {
+    this.metrics = options.metrics;
+    this.maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+    this.maxResponseBodyBytes = options.maxResponseBodyBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Loads what metering needs (the tokenizer) ahead of the first request. */
+  prepare(): Promise<void> {
+    return loadTokenizer();
+  }
+
+  /**
+   * Whether the AI gateway serves this request: every request on an AI route, and requests to an
+   * AI endpoint on a route that matches on the model (its model is in the body).
+   */
+  handles(exchange: Exchange, match: RouteMatch<RoutePlan>): boolean {
+    if (match.entry.data.ai) return true;
+    if (!match.entry.conditions.model) return false;
+    const endpoint = classifyEndpoint(exchange.method, exchange.path, exchange.req.headers);
+    return endpoint?.kind === 'operation';
+  }
+
+  serve(context: AIServeContext): void {
+    const request = new AIRequest(this, context);
+    request.run().catch((error: unknown) => request.internalError(error as Error));
+  }
+}

@@ -117,6 +117,7 @@ function forwardAction(
     context.clusters.add(resolved.cluster);
     const backend: WeightedClusterIR = { clusterId: resolved.cluster.id, weight };
     if (ref.model !== undefined) backend.model = ref.model;
+    if (ref.priority !== undefined) backend.priority = ref.priority;
     backends.push(backend);
   });
   if (backends.length === 0 && unresolvedWithTraffic) {

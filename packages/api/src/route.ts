@@ -219,6 +219,10 @@ export const BackendRef = withRules(
       weight: z.number().int().min(0).max(1_000_000).default(1).meta({
         description: 'Share of traffic relative to the other backendRefs of the rule. 0 sends none.',
       }),
+      priority: z.number().int().min(0).max(100).optional().meta({
+        description:
+          'For an AIProvider: fallback order. Requests go to the backends of the lowest priority (by weight among them); when one fails before answering (429, 5xx, timeout, connection failure) or cools down after a 429, the next backend is tried, then the next priority. Defaults to 0.',
+      }),
     })
     .meta({ description: 'Where matching traffic is sent.' }),
   [
@@ -242,6 +246,11 @@ export const BackendRef = withRules(
       rule: "!has(self.model) || (has(self.kind) && self.kind == 'AIProvider')",
       message: 'model applies only to an AIProvider backend (kind: AIProvider)',
       fieldPath: '.model',
+    },
+    {
+      rule: "!has(self.priority) || (has(self.kind) && self.kind == 'AIProvider')",
+      message: 'priority applies only to an AIProvider backend (kind: AIProvider)',
+      fieldPath: '.priority',
     },
   ],
 );
@@ -327,6 +336,11 @@ export const RouteRule = withRules(
     {
       rule: "(has(self.backendRefs) && size(self.backendRefs) > 0) || (has(self.filters) && self.filters.exists(f, f.type == 'RequestRedirect'))",
       message: 'a rule needs backendRefs or a RequestRedirect filter',
+    },
+    {
+      rule: "!has(self.backendRefs) || self.backendRefs.all(b, has(b.kind) && b.kind == 'AIProvider') || self.backendRefs.all(b, !has(b.kind) || b.kind != 'AIProvider')",
+      message:
+        'a rule sends to AIProviders or to Services/URLs, not both: AI traffic is translated per provider, which other backends cannot take',
     },
     {
       rule: "!has(self.filters) || !self.filters.exists(f, (f.type == 'URLRewrite' && has(f.urlRewrite) && has(f.urlRewrite.path) && f.urlRewrite.path.type == 'ReplacePrefixMatch') || (f.type == 'RequestRedirect' && has(f.requestRedirect) && has(f.requestRedirect.path) && f.requestRedirect.path.type == 'ReplacePrefixMatch')) || !has(self.matches) || size(self.matches) == 0 || (size(self.matches) == 1 && self.matches.all(m, !has(m.path) || m.path.type == 'PathPrefix'))",

@@ -199,3 +199,20 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
 {{- end }}
+
+{{/* A container's env: the chart's variables, except those extraEnv names again, then extraEnv
+(so extraEnv can override any of them without a duplicate): (dict "base" (list ...) "extra" .Values.x.extraEnv). */}}
+{{- define "tollgate.env" -}}
+{{- $overridden := list }}
+{{- range .extra }}
+{{- $overridden = append $overridden .name }}
+{{- end }}
+{{- $env := list }}
+{{- range .base }}
+{{- if not (has .name $overridden) }}
+{{- $env = append $env . }}
+{{- end }}
+{{- end }}
+{{- toYaml (concat $env .extra) }}
+{{- end }}
+

@@ -33,7 +33,12 @@ export async function startTestCluster(tools: K8sTools): Promise<TestCluster> {
     throw error;
   }
   const kubeconfig = stdout.trim().split('\n').at(-1)!;
-  const clusterEnv = { KUBECONFIG: kubeconfig, HELM_CACHE_HOME: path.join(base, 'helm-cache') };
+  // Own discovery cache: kubectl's default one outlives clusters and ignores CRDs added since.
+  const clusterEnv = {
+    KUBECONFIG: kubeconfig,
+    KUBECACHEDIR: path.join(base, 'kube-cache'),
+    HELM_CACHE_HOME: path.join(base, 'helm-cache'),
+  };
   return {
     dir,
     kubeconfig,

@@ -5,6 +5,7 @@ export * from './exec.ts';
 export * from './helm.ts';
 export * from './json-schemas.ts';
 export * from './rbac.ts';
+export * from './scenarios.ts';
 export * from './sync-crds.ts';
 export * from './third-party-crds.ts';
 export * from './tools.ts';

@@ -1,5 +1,6 @@
-// tollgate-controller: `serve` runs the controller (file source today; Kubernetes next),
-// `status` prints every object's conditions from a running controller's admin port.
+// tollgate-controller: `serve` runs the controller (manifests from a directory, or the Kubernetes
+// API with `--source kubernetes`), `status` prints every object's conditions from a running
+// controller's admin port.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@tollgate/telemetry';
@@ -7,10 +8,13 @@ import { ControllerAdminServer, renderStatusTable } from './admin/index.ts';
 import { Controller, type ControllerStatus } from './controller.ts';
 import { createControllerMetrics } from './metrics.ts';
 import { SnapshotServer } from './server/index.ts';
-import { FileSource } from './sources/index.ts';
+import { FileSource, KubernetesSource, loadKubeConfig, type ObjectSource } from './sources/index.ts';
 
 const USAGE = `usage:
-  tollgate-controller serve  --dir DIR [--grpc HOST:PORT] [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F]
+  tollgate-controller serve  [--source file] --dir DIR [COMMON]
+  tollgate-controller serve  --source kubernetes [--kubeconfig FILE] [--namespaces A,B] [COMMON]
+      COMMON: [--grpc HOST:PORT] [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F]
+      Kubernetes credentials: --kubeconfig, else $KUBECONFIG, else in-cluster, else ~/.kube/config.
   tollgate-controller status [--admin URL]
 `;
 
@@ -24,7 +28,10 @@ async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      source: { type: 'string', default: process.env.TOLLGATE_SOURCE ?? 'file' },
       dir: { type: 'string', default: process.env.TOLLGATE_CONFIG_DIR },
+      kubeconfig: { type: 'string' },
+      namespaces: { type: 'string', default: process.env.TOLLGATE_NAMESPACES },
       grpc: { type: 'string', default: process.env.TOLLGATE_GRPC ?? '0.0.0.0:18000' },
       admin: { type: 'string', default: process.env.TOLLGATE_ADMIN ?? '0.0.0.0:9902' },
       'tls-ca': { type: 'string', default: process.env.TOLLGATE_TLS_CA },
@@ -32,7 +39,10 @@ async function serve(args: string[]): Promise<void> {
       'tls-key': { type: 'string', default: process.env.TOLLGATE_TLS_KEY },
     },
   });
-  if (!values.dir) throw new Error('serve: --dir (or TOLLGATE_CONFIG_DIR) is required');
+  if (values.source !== 'file' && values.source !== 'kubernetes')
+    throw new Error(`serve: --source must be "file" or "kubernetes", got "${values.source}"`);
+  if (values.source === 'file' && !values.dir)
+    throw new Error('serve: --dir (or TOLLGATE_CONFIG_DIR) is required');
   const logger = createLogger({ name: 'controller' });
   const metrics = createControllerMetrics();
   const tls =
@@ -44,7 +54,15 @@ async function serve(args: string[]): Promise<void> {
         }
       : undefined;
   const server = new SnapshotServer({ logger, tls });
-  const source = new FileSource({ directory: values.dir });
+  const kubeConfig = values.source === 'kubernetes' ? loadKubeConfig(values.kubeconfig) : undefined;
+  const namespaces =
+    values.namespaces
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean) ?? [];
+  const source: ObjectSource = kubeConfig
+    ? new KubernetesSource({ kubeConfig, namespaces, logger })
+    : new FileSource({ directory: values.dir! });
   const controller = new Controller({ source, server, logger, metrics });
   const admin = new ControllerAdminServer({ status: () => controller.status(), registry: metrics.registry });
 
@@ -54,7 +72,11 @@ async function serve(args: string[]): Promise<void> {
   const grpcPort = await server.listen(grpcAddress.host, grpcAddress.port);
   const adminPort = await admin.listen(adminAddress.host, adminAddress.port);
   await controller.start();
-  logger.info({ grpcPort, adminPort, source: values.dir, version: server.version }, 'controller ready');
+  const from = kubeConfig ? kubeConfig.getCurrentCluster()?.server : values.dir;
+  logger.info(
+    { grpcPort, adminPort, source: values.source, from, version: server.version },
+    'controller ready',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

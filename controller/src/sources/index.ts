@@ -1,2 +1,3 @@
 export * from './file-source.ts';
+export * from './kubernetes/index.ts';
 export * from './source.ts';

@@ -1,0 +1,3 @@
+export type { BackoffOptions } from './backoff.ts';
+export { loadKubeConfig } from './kubeconfig.ts';
+export { KubernetesSource, type KubernetesSourceOptions } from './kubernetes-source.ts';

@@ -1,1 +1,4 @@
+export * from './anthropic.ts';
+export * from './openai.ts';
+export { SSEWriter } from './sse.ts';
 export type * from './types.ts';

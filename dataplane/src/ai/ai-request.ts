@@ -14,6 +14,7 @@ import { isRecord, parseJson } from './formats/http.ts';
 import type { AIGatewaySettings, AIServeContext } from './gateway.ts';
 import { type AttemptOutcome, RequestMeter } from './meter.ts';
 import { estimateInputTokens } from './metering/estimate.ts';
+import type { Usage } from './metering/usage.ts';
 import { formatUsageHeader, USAGE_HEADER } from './metering/usage-header.ts';
 import { modelsOfHost, renderModelList } from './models-list.ts';
 import type { AIPlan, Candidate } from './plan.ts';
@@ -348,25 +349,34 @@ export class AIRequest {
     const meter = this.#meter!;
     const json = parseJson(text);
     if (json === undefined) return { kind: 'retry', error: badResponse('the response is not JSON') };
+    // Translate first: a response that cannot be read is a failed attempt, not a success.
     let out: string;
-    let metered: ReturnType<RequestMeter['served']>;
+    let reported: Usage | undefined;
+    let generated: () => string;
+    let encode: ((usage: Usage) => string) | undefined;
     try {
       if (native) {
-        metered = meter.served(adapter.nativeUsage(json, input.operation), true, () => responseText(json));
+        reported = adapter.nativeUsage(json, input.operation);
+        generated = () => responseText(json);
         out = text;
       } else if (input.operation === 'embeddings') {
         const converted = adapter.embeddingsResponse!(json, input);
-        metered = meter.served(converted.usage, true, () => '');
+        reported = converted.usage;
+        generated = () => '';
         out = JSON.stringify(converted.response);
       } else {
         const converted = adapter.chatResponse(json, input);
-        metered = meter.served(converted.usage, true, () => responseText(converted.completion));
-        out = p.client.encodeCompletion(converted.completion, metered.usage);
+        reported = converted.usage;
+        generated = () => responseText(converted.completion);
+        encode = (usage) => p.client.encodeCompletion(converted.completion, usage);
+        out = '';
       }
     } catch (error) {
       return { kind: 'retry', error: badResponse((error as Error).message) };
     }
     meter.attempt(candidate, 'success');
+    const metered = meter.served(reported, true, generated);
+    if (encode) out = encode(metered.usage);
     exchange.ai = meter.record;
     exchange.upstreamEnded();
     const headers: Record<string, string | string[] | number> = {

@@ -150,7 +150,7 @@ export async function startAnthropicMock(options: MockProviderOptions = {}): Pro
     reply: Reply,
     counts: Counts,
   ): Promise<void> {
-    const sse = new SSEWriter(exchange.res, options.framing);
+    const sse = new SSEWriter(exchange.res, options.framing, exchange.cutAfter);
     const send = (
       event:
         | RawMessageStreamEvent

@@ -225,7 +225,7 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
     counts: Counts,
     body: Record<string, unknown>,
   ): Promise<void> {
-    const sse = new SSEWriter(exchange.res, options.framing);
+    const sse = new SSEWriter(exchange.res, options.framing, exchange.cutAfter);
     const askedUsage =
       (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     // OpenAI: usage only when asked, as a last chunk with no choices; Mistral: always, on the final chunk.

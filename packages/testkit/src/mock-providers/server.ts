@@ -10,6 +10,8 @@ export interface MockExchange {
   body: Record<string, unknown> | undefined;
   /** A `stream-error` fault applies to this request. */
   streamError: string | undefined;
+  /** A `stream-cut` fault applies: events to send before cutting the connection. */
+  cutAfter: number | undefined;
 }
 
 export interface MockServerHooks {
@@ -58,7 +60,8 @@ export async function startMockServer(port: number, hooks: MockServerHooks): Pro
         return;
       }
       const streamError = fault?.kind === 'stream-error' ? (fault.message ?? 'Overloaded') : undefined;
-      Promise.resolve(hooks.handle({ req, res, url, body, streamError })).catch((error: Error) => {
+      const cutAfter = fault?.kind === 'stream-cut' ? fault.afterEvents : undefined;
+      Promise.resolve(hooks.handle({ req, res, url, body, streamError, cutAfter })).catch((error: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(hooks.errorBody(500, error.message));
       });

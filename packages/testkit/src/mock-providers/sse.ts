@@ -8,10 +8,14 @@ import type { SSEFraming } from './types.ts';
 export class SSEWriter {
   readonly #res: ServerResponse;
   readonly #framing: SSEFraming;
+  readonly #cutAfter: number | undefined;
+  #sent = 0;
 
-  constructor(res: ServerResponse, framing: SSEFraming = {}) {
+  /** `cutAfter`: destroy the connection after that many events (a provider dying mid-stream). */
+  constructor(res: ServerResponse, framing: SSEFraming = {}, cutAfter?: number) {
     this.#res = res;
     this.#framing = framing;
+    this.#cutAfter = cutAfter;
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -26,6 +30,11 @@ export class SSEWriter {
     if (this.#framing.comments) await this.#write(`: keep-alive${le}`);
     const text = `${event === undefined ? '' : `event: ${event}${le}`}data: ${data}${le}${le}`;
     await this.#write(text);
+    if (this.#cutAfter !== undefined && ++this.#sent >= this.#cutAfter) {
+      // Let the events leave before the connection dies.
+      await sleep(20);
+      this.#res.destroy();
+    }
   }
 
   async end(): Promise<void> {

@@ -20,7 +20,9 @@ export type MockFault =
   /** Close the socket without an answer. */
   | { kind: 'reset' }
   /** Streaming only: a 200 whose first event is the provider's error event. */
-  | { kind: 'stream-error'; message?: string };
+  | { kind: 'stream-error'; message?: string }
+  /** Streaming only: send this many events, then cut the connection. */
+  | { kind: 'stream-cut'; afterEvents: number };
 
 /** Usage in one meaning for every mock (the gateway's: input includes cached and cache-write tokens). */
 export interface MockUsage {

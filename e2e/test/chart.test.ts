@@ -160,6 +160,18 @@ describe('kubeconform -strict', () => {
     expect((await kubeconform(file)).filter((r) => r.status !== 'statusValid')).toEqual([]);
   });
 
+  test('validates the manifests docs/install.md shows (other than Argo CD’s own kinds)', async () => {
+    const doc = await readFile(path.join(repoRoot, 'docs/install.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
+    const manifests = (await Promise.all(blocks.map(documentsOf)))
+      .flat()
+      .filter((o) => !String((o as { apiVersion?: string }).apiVersion).startsWith('argoproj.io/'));
+    expect(manifests.map((m) => (m as { kind: string }).kind).sort()).toEqual(['ConfigMap', 'Route']);
+    const file = path.join(work, 'docs.yaml');
+    await writeFile(file, manifests.map((m) => stringify(m)).join('---\n'));
+    expect((await kubeconform(file)).filter((r) => r.status !== 'statusValid')).toEqual([]);
+  });
+
   test('rejects a misspelt field in a Route, naming its path', async () => {
     const file = path.join(work, 'misspelt-route.yaml');
     await writeFile(

@@ -81,7 +81,13 @@ export class AIPlan {
     match: RouteEntryIR['match']['model'],
     glob: ((name: string) => boolean) | undefined,
   ): string[] {
-    if (match?.type === 'Exact') return [match.value];
+    if (match?.type === 'Exact') {
+      // The model and its aliases at this entry's providers (the router accepts those too).
+      const aliases = this.backends.flatMap(
+        (b) => b.provider.ir.models.find((m) => m.name === match.value)?.aliases ?? [],
+      );
+      return [match.value, ...aliases];
+    }
     const names = new Set<string>();
     for (const backend of this.backends) {
       // A rewritten backend serves whatever the client names; list the name it sends.

@@ -1,0 +1,138 @@
+// Requests the gateway must refuse itself get a clear error in the caller's API format.
+import { Readable } from 'node:stream';
+import Anthropic from '@anthropic-ai/sdk';
+import { type MockProvider, startOpenAIMock } from '@tollgate/testkit';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
+
+describe('errors in the caller’s format', () => {
+  let mock: MockProvider;
+  let gateway: Gateway;
+
+  beforeAll(async () => {
+    mock = await startOpenAIMock();
+    gateway = await startGateway(
+      [
+        ...providerObjects({
+          name: 'p',
+          apiKey: mock.apiKey,
+          spec: { type: 'openai', baseURL: mock.baseURL, models: [{ name: 'gpt-4o' }] },
+        }),
+        routeObject('llm', [
+          { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'p' }] },
+        ]),
+      ],
+      { ai: { maxRequestBodyBytes: 4096 } },
+    );
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  async function post(path: string, body: string | Readable, headers: Record<string, string> = {}) {
+    const response = await request(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      json: (await response.body.json()) as Record<string, unknown>,
+    };
+  }
+
+  test('malformed JSON is a 400: OpenAI error shape on chat, Anthropic shape on messages', async () => {
+    const chat = await post('/v1/chat/completions', '{"model": "gpt-4o", ');
+    expect(chat.status).toBe(400);
+    expect(chat.headers['x-tollgate-error-code']).toBe('TG_ERR_AI_INVALID_REQUEST');
+    expect(chat.json).toMatchObject({
+      error: {
+        type: 'invalid_request_error',
+        code: 'TG_ERR_AI_INVALID_REQUEST',
+        message: expect.stringContaining('not valid JSON'),
+      },
+    });
+    const messages = await post('/v1/messages', '[1, 2');
+    expect(messages.status).toBe(400);
+    expect(messages.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  test('a body without a model, or with invalid messages, names the field', async () => {
+    const noModel = await post('/v1/chat/completions', JSON.stringify({ messages: [] }));
+    expect(noModel.status).toBe(400);
+    expect(JSON.stringify(noModel.json)).toContain('model');
+    const badMessages = await post(
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'wizard' }] }),
+    );
+    expect(badMessages.status).toBe(400);
+    expect(JSON.stringify(badMessages.json)).toContain('messages.0.role');
+    const noMaxTokens = await post(
+      '/v1/messages',
+      JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
+    );
+    expect(noMaxTokens.status).toBe(400);
+    expect(noMaxTokens.json).toMatchObject({
+      type: 'error',
+      error: { message: expect.stringContaining('max_tokens') },
+    });
+  });
+
+  test('an oversized body is a 413 in the caller’s format, declared or chunked', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'k', maxRetries: 0 });
+    const error = await client.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(10_000) }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('TG_ERR_AI_BODY_TOO_LARGE');
+
+    const chunked = await post(
+      '/v1/messages',
+      Readable.from([Buffer.alloc(3000, 32), Buffer.alloc(3000, 32)]),
+    );
+    expect(chunked.status).toBe(413);
+    expect(chunked.json).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    expect(mock.requests.length).toBe(0);
+  });
+
+  test('a path that is no AI endpoint is a 404 naming the endpoints', async () => {
+    const response = await post('/v1/completions', JSON.stringify({ model: 'gpt-4o', prompt: 'x' }));
+    expect(response.status).toBe(404);
+    expect(response.json).toMatchObject({ error: { code: 'TG_ERR_AI_ENDPOINT_NOT_FOUND' } });
+  });
+
+  test('a request the provider refuses keeps the provider’s status and message', async () => {
+    mock.enqueue({ kind: 'status', status: 400, message: "Invalid schema for function 'f'" });
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'k', maxRetries: 0 });
+    const error = await anthropic.messages
+      .create({ model: 'gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as Error).message).toContain("Invalid schema for function 'f'");
+  });
+
+  test('an unreachable provider is a 502 in the caller’s format, naming the provider and not its address', async () => {
+    const dead = await startOpenAIMock();
+    const url = dead.baseURL;
+    await dead.close();
+    gateway.apply([
+      ...providerObjects({ name: 'gone', spec: { type: 'openai-compatible', baseURL: url } }),
+      routeObject('llm', [
+        { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'gone' }] },
+      ]),
+    ]);
+    const response = await post(
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }] }),
+    );
+    expect(response.status).toBe(502);
+    expect(response.json).toMatchObject({
+      error: { code: 'TG_ERR_UPSTREAM_CONNECT', message: expect.stringContaining('ai/gone') },
+    });
+  });
+});

@@ -1,6 +1,7 @@
 // charts/tollgate as helm renders it: lint, the values schema, and what each configuration produces
 // (workload hardening, probes, wiring between the components, RBAC, optional features).
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import {
@@ -17,6 +18,7 @@ import {
   parseManifests,
   provisionK8sTools,
   repoRoot,
+  run,
 } from '../src/chart/index.ts';
 
 // The first run on a machine builds helm and the Kubernetes binaries from source.
@@ -110,6 +112,24 @@ describe('helm lint --strict', () => {
       expect(result.code).toBe(0);
     },
   );
+});
+
+test('packages into an archive whose CRDs `helm show crds` prints as separate documents', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'tollgate-package-'));
+  try {
+    const { stdout } = await run(tools.helm, ['package', chartDir, '--destination', out]);
+    const archive = stdout.trim().split(' ').at(-1)!;
+    const { stdout: crds } = await run(tools.helm, ['show', 'crds', archive]);
+    const names = parseManifests(crds).map((o) => o.metadata.name);
+    expect(names.sort()).toEqual(
+      ['aiproviders', 'consumers', 'policies', 'routes'].map((p) => `${p}.tollgate.dev`),
+    );
+    // Neither the test scenarios nor anything else outside the chart proper is packaged.
+    const { stdout: listing } = await run('tar', ['-tzf', archive]);
+    expect(listing).not.toContain('tollgate/ci/');
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 });
 
 describe('values schema', () => {

@@ -41,8 +41,8 @@ export class SSEReader {
   /** The stream ended: an event without its final blank line still counts. */
   end(): SSEEvent[] {
     const rest = this.#decoder.decode();
-    if (rest) this.#parser.feed(rest);
-    this.#parser.reset({ consume: true });
+    // Blank lines end a pending event; after a complete one they dispatch nothing.
+    this.#parser.feed(`${rest}\n\n`);
     return this.#take();
   }
 

@@ -22,6 +22,13 @@ export function countTokens(text: string): number {
   return counter ? counter(text) : Math.ceil(text.length / 4);
 }
 
+/**
+ * Fields that are structure, not prompt text: roles and types are covered by the per-message
+ * framing, ids are not sent to the model as text, and images are priced by size rather than by
+ * their URL or base64 data.
+ */
+const NOT_TEXT = new Set(['role', 'type', 'id', 'tool_call_id', 'tool_use_id', 'media_type', 'cache_control', 'detail', 'data', 'url']);
+
 /** Tokens of chat framing per message (role and separators), as OpenAI's counting guide has it. */
 const PER_MESSAGE = 4;
 
@@ -32,11 +39,9 @@ const PER_MESSAGE = 4;
 export function estimateInputTokens(body: Record<string, unknown>): number {
   let text = '';
   const collect = (value: unknown): void => {
-    if (typeof value === 'string') {
-      // Inline images are priced by size, not by their base64 text: leave them out rather than overcount.
-      if (!value.startsWith('data:')) text += `${value}\n`;
-    } else if (Array.isArray(value)) for (const item of value) collect(item);
-    else if (isRecord(value)) for (const key in value) if (key !== 'data') collect(value[key]);
+    if (typeof value === 'string') text += `${value}\n`;
+    else if (Array.isArray(value)) for (const item of value) collect(item);
+    else if (isRecord(value)) for (const key in value) if (!NOT_TEXT.has(key)) collect(value[key]);
   };
   collect(body.system);
   collect(body.messages);

@@ -30,6 +30,7 @@ interface ChatRequest {
   model?: unknown;
   messages?: Array<{ role?: string; content?: unknown }>;
   stream?: unknown;
+  stream_options?: { include_usage?: unknown };
 }
 
 /** Answers like OpenAI's chat completions API: the reply repeats the last user message. */
@@ -64,6 +65,13 @@ function chat(res: ServerResponse, body: string): void {
     res.write(chunk({ role: 'assistant', content: '' }, null));
     for (const [i, word] of words.entries()) res.write(chunk({ content: i === 0 ? word : ` ${word}` }, null));
     res.write(chunk({}, 'stop'));
+    // Like OpenAI: usage only when asked, as a last chunk without choices.
+    if (request.stream_options?.include_usage === true) {
+      const total = usage.prompt_tokens + usage.completion_tokens;
+      res.write(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { ...usage, total_tokens: total } })}\n\n`,
+      );
+    }
     res.end('data: [DONE]\n\n');
     return;
   }

@@ -71,6 +71,9 @@ export class AIRequest {
   /** The stream being relayed, for metering a client that leaves mid-stream. */
   #streamState: StreamState | undefined;
   #clientGone = false;
+  /** Set when the route's request timeout passed; aborts the attempt in flight through #abortAttempt. */
+  #deadline: AttemptTimeoutError | undefined;
+  #abortAttempt: ((reason: Error) => void) | undefined;
 
   constructor(gateway: AIGatewaySettings, context: AIServeContext) {
     this.#gateway = gateway;
@@ -180,11 +183,31 @@ export class AIRequest {
       return;
     }
 
+    // The route's request timeout bounds the whole exchange: every attempt, and the stream.
+    const requestMs = p.plan.ir.timeouts.requestMs ?? 0;
+    const deadline =
+      requestMs > 0
+        ? setTimeout(() => {
+            this.#deadline = new AttemptTimeoutError(requestMs);
+            this.#abortAttempt?.(this.#deadline);
+          }, requestMs)
+        : undefined;
+    try {
+      await this.#tryCandidates(p, found.candidates);
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  async #tryCandidates(p: Prepared, candidates: readonly Candidate[]): Promise<void> {
+    const exchange = this.#exchange;
+    const meter = this.#meter!;
     let last: { candidate: Candidate; error: ProviderError } | undefined;
     let onlyRateLimits = true;
     let soonestRetryMs = Number.POSITIVE_INFINITY;
-    for (const candidate of found.candidates) {
+    for (const candidate of candidates) {
       const { provider } = candidate.backend;
+      if (this.#deadline) break;
       if (!provider.adapter) {
         meter.attempt(candidate, 'rejected');
         onlyRateLimits = false;
@@ -228,8 +251,17 @@ export class AIRequest {
       }
       if (this.#clientGone) return;
     }
+    if (this.#deadline && last) {
+      meter.failed('timeout');
+      exchange.ai = meter.record;
+      exchange.fail('TG_ERR_UPSTREAM_TIMEOUT', {
+        upstream: last.candidate.backend.provider.name,
+        timeoutMs: this.#deadline.timeoutMs,
+      });
+      return;
+    }
     if (!last) return;
-    if (last.candidate.backend.provider.adapter === undefined && found.candidates.length === 1) {
+    if (last.candidate.backend.provider.adapter === undefined && candidates.length === 1) {
       const { provider } = last.candidate.backend;
       meter.failed('unsupported_provider');
       exchange.ai = meter.record;
@@ -280,6 +312,8 @@ export class AIRequest {
 
     const attemptMs = p.plan.ir.timeouts.backendRequestMs || p.plan.timeouts.headersMs;
     const controller = new AbortController();
+    this.#abortAttempt = (reason) => controller.abort(reason);
+    if (this.#deadline) controller.abort(this.#deadline);
     const timer =
       attemptMs > 0
         ? setTimeout(() => controller.abort(new AttemptTimeoutError(attemptMs)), attemptMs)

@@ -42,6 +42,14 @@ describe('fallback down the priority list', () => {
           timeouts: { backendRequest: '500ms' },
         },
         {
+          matches: [{ path: { value: '/v1' }, model: { value: 'deadline' } }],
+          backendRefs: [
+            { kind: 'AIProvider', name: 'primary', model: 'gpt-4o', priority: 0 },
+            { kind: 'AIProvider', name: 'primary', model: 'gpt-4o-mini', priority: 1 },
+          ],
+          timeouts: { request: '400ms', backendRequest: '300ms' },
+        },
+        {
           matches: [{ path: { value: '/v1' }, model: { value: 'dead-first' } }],
           backendRefs: [
             { kind: 'AIProvider', name: 'dead', model: 'm', priority: 0 },
@@ -99,6 +107,15 @@ describe('fallback down the priority list', () => {
       text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Echo: hello there ☕ café');
     expect(await lastRecord()).toMatchObject({ provider: 'ai/backup', attempts: 2 });
+  });
+
+  test('the route’s request timeout bounds all attempts together: 504 in the caller’s format', async () => {
+    primary.enqueue({ kind: 'hang' }, { kind: 'hang' });
+    const error = await client.chat.completions.create({ model: 'deadline', messages }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+    expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('400 ms');
+    expect(await lastRecord()).toMatchObject({ attempts: 2 });
   });
 
   test('a connection failure falls back to the next priority', async () => {

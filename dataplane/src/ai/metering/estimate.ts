@@ -27,7 +27,18 @@ export function countTokens(text: string): number {
  * framing, ids are not sent to the model as text, and images are priced by size rather than by
  * their URL or base64 data.
  */
-const NOT_TEXT = new Set(['role', 'type', 'id', 'tool_call_id', 'tool_use_id', 'media_type', 'cache_control', 'detail', 'data', 'url']);
+const NOT_TEXT = new Set([
+  'role',
+  'type',
+  'id',
+  'tool_call_id',
+  'tool_use_id',
+  'media_type',
+  'cache_control',
+  'detail',
+  'data',
+  'url',
+]);
 
 /** Tokens of chat framing per message (role and separators), as OpenAI's counting guide has it. */
 const PER_MESSAGE = 4;

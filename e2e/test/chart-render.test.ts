@@ -418,8 +418,9 @@ describe('default values', () => {
     }
   });
 
-  test('render no ServiceMonitor, Certificate or TLS mount unless asked', () => {
+  test('render no ServiceMonitor, Certificate, NetworkPolicy or TLS mount unless asked', () => {
     const kinds = new Set(defaults().map((o) => o.kind));
+    expect(kinds.has('NetworkPolicy')).toBe(false);
     expect(kinds.has('ServiceMonitor')).toBe(false);
     expect(kinds.has('Certificate')).toBe(false);
     for (const component of ['controller', 'dataplane']) {
@@ -596,6 +597,14 @@ describe('non-default values', () => {
     const gateway = findObject(objects, 'Service', 'edge-dataplane');
     expect(gateway.spec).toMatchObject({ type: 'NodePort', externalTrafficPolicy: 'Local' });
     expect(dig(gateway, 'spec.ports.0')).toMatchObject({ port: 8080, nodePort: 30080 });
+    // The NetworkPolicy lets exactly this release's data-plane pods reach the controller's gRPC port.
+    const policy = findObject(objects, 'NetworkPolicy', 'edge-controller');
+    expect(dig(policy, 'spec.podSelector.matchLabels')).toEqual(dig(controller, 'spec.selector.matchLabels'));
+    expect(dig(policy, 'spec.ingress.0')).toEqual({
+      from: [{ podSelector: { matchLabels: dig(dataplane, 'spec.selector.matchLabels') } }],
+      ports: [{ port: 'grpc', protocol: 'TCP' }],
+    });
+    expect(dig(policy, 'spec.ingress.1.ports')).toEqual([{ port: 'admin', protocol: 'TCP' }]);
     for (const object of objects) expect(object.metadata.labels).toMatchObject({ team: 'platform' });
   });
 });

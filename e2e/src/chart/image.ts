@@ -5,8 +5,9 @@
 // Dockerfile gets wrong that only shows at run time: a file the app needs left out of the context or
 // of the copy, a workspace package not installed, a dependency pruned too far.
 import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import dockerignore from '@balena/dockerignore';
+import type { Ignore } from '@balena/dockerignore';
 import { type DockerInstruction, type DockerStage, lastOf, parseDockerfile } from './dockerfile.ts';
 import { run } from './exec.ts';
 import { repoRoot } from './tools.ts';
@@ -21,6 +22,9 @@ export interface AssembledImage {
   user?: string;
   env: Record<string, string>;
 }
+
+// A CommonJS module whose typings declare an ES default export: load it the CommonJS way.
+const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
 
 export async function dockerContextFilter(): Promise<(relativePath: string) => boolean> {
   const rules = await readFile(path.join(repoRoot, '.dockerignore'), 'utf8');

@@ -128,10 +128,15 @@ export async function assembleImage(
           const [command, ...rest] = instruction.args;
           if (command === 'pnpm' && rest[0] === 'install') {
             const pnpmArgs = rest.map((a) => a.replaceAll('/pnpm/store', storeDir));
-            await run('pnpm', [...pnpmArgs, '--prefer-offline', '--reporter=silent'], {
-              cwd: path.join(root, workdir),
-              env: { ...env, CI: 'true' },
-            });
+            // Hard links from the local store where possible: the same files as copies, much faster.
+            await run(
+              'pnpm',
+              [...pnpmArgs, '--package-import-method=auto', '--prefer-offline', '--reporter=silent'],
+              {
+                cwd: path.join(root, workdir),
+                env: { ...env, CI: 'true' },
+              },
+            );
           } else if (
             command === 'npm' &&
             rest.includes('--global') &&

@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, startProcess, stopAllProcesses, waitFor } from '@tollgate/testkit';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
   builtinKindSchemas,
@@ -121,6 +122,7 @@ beforeAll(async () => {
 }, PROVISION_TIMEOUT);
 
 afterAll(async () => {
+  await stopAllProcesses();
   await cluster?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -442,6 +444,103 @@ describe('helm install, as docs/install.md says', () => {
     const denied = await as(dataplane, ['get', 'routes.tollgate.dev', '-A']);
     expect(denied.stderr).toContain('Forbidden');
   });
+
+  test(
+    'the controller runs with the installed Deployment’s arguments and its ServiceAccount’s token',
+    async () => {
+      // Exactly what the pod would run, listening on loopback instead of the pod's address.
+      const deployment = JSON.parse(
+        (await cluster.kubectl(['get', 'deployment/tollgate-controller', '-n', NAMESPACE, '-o', 'json']))
+          .stdout,
+      ) as {
+        spec: {
+          template: {
+            spec: { containers: Array<{ args: string[]; env: Array<{ name: string; value?: string }> }> };
+          };
+        };
+      };
+      const container = deployment.spec.template.spec.containers[0]!;
+      await cluster.kubectl(['create', 'namespace', 'installed-check']);
+      await cluster.kubectl(['apply', '-f', '-'], {
+        input: stringify({
+          apiVersion: 'tollgate.dev/v1alpha1',
+          kind: 'Route',
+          metadata: { name: 'installed', namespace: 'installed-check' },
+          spec: { rules: [{ backendRefs: [{ url: 'http://installed.example:8080' }] }] },
+        }),
+      });
+      const [grpc, admin] = await Promise.all([freePort(), freePort()]);
+      const args = container.args.map((arg) => {
+        if (arg.startsWith('--grpc=')) return `--grpc=127.0.0.1:${grpc}`;
+        if (arg.startsWith('--admin=')) return `--admin=127.0.0.1:${admin}`;
+        return arg;
+      });
+      const env = Object.fromEntries(
+        container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+      );
+      const kubeconfig = await serviceAccountKubeconfig(
+        cluster,
+        NAMESPACE,
+        'tollgate-controller',
+        path.join(work, 'controller-pod.kubeconfig'),
+      );
+      const controller = startProcess(
+        process.execPath,
+        [path.join(repoRoot, 'controller/src/main.ts'), ...args],
+        {
+          name: 'controller-as-installed',
+          cwd: repoRoot,
+          env: {
+            ...env,
+            POD_NAME: 'tollgate-controller-test',
+            POD_NAMESPACE: NAMESPACE,
+            KUBECONFIG: kubeconfig,
+          },
+        },
+      );
+      interface Status {
+        objects: Array<{
+          ref: { kind: string; name: string };
+          conditions: Array<{ type: string; status: string }>;
+        }>;
+      }
+      try {
+        const status = await waitFor(
+          async () => {
+            const response = await fetch(`http://127.0.0.1:${admin}/status`);
+            if (!response.ok) return undefined;
+            const body = (await response.json()) as Status;
+            return body.objects.some((o) => o.ref.name === 'installed') ? body : undefined;
+          },
+          { what: 'the controller to translate the Route', timeoutMs: 30_000 },
+        );
+        const route = status.objects.find((o) => o.ref.kind === 'Route' && o.ref.name === 'installed');
+        expect(route?.conditions).toContainEqual(
+          expect.objectContaining({ type: 'Accepted', status: 'True' }),
+        );
+        // It takes the Lease the chart's Role allows it (no other controller runs against this cluster).
+        const holder = await waitFor(
+          async () => {
+            const lease = await cluster.kubectl(
+              ['get', 'lease/tollgate-controller', '-n', NAMESPACE, '-o', 'jsonpath={.spec.holderIdentity}'],
+              { allowFailure: true },
+            );
+            return lease.stdout || undefined;
+          },
+          { what: 'the controller to take its Lease', timeoutMs: 30_000 },
+        );
+        expect(holder).not.toBe('');
+        expect(controller.output()).not.toMatch(/forbidden/i);
+      } catch (error) {
+        throw new Error(
+          `${(error as Error).message}\n--- controller output:\n${controller.output().slice(-4000)}`,
+        );
+      } finally {
+        await controller.stop();
+      }
+    },
+    SLOW,
+  );
 
   test(
     'with watchNamespaces, the controller reads only the watched namespaces',

@@ -33,8 +33,9 @@ export interface KubernetesSourceOptions {
   /** Restart delays of failing watches. */
   backoff?: BackoffOptions;
   /**
-   * How long a change waits for the first read of a Secret it newly references, so that, say, an
-   * AIProvider switching to another Secret is never briefly published without its credential.
+   * How long a change (or the first state) waits for the first read of a Secret it newly
+   * references, so that, say, an AIProvider switching to another Secret is never briefly
+   * published without its credential, while a Secret that cannot be read holds nothing back.
    */
   secretWaitMs?: number;
 }
@@ -62,6 +63,7 @@ export class KubernetesSource extends EventEmitter<{ change: [SourceState] }> im
     this.#logger = options.logger.child({ source: 'kubernetes' });
   }
 
+  /** Resolves after the first complete read; rejects if stop() comes first (nothing is emitted). */
   async start(): Promise<void> {
     const namespaces = this.#options.namespaces?.length ? this.#options.namespaces : [undefined];
     for (const resource of WATCHED_RESOURCES) {
@@ -72,14 +74,17 @@ export class KubernetesSource extends EventEmitter<{ change: [SourceState] }> im
       { namespaces: this.#options.namespaces?.length ? this.#options.namespaces : 'all' },
       'listing and watching',
     );
-    if (!(await this.#until(this.#informers))) return;
-    // Referenced Secrets are known only now; reading them may reveal nothing new, but a change
-    // meanwhile may reference more, hence the loop.
+    if (!(await this.#until(this.#informers))) throw stoppedBeforeSync();
+    // Referenced Secrets are known only now. Reading them may take a moment (and a change
+    // meanwhile may reference more, hence the loop), but one that cannot be read at all (say,
+    // RBAC forbids it) must not hold back everything else: after secretWaitMs the objects that
+    // need it are reported as unresolved instead.
     for (;;) {
       this.#reconcileSecrets();
       const pending = [...this.#secrets.values()].filter((informer) => !informer.synced);
-      if (pending.length === 0) break;
-      if (!(await this.#until(pending))) return;
+      const remainingMs = this.#holdUntil - performance.now();
+      if (pending.length === 0 || remainingMs <= 0) break;
+      if (!(await this.#until(pending, remainingMs))) throw stoppedBeforeSync();
     }
     this.#synced = true;
     this.#emit();
@@ -102,9 +107,18 @@ export class KubernetesSource extends EventEmitter<{ change: [SourceState] }> im
     return this.#state;
   }
 
-  /** Waits until every informer has listed once; false when the source was stopped meanwhile. */
-  async #until(informers: ResilientInformer[]): Promise<boolean> {
-    await Promise.race([Promise.all(informers.map((i) => i.whenSynced())), this.#stoppedSignal]);
+  /** Waits until every informer has listed once (or `timeoutMs`); false when stopped meanwhile. */
+  async #until(informers: ResilientInformer[], timeoutMs?: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const waits: Array<Promise<unknown>> = [
+      Promise.all(informers.map((i) => i.whenSynced())),
+      this.#stoppedSignal,
+    ];
+    if (timeoutMs !== undefined) {
+      waits.push(new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))));
+    }
+    await Promise.race(waits);
+    clearTimeout(timer);
     return !this.#stopped;
   }
 
@@ -174,4 +188,11 @@ export class KubernetesSource extends EventEmitter<{ change: [SourceState] }> im
     this.#state = { objects, problems };
     this.emit('change', this.#state);
   }
+}
+
+/** An incomplete object set must never be mistaken for the first state (it would wipe routes). */
+function stoppedBeforeSync(): Error {
+  return Object.assign(new Error('the Kubernetes source was stopped before its first complete read'), {
+    code: 'TG_ERR_SOURCE_STOPPED',
+  });
 }

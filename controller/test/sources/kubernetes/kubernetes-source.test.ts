@@ -232,6 +232,21 @@ test('a referenced Secret that does not exist yet appears once it is created', a
   await waitFor(() => find(latest(), 'Secret', 'later'));
 });
 
+test('a referenced Secret that cannot be read holds back nothing else, and shows as a problem', async () => {
+  api.apply(route('r1'));
+  api.apply(consumer('app', 'forbidden-keys'));
+  api.apply(secret('forbidden-keys', 'one'));
+  api.fail((r) => r.path.includes('/secrets'), 403, 1000);
+  const { started } = startSource({ secretWaitMs: 200 });
+  await started;
+  expect(names(latest())).toEqual(['Consumer/shop/app', 'Route/shop/r1']);
+  await waitFor(() => latest().problems.length > 0);
+  expect(latest().problems[0]).toMatchObject({
+    location: 'secrets (namespace shop, metadata.name=forbidden-keys)',
+    message: expect.stringContaining('403'),
+  });
+});
+
 test('watches only the configured namespaces', async () => {
   api.apply(route('a', 'team-a'));
   api.apply(route('b', 'team-b'));
@@ -243,7 +258,7 @@ test('watches only the configured namespaces', async () => {
   for (const request of api.requests) expect(request.path).toContain('/namespaces/team-a/');
 });
 
-test('stop() closes every watch, and a start() still waiting resolves without emitting', async () => {
+test('stop() closes every watch, and a start() still waiting rejects without emitting', async () => {
   api.apply(consumer('app', 'app-keys'));
   api.apply(secret('app-keys', 'one'));
   const { source: first, started } = startSource();
@@ -256,7 +271,7 @@ test('stop() closes every watch, and a start() still waiting resolves without em
   const { source: second, started: waiting } = startSource();
   await waitFor(() => api.requests.filter((r) => r.path.endsWith('/routes')).length > 2);
   await second.stop();
-  await waiting;
+  await expect(waiting).rejects.toMatchObject({ code: 'TG_ERR_SOURCE_STOPPED' });
   expect(states).toHaveLength(0);
   await waitFor(() => api.openWatches().length === 0, { what: 'all watches closed' });
 });

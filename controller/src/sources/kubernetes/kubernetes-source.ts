@@ -7,8 +7,9 @@
 // selector `metadata.name=<name>` in its namespace; a Secret that stops being referenced is
 // dropped and its watch closed. The controller never receives the other Secrets of the cluster,
 // and RBAC can be as narrow as the operator likes: the API server authorizes a list/watch with a
-// `metadata.name` field selector against `resourceNames`, so `get, list, watch` on secrets, or
-// on named secrets only, is enough. The cost is one watch connection per referenced Secret.
+// `metadata.name` field selector against `resourceNames`, so `list, watch` on secrets, or on
+// named secrets only, is enough (e2e/test/kubernetes.test.ts runs a controller so restricted).
+// The cost is one watch connection per referenced Secret.
 import { EventEmitter } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@tollgate/telemetry';

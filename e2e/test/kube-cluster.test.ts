@@ -1,6 +1,6 @@
 // The test cluster itself: a real API server that stores Tollgate objects and enforces the CRD
 // schemas at admission.
-import { type KubeCluster, startKubeCluster } from '@tollgate/testkit';
+import { type KubeCluster, startKubeCluster, waitFor } from '@tollgate/testkit';
 
 const SLOW = 20 * 60_000; // the first run on a new machine builds the binaries
 let cluster: KubeCluster;
@@ -15,7 +15,12 @@ afterAll(async () => {
 });
 
 test('kubectl explain shows the descriptions the API package wrote', async () => {
-  const text = await cluster.kubectlOk(['explain', 'routes.spec.rules.backendRefs']);
+  // The API server publishes a new CRD's OpenAPI a moment after it is Established.
+  const text = await waitFor(() => cluster.kubectlOk(['explain', 'routes.spec.rules.backendRefs']), {
+    what: 'kubectl explain to know Routes',
+    timeoutMs: 30_000,
+    intervalMs: 500,
+  });
   expect(text).toContain('Where matching traffic is sent');
   expect(text).toMatch(/weight\s+<integer>/);
 });

@@ -7,7 +7,7 @@ import {
   CoordinationV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
+  type KubeConfig,
   Observable,
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
@@ -24,14 +24,6 @@ export function createKubeApis(config: KubeConfig): KubeApis {
     customObjects: config.makeApiClient(CustomObjectsApi),
     events: config.makeApiClient(EventsV1Api),
   };
-}
-
-/** A kubeconfig file when given; otherwise the in-cluster service account, then $KUBECONFIG / ~/.kube/config. */
-export function loadKubeConfig(file?: string): KubeConfig {
-  const config = new KubeConfig();
-  if (file) config.loadFromFile(file);
-  else config.loadFromDefault();
-  return config;
 }
 
 /**

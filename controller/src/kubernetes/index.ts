@@ -1,0 +1,6 @@
+export * from './client.ts';
+export * from './events.ts';
+export * from './leader-duties.ts';
+export * from './leader-election.ts';
+export * from './status-merge.ts';
+export * from './status-writer.ts';

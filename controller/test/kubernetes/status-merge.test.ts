@@ -48,7 +48,7 @@ test('conditions of other types stay in place; ours we no longer report are drop
 });
 
 test('a Policy gets only ancestors: ours replaced in place, added at the end, others untouched', () => {
-  const ref = (name: string) => ({ group: 'tollgate.dev', kind: 'Route', namespace: 'ns', name });
+  const ref = (name: string) => ({ group: 'tollgate.dev', kind: 'Route' as const, namespace: 'ns', name });
   const theirs = { ancestorRef: ref('a'), controllerName: 'example.com/x', conditions: [] };
   const stored = {
     ancestors: [
@@ -88,7 +88,7 @@ test('ancestors beyond the CRD limit of 16 are cut from ours, never from others'
     controllerName: 'example.com/x',
   }));
   const ours = Array.from({ length: 3 }, (_, i) => ({
-    ancestorRef: { kind: 'Route' as const, name: `t${i}` },
+    ancestorRef: { group: 'tollgate.dev', kind: 'Route' as const, name: `t${i}` },
     controllerName: CONTROLLER_NAME,
     conditions: [accepted('True')],
   }));

@@ -111,7 +111,9 @@ describe('fallback down the priority list', () => {
 
   test('the route’s request timeout bounds all attempts together: 504 in the caller’s format', async () => {
     primary.enqueue({ kind: 'hang' }, { kind: 'hang' });
-    const error = await client.chat.completions.create({ model: 'deadline', messages }).catch((e: unknown) => e);
+    const error = await client.chat.completions
+      .create({ model: 'deadline', messages })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
     expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('400 ms');

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@tollgate/telemetry';
 import { ControllerAdminServer, renderStatusTable } from './admin/index.ts';
 import { Controller, type ControllerStatus } from './controller.ts';
+import { LEADER_ELECTION_FLAGS, startLeaderDuties } from './kubernetes/index.ts';
 import { createControllerMetrics } from './metrics.ts';
 import { SnapshotServer } from './server/index.ts';
 import { FileSource, KubernetesSource, loadKubeConfig, type ObjectSource } from './sources/index.ts';
@@ -14,6 +15,8 @@ const USAGE = `usage:
   tollgate-controller serve  [--source file] --dir DIR [COMMON]
   tollgate-controller serve  --source kubernetes [--kubeconfig FILE] [--namespaces A,B] [COMMON]
       COMMON: [--grpc HOST:PORT] [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F]
+      Leader election (kubernetes): [--lease-name N] [--lease-namespace NS] [--lease-duration 15s]
+        [--renew-deadline 10s] [--retry-period 2s]; identity = $POD_NAME, else hostname_random.
       Kubernetes credentials: --kubeconfig, else $KUBECONFIG, else in-cluster, else ~/.kube/config.
   tollgate-controller status [--admin URL]
 `;
@@ -37,6 +40,7 @@ async function serve(args: string[]): Promise<void> {
       'tls-ca': { type: 'string', default: process.env.TOLLGATE_TLS_CA },
       'tls-cert': { type: 'string', default: process.env.TOLLGATE_TLS_CERT },
       'tls-key': { type: 'string', default: process.env.TOLLGATE_TLS_KEY },
+      ...LEADER_ELECTION_FLAGS,
     },
   });
   if (values.source !== 'file' && values.source !== 'kubernetes')
@@ -77,12 +81,24 @@ async function serve(args: string[]): Promise<void> {
     { grpcPort, adminPort, source: values.source, from, version: server.version },
     'controller ready',
   );
+  // Kubernetes: every replica serves; the Lease holder also writes status and Events, and exits if it loses the Lease.
+  const leader =
+    kubeConfig &&
+    startLeaderDuties({
+      kubeConfig,
+      controller,
+      logger,
+      flags: values,
+      registry: metrics.registry,
+      onLost: () => process.exit(1),
+    });
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'controller stopping');
+    await leader?.stop();
     await controller.stop();
     await server.close(2_000);
     await admin.close();

@@ -20,7 +20,7 @@ export function providerObjects({ name, spec, apiKey }: ProviderManifest): unkno
       spec:
         apiKey === undefined
           ? spec
-          : { ...spec, auth: { secretRef: { name: `${name}-key`, key: 'api-key' } } },
+          : { ...spec, auth: spec.auth ?? { secretRef: { name: `${name}-key`, key: 'api-key' } } },
     },
   ];
   if (apiKey !== undefined) {

@@ -1,10 +1,12 @@
 // AIProvider spec.type → adapter. A new adapter registers here, and nowhere else.
 import { anthropicAdapter } from './anthropic/index.ts';
 import { azureOpenAIAdapter } from './azure-openai/index.ts';
+import { geminiAdapter } from './gemini/index.ts';
 import { mistralAdapter } from './mistral/index.ts';
 import { openAIAdapter } from './openai/index.ts';
 import { openAICompatibleAdapter } from './openai-compatible/index.ts';
 import type { ProviderAdapter } from './types.ts';
+import { vertexAIAdapter } from './vertex-ai/index.ts';
 
 const ADAPTERS: readonly ProviderAdapter[] = [
   openAIAdapter,
@@ -12,6 +14,8 @@ const ADAPTERS: readonly ProviderAdapter[] = [
   azureOpenAIAdapter,
   mistralAdapter,
   anthropicAdapter,
+  geminiAdapter,
+  vertexAIAdapter,
 ];
 
 const BY_TYPE = new Map<string, ProviderAdapter>(

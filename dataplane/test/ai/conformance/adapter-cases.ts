@@ -6,6 +6,7 @@ import {
   type MockProvider,
   type MockProviderOptions,
   startAnthropicMock,
+  startGeminiMock,
   startOpenAIMock,
 } from '@tollgate/testkit';
 
@@ -24,7 +25,25 @@ export interface AdapterCase {
   embeddingsModel?: string;
   /** Whether the provider reports cached/cache-write/reasoning tokens (checked field by field). */
   reportsDetailedUsage: boolean;
+  /** For formats other than OpenAI's and Anthropic's: checks the image part of the body sent upstream. */
+  expectSentImage?(body: Record<string, unknown>): void;
+  /** For formats other than OpenAI's and Anthropic's: checks the response format in the body sent upstream. */
+  expectSentResponseFormat?(body: Record<string, unknown>, schema: Record<string, unknown>): void;
 }
+
+/** Gemini's body (shared by Vertex AI): images as inlineData, JSON mode in generationConfig. */
+const GEMINI_BODY_CHECKS = {
+  expectSentImage(body: Record<string, unknown>): void {
+    const parts = (body.contents as Array<{ parts: unknown[] }>).at(-1)!.parts;
+    expect(parts).toContainEqual({ inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } });
+  },
+  expectSentResponseFormat(body: Record<string, unknown>, schema: Record<string, unknown>): void {
+    expect(body.generationConfig).toMatchObject({
+      responseMimeType: 'application/json',
+      responseSchema: schema,
+    });
+  },
+};
 
 export const ADAPTER_CASES: AdapterCase[] = [
   {
@@ -69,5 +88,27 @@ export const ADAPTER_CASES: AdapterCase[] = [
     spec: (mock) => ({ type: 'anthropic', baseURL: mock.baseURL }),
     chatModel: 'claude-test-model',
     reportsDetailedUsage: true,
+  },
+  {
+    type: 'gemini',
+    startMock: (options) => startGeminiMock({ ...options, variant: 'gemini' }),
+    spec: (mock) => ({ type: 'gemini', baseURL: mock.baseURL }),
+    chatModel: 'gemini-2.5-flash',
+    reportsDetailedUsage: true,
+    ...GEMINI_BODY_CHECKS,
+  },
+  {
+    type: 'vertex-ai',
+    startMock: (options) => startGeminiMock({ ...options, variant: 'vertex-ai' }),
+    // The Secret holds the mock's service-account JSON key (its token_uri points at the mock).
+    spec: (mock, name) => ({
+      type: 'vertex-ai',
+      baseURL: mock.baseURL,
+      vertex: { project: 'tollgate-test', location: 'us-central1' },
+      auth: { gcp: { serviceAccountKeyRef: { name: `${name}-key`, key: 'api-key' } } },
+    }),
+    chatModel: 'gemini-2.5-pro',
+    reportsDetailedUsage: true,
+    ...GEMINI_BODY_CHECKS,
   },
 ];

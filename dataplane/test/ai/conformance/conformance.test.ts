@@ -259,6 +259,7 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     });
     await metered();
     const sent = mock.requests.at(-1)!.body!;
+    if (row.expectSentImage) return row.expectSentImage(sent);
     const content = (sent.messages as Array<{ content: unknown }>).at(-1)!.content;
     if (row.type === 'anthropic') {
       expect(content).toContainEqual({
@@ -282,7 +283,8 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     });
     await metered();
     const sent = mock.requests.at(-1)!.body!;
-    if (row.type === 'anthropic') expect(String(sent.system)).toContain(JSON.stringify(schema));
+    if (row.expectSentResponseFormat) row.expectSentResponseFormat(sent, schema);
+    else if (row.type === 'anthropic') expect(String(sent.system)).toContain(JSON.stringify(schema));
     else
       expect(sent.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema } });
   });

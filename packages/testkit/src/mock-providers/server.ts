@@ -8,6 +8,8 @@ export interface MockExchange {
   res: ServerResponse;
   url: URL;
   body: Record<string, unknown> | undefined;
+  /** The body as received (for bodies that are not JSON, such as OAuth token forms). */
+  text: string;
   /** A `stream-error` fault applies to this request. */
   streamError: string | undefined;
   /** A `stream-cut` fault applies: events to send before cutting the connection. */
@@ -61,10 +63,12 @@ export async function startMockServer(port: number, hooks: MockServerHooks): Pro
       }
       const streamError = fault?.kind === 'stream-error' ? (fault.message ?? 'Overloaded') : undefined;
       const cutAfter = fault?.kind === 'stream-cut' ? fault.afterEvents : undefined;
-      Promise.resolve(hooks.handle({ req, res, url, body, streamError, cutAfter })).catch((error: Error) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(hooks.errorBody(500, error.message));
-      });
+      Promise.resolve(hooks.handle({ req, res, url, body, text, streamError, cutAfter })).catch(
+        (error: Error) => {
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(hooks.errorBody(500, error.message));
+        },
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

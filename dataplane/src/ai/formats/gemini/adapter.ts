@@ -1,0 +1,53 @@
+// The adapter both Google providers share: one body format, two ways to address and authenticate.
+// Each provider supplies the URL of a method and its credential headers.
+
+import type { PrepareInput, ProviderAdapter, UpstreamRequest } from '../../providers/types.ts';
+import { ProviderRequestError } from '../../providers/types.ts';
+import { isRecord } from '../http.ts';
+import { parseGeminiError } from './errors.ts';
+import { toGeminiRequest } from './request.ts';
+import { fromGeminiResponse } from './response.ts';
+import { GeminiStreamDecoder } from './stream.ts';
+import { usageFromGemini } from './usage.ts';
+
+export interface GoogleAdapterOptions {
+  types: readonly string[];
+  /** Path (basePath included) of `generateContent` or `streamGenerateContent` for a model. */
+  path(method: 'generateContent' | 'streamGenerateContent', input: PrepareInput): string;
+  /** Credential headers; may fetch a token. */
+  headers(input: PrepareInput): Record<string, string> | Promise<Record<string, string>>;
+}
+
+export function googleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
+  return {
+    types: options.types,
+    nativeAPI: undefined,
+    supports: (operation) => operation === 'chat',
+    async prepare(input): Promise<UpstreamRequest> {
+      if (input.body.kind !== 'chat') throw new ProviderRequestError('this provider serves chat only');
+      const body = JSON.stringify(toGeminiRequest(input.body.request));
+      const path = input.stream
+        ? `${options.path('streamGenerateContent', input)}?alt=sse`
+        : options.path('generateContent', input);
+      return {
+        method: 'POST',
+        path,
+        headers: {
+          'content-type': 'application/json',
+          accept: input.stream ? 'text/event-stream' : 'application/json',
+          ...(await options.headers(input)),
+        },
+        body,
+      };
+    },
+    chatResponse: (json, input) => fromGeminiResponse(json, input.model),
+    nativeUsage: (json) => (isRecord(json) ? usageFromGemini(json.usageMetadata) : undefined),
+    streamDecoder: (input) => new GeminiStreamDecoder(input.model),
+    parseError: parseGeminiError,
+  };
+}
+
+/** A model name as a URL path segment (names like "tunedModels/x" keep their slash). */
+export function modelSegment(model: string): string {
+  return model.split('/').map(encodeURIComponent).join('/');
+}

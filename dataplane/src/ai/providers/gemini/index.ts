@@ -1,0 +1,13 @@
+// Google Gemini (AI Studio): `{base}/v1beta/models/{model}:generateContent`, API key in
+// x-goog-api-key. The wire format lives in formats/gemini/, shared with Vertex AI.
+import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
+import type { ProviderAdapter } from '../types.ts';
+
+export const geminiAdapter: ProviderAdapter = googleAdapter({
+  types: ['gemini'],
+  path: (method, input) => `${input.target.basePath}/v1beta/models/${modelSegment(input.model)}:${method}`,
+  headers(input): Record<string, string> {
+    const key = input.target.ir.credentials.apiKey;
+    return key ? { 'x-goog-api-key': key } : {};
+  },
+});

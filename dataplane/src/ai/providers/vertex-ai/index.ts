@@ -1,0 +1,44 @@
+// Vertex AI (publisher google): the Gemini body format at
+// `{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent`,
+// authorised with an OAuth token from the service-account key in the credentials (or, in Vertex AI's
+// express mode, an API key in x-goog-api-key).
+import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
+import { isRecord } from '../../formats/http.ts';
+import { type PrepareInput, type ProviderAdapter, ProviderRequestError } from '../types.ts';
+import { parseServiceAccountKey } from './service-account.ts';
+import { tokensFor } from './token.ts';
+
+function settings(input: PrepareInput): { project: string; location: string } {
+  const vertex = input.target.options.vertex;
+  if (!isRecord(vertex) || typeof vertex.project !== 'string' || typeof vertex.location !== 'string')
+    throw new ProviderRequestError('the provider has no vertex.project and vertex.location');
+  if (vertex.publisher !== undefined && vertex.publisher !== 'google')
+    throw new ProviderRequestError(`vertex.publisher "${String(vertex.publisher)}" is not served yet`);
+  return { project: vertex.project, location: vertex.location };
+}
+
+async function credentialHeaders(input: PrepareInput): Promise<Record<string, string>> {
+  const { credentials } = input.target.ir;
+  if (credentials.serviceAccountKey !== undefined) {
+    const key = parseServiceAccountKey(credentials.serviceAccountKey);
+    // An unusable key or a refused exchange sends the request unauthorised: the provider's own
+    // 401 then reaches the caller as the provider authentication failure it is.
+    if (!key) return {};
+    try {
+      return { authorization: `Bearer ${await tokensFor(key).token()}` };
+    } catch {
+      return {};
+    }
+  }
+  if (credentials.apiKey) return { 'x-goog-api-key': credentials.apiKey };
+  return {};
+}
+
+export const vertexAIAdapter: ProviderAdapter = googleAdapter({
+  types: ['vertex-ai'],
+  path(method, input) {
+    const { project, location } = settings(input);
+    return `${input.target.basePath}/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/${modelSegment(input.model)}:${method}`;
+  },
+  headers: credentialHeaders,
+});

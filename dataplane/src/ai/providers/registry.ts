@@ -1,6 +1,7 @@
 // AIProvider spec.type → adapter. A new adapter registers here, and nowhere else.
 import { anthropicAdapter } from './anthropic/index.ts';
 import { azureOpenAIAdapter } from './azure-openai/index.ts';
+import { bedrockAdapter } from './bedrock/index.ts';
 import { geminiAdapter } from './gemini/index.ts';
 import { mistralAdapter } from './mistral/index.ts';
 import { openAIAdapter } from './openai/index.ts';
@@ -16,6 +17,7 @@ const ADAPTERS: readonly ProviderAdapter[] = [
   anthropicAdapter,
   geminiAdapter,
   vertexAIAdapter,
+  bedrockAdapter,
 ];
 
 const BY_TYPE = new Map<string, ProviderAdapter>(

@@ -6,6 +6,7 @@ import {
   type MockProvider,
   type MockProviderOptions,
   startAnthropicMock,
+  startBedrockMock,
   startGeminiMock,
   startOpenAIMock,
 } from '@tollgate/testkit';
@@ -110,5 +111,32 @@ export const ADAPTER_CASES: AdapterCase[] = [
     chatModel: 'gemini-2.5-pro',
     reportsDetailedUsage: true,
     ...GEMINI_BODY_CHECKS,
+  },
+  {
+    type: 'bedrock',
+    startMock: startBedrockMock,
+    // The mock takes its key as both the access key id and the secret access key, and verifies
+    // every request's SigV4 signature.
+    spec: (mock, name) => ({
+      type: 'bedrock',
+      baseURL: mock.baseURL,
+      bedrock: { region: 'us-east-1' },
+      auth: {
+        aws: {
+          accessKeyIdRef: { name: `${name}-key`, key: 'api-key' },
+          secretAccessKeyRef: { name: `${name}-key`, key: 'api-key' },
+        },
+      },
+    }),
+    chatModel: 'anthropic.claude-test-v1:0',
+    reportsDetailedUsage: true,
+    expectSentImage(body: Record<string, unknown>): void {
+      const content = (body.messages as Array<{ content: unknown[] }>).at(-1)!.content;
+      expect(content).toContainEqual({ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } });
+    },
+    expectSentResponseFormat(body: Record<string, unknown>, schema: Record<string, unknown>): void {
+      const system = (body.system as Array<{ text: string }>).map((block) => block.text).join('\n');
+      expect(system).toContain(JSON.stringify(schema));
+    },
   },
 ];

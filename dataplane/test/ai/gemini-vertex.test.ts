@@ -1,0 +1,229 @@
+// Google adapters beyond the shared conformance table: Vertex AI's service-account tokens (one
+// exchange for many requests, single-flight, refresh before expiry, refused keys) and the Gemini
+// wire details (error bodies, retry hints, finish reasons, thinking tokens).
+import { generateKeyPairSync } from 'node:crypto';
+import { type GeminiMock, startGeminiMock } from '@tollgate/testkit';
+import OpenAI from 'openai';
+import { parseGeminiError } from '../../src/ai/formats/gemini/errors.ts';
+import { fromGeminiResponse } from '../../src/ai/formats/gemini/response.ts';
+import { GeminiStreamDecoder } from '../../src/ai/formats/gemini/stream.ts';
+import { parseServiceAccountKey } from '../../src/ai/providers/vertex-ai/service-account.ts';
+import { ServiceAccountTokens, TokenError } from '../../src/ai/providers/vertex-ai/token.ts';
+import { type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
+
+function vertexProvider(name: string, mock: GeminiMock, serviceAccountKey: string): unknown[] {
+  return providerObjects({
+    name,
+    spec: {
+      type: 'vertex-ai',
+      baseURL: mock.baseURL,
+      vertex: { project: 'tollgate-test', location: 'europe-west4' },
+      auth: { gcp: { serviceAccountKeyRef: { name: `${name}-key`, key: 'api-key' } } },
+      models: [{ name: 'gemini-2.5-pro' }],
+    },
+    apiKey: serviceAccountKey,
+  });
+}
+
+/** The mock's service-account key with another private key: its JWTs fail signature checks. */
+function forgedKey(mock: GeminiMock): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return JSON.stringify({
+    ...(JSON.parse(mock.serviceAccountKey) as Record<string, unknown>),
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  });
+}
+
+describe('Vertex AI service-account tokens', () => {
+  let mock: GeminiMock;
+
+  beforeEach(async () => {
+    mock = await startGeminiMock({ variant: 'vertex-ai', tokenLifetimeSeconds: 3600 });
+  });
+  afterEach(async () => {
+    await mock?.close();
+  });
+
+  test('concurrent callers share one token exchange, and later callers reuse the cached token', async () => {
+    const tokens = new ServiceAccountTokens(parseServiceAccountKey(mock.serviceAccountKey)!);
+    const first = await Promise.all(Array.from({ length: 8 }, () => tokens.token()));
+    expect(new Set(first).size).toBe(1);
+    expect(await tokens.token()).toBe(first[0]);
+    expect(mock.tokenRequests).toBe(1);
+  });
+
+  test('a token is replaced before it expires, and invalidate() forces a new exchange', async () => {
+    let now = Date.now();
+    const tokens = new ServiceAccountTokens(parseServiceAccountKey(mock.serviceAccountKey)!, () => now);
+    const first = await tokens.token();
+    now += 50 * 60_000;
+    expect(await tokens.token()).toBe(first);
+    expect(mock.tokenRequests).toBe(1);
+    // Within five minutes of its expiry the token is no longer handed out.
+    now += 6 * 60_000;
+    const second = await tokens.token();
+    expect(second).not.toBe(first);
+    expect(mock.tokenRequests).toBe(2);
+    tokens.invalidate();
+    expect(await tokens.token()).not.toBe(second);
+    expect(mock.tokenRequests).toBe(3);
+  });
+
+  test('a key whose signature the token endpoint rejects fails with a TokenError, and is retried next time', async () => {
+    const tokens = new ServiceAccountTokens(parseServiceAccountKey(forgedKey(mock))!);
+    await expect(tokens.token()).rejects.toThrow(TokenError);
+    await expect(tokens.token()).rejects.toThrow(/Invalid JWT Signature/);
+    expect(mock.tokenRequests).toBe(2);
+  });
+
+  test('text that is not a service-account key is refused by the parser', () => {
+    expect(parseServiceAccountKey('sk-not-json')).toBeUndefined();
+    expect(parseServiceAccountKey(JSON.stringify({ type: 'authorized_user' }))).toBeUndefined();
+  });
+});
+
+describe('Vertex AI through the gateway', () => {
+  let mock: GeminiMock;
+  let gateway: Gateway;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    mock = await startGeminiMock({ variant: 'vertex-ai' });
+    gateway = await startGateway([
+      ...vertexProvider('vertex', mock, mock.serviceAccountKey),
+      ...vertexProvider('forged', mock, forgedKey(mock)),
+      routeObject('llm', [
+        {
+          matches: [{ path: { value: '/v1' }, model: { value: 'forged' } }],
+          backendRefs: [{ kind: 'AIProvider', name: 'forged', model: 'gemini-2.5-pro' }],
+        },
+        { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'vertex' }] },
+      ]),
+    ]);
+    openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  test('many requests, concurrent and streamed, cost one token exchange, each sent with the bearer token', async () => {
+    const before = mock.tokenRequests;
+    const ask = () =>
+      openai.chat.completions.create({
+        model: 'gemini-2.5-pro',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    const answers = await Promise.all([ask(), ask(), ask(), ask()]);
+    for (const answer of answers) expect(answer.choices[0]!.message.content).toBe('Echo: hi ☕ café');
+    let text = '';
+    for await (const chunk of await openai.chat.completions.create({
+      model: 'gemini-2.5-pro',
+      messages: [{ role: 'user', content: 'again' }],
+      stream: true,
+    }))
+      text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('Echo: again ☕ café');
+    expect(mock.tokenRequests - before).toBe(1);
+    const calls = mock.requests.filter((r) => r.url.includes('/publishers/google/models/gemini-2.5-pro:'));
+    expect(calls).toHaveLength(5);
+    for (const call of calls) expect(String(call.headers.authorization)).toMatch(/^Bearer ya29\.mock-/);
+    expect(calls.at(-1)!.url).toBe(
+      '/v1/projects/tollgate-test/locations/europe-west4/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse',
+    );
+  });
+
+  test('a service account the token endpoint refuses gives the caller a 502 provider-auth error, and no key is logged', async () => {
+    const error = await openai.chat.completions
+      .create({ model: 'forged', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('TG_ERR_AI_PROVIDER_AUTH');
+    const logs = JSON.stringify(gateway.logs);
+    expect(logs).not.toContain('PRIVATE KEY');
+    expect(logs).not.toContain('ya29.mock-');
+  });
+});
+
+describe('Gemini wire details', () => {
+  test('a 429 keeps its Retry-After; without one, the RetryInfo delay is used', () => {
+    const body = JSON.stringify({
+      error: {
+        code: 429,
+        message: 'Resource has been exhausted',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '12s' }],
+      },
+    });
+    expect(parseGeminiError(429, { 'retry-after': '7' }, body)).toMatchObject({
+      kind: 'rate_limit',
+      retryAfterMs: 7000,
+      providerCode: 'RESOURCE_EXHAUSTED',
+      message: 'Resource has been exhausted',
+    });
+    expect(parseGeminiError(429, {}, body).retryAfterMs).toBe(12_000);
+  });
+
+  test('401 and 403 are authentication and permission errors; a body that is not JSON keeps its text', () => {
+    const denied = JSON.stringify({ error: { code: 403, message: 'denied', status: 'PERMISSION_DENIED' } });
+    expect(parseGeminiError(403, {}, denied)).toMatchObject({
+      kind: 'permission',
+      providerCode: 'PERMISSION_DENIED',
+    });
+    expect(parseGeminiError(401, {}, '<html>nope</html>')).toMatchObject({
+      kind: 'authentication',
+      message: '<html>nope</html>',
+    });
+  });
+
+  test('finish reasons map to OpenAI terms, and thinking tokens count as output and reasoning', () => {
+    const response = (finishReason: string) => ({
+      candidates: [
+        {
+          content: { role: 'model', parts: [{ text: 'thinking…', thought: true }, { text: 'hi' }] },
+          finishReason,
+        },
+      ],
+      usageMetadata: {
+        promptTokenCount: 20,
+        candidatesTokenCount: 5,
+        thoughtsTokenCount: 7,
+        cachedContentTokenCount: 4,
+        totalTokenCount: 32,
+      },
+    });
+    const whole = fromGeminiResponse(response('MAX_TOKENS'), 'gemini-2.5-flash');
+    expect(whole.completion.choices[0]).toMatchObject({
+      finish_reason: 'length',
+      message: { content: 'hi' },
+    });
+    expect(whole.usage).toEqual({
+      inputTokens: 20,
+      outputTokens: 12,
+      cachedInputTokens: 4,
+      cacheWriteTokens: 0,
+      reasoningTokens: 7,
+      estimated: false,
+    });
+    expect(fromGeminiResponse(response('SAFETY'), 'm').completion.choices[0]!.finish_reason).toBe(
+      'content_filter',
+    );
+    expect(fromGeminiResponse(response('STOP'), 'm').completion.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  test('a stream error event is recorded on the stream state', () => {
+    const decoder = new GeminiStreamDecoder('gemini-2.5-flash');
+    decoder.push(
+      Buffer.from(
+        'data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}\r\n\r\n',
+      ),
+    );
+    decoder.end();
+    expect(decoder.state.error).toMatchObject({
+      status: 503,
+      kind: 'overloaded',
+      providerCode: 'UNAVAILABLE',
+    });
+  });
+});

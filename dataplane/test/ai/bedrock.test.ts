@@ -1,8 +1,10 @@
 // The bedrock adapter on its own: SigV4 signatures the mock verifies, the binary event stream
 // decoded from any split, and AWS exceptions mapped into provider errors.
 import { type MockProvider, startBedrockMock } from '@tollgate/testkit';
+import { parseBedrockError } from '../../src/ai/providers/bedrock/errors.ts';
 import { bedrockAdapter } from '../../src/ai/providers/bedrock/index.ts';
-import type { PrepareInput, ProviderTarget } from '../../src/ai/providers/types.ts';
+import type { PrepareInput, ProviderTarget, StreamDecoder } from '../../src/ai/providers/types.ts';
+import type { ChatChunk } from '../../src/ai/unified.ts';
 
 function targetFor(mock: MockProvider, credentials: Record<string, string>): ProviderTarget {
   return {
@@ -40,6 +42,31 @@ async function send(mock: MockProvider, input: PrepareInput): Promise<Response> 
   });
 }
 
+function headersOf(response: Response): Record<string, string> {
+  return Object.fromEntries(response.headers.entries());
+}
+
+/** What a client would assemble from the chunks: text, tool calls, finish reason. */
+function assemble(chunks: ChatChunk[]): { text: string; tools: string; finish: string | null } {
+  let text = '';
+  let tools = '';
+  let finish: string | null = null;
+  for (const chunk of chunks) {
+    const choice = chunk.choices[0];
+    text += choice?.delta.content ?? '';
+    for (const call of choice?.delta.tool_calls ?? [])
+      tools += `${call.id ?? ''}|${call.function?.name ?? ''}|${call.function?.arguments ?? ''};`;
+    finish = choice?.finish_reason ?? finish;
+  }
+  return { text, tools, finish };
+}
+
+function decode(decoder: StreamDecoder, parts: Buffer[]): ChatChunk[] {
+  return [...parts.flatMap((part) => decoder.push(part)), ...decoder.end()];
+}
+
+const CREDENTIALS = { accessKeyId: 'AKIATEST0123456789', secretAccessKey: 'secret-0123456789' };
+
 describe('bedrock adapter', () => {
   let mock: MockProvider;
   beforeAll(async () => {
@@ -61,5 +88,130 @@ describe('bedrock adapter', () => {
     const { completion, usage } = bedrockAdapter.chatResponse(await response.json(), inputFor(target, false));
     expect(completion.choices[0]!.message.content).toBe('Echo: hello there ☕ café');
     expect(usage).toMatchObject({ cachedInputTokens: 2, cacheWriteTokens: 3, estimated: false });
+  });
+
+  test('a request signed with the wrong secret is refused with AWS 403, mapped to an authentication error', async () => {
+    const target = targetFor(mock, { ...CREDENTIALS, secretAccessKey: 'not-the-secret' });
+    const response = await send(mock, inputFor(target, false));
+    expect(response.status).toBe(403);
+    const error = bedrockAdapter.parseError(403, headersOf(response), await response.text());
+    expect(error).toMatchObject({ kind: 'authentication', providerCode: 'InvalidSignatureException' });
+  });
+
+  test('a request whose body was changed after signing is refused', async () => {
+    const target = targetFor(mock, CREDENTIALS);
+    const request = await bedrockAdapter.prepare(inputFor(target, false));
+    const response = await fetch(`${mock.baseURL}${request.path}`, {
+      method: 'POST',
+      headers: request.headers,
+      body: String(request.body).replace('hello', 'HELLO'),
+    });
+    expect(response.status).toBe(403);
+  });
+
+  test('an unknown access key id is refused as UnrecognizedClientException', async () => {
+    const target = targetFor(mock, { ...CREDENTIALS, accessKeyId: 'AKIAUNKNOWN' });
+    const response = await send(mock, inputFor(target, false));
+    expect(response.status).toBe(403);
+    expect(bedrockAdapter.parseError(403, headersOf(response), await response.text()).providerCode).toBe(
+      'UnrecognizedClientException',
+    );
+  });
+
+  test('the event stream decodes the same whatever byte boundary splits it', async () => {
+    const target = targetFor(mock, CREDENTIALS);
+    for (const text of ['hello there', 'weather in Paris']) {
+      const input = inputFor(target, true, text);
+      if (text.startsWith('weather') && input.body.kind === 'chat')
+        input.body.request.tools = [{ type: 'function', function: { name: 'lookup', parameters: {} } }];
+      const response = await send(mock, input);
+      expect(response.headers.get('content-type')).toBe('application/vnd.amazon.eventstream');
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const whole = bedrockAdapter.streamDecoder(input);
+      const expected = assemble(decode(whole, [bytes]));
+      expect(whole.state.finished).toBe(true);
+      expect(whole.state.usage).toMatchObject({
+        cachedInputTokens: 2,
+        cacheWriteTokens: 3,
+        estimated: false,
+      });
+      for (let at = 1; at < bytes.length; at++) {
+        const split = bedrockAdapter.streamDecoder(input);
+        expect(assemble(decode(split, [bytes.subarray(0, at), bytes.subarray(at)]))).toEqual(expected);
+        expect(split.state.usage).toEqual(whole.state.usage);
+      }
+      const byteByByte = bedrockAdapter.streamDecoder(input);
+      const single = [...bytes].map((b) => Buffer.from([b]));
+      expect(assemble(decode(byteByByte, single))).toEqual(expected);
+    }
+  });
+
+  test('streamed text and tool calls come out as unified chunks', async () => {
+    const target = targetFor(mock, CREDENTIALS);
+    const input = inputFor(target, true, 'weather in Rome');
+    if (input.body.kind === 'chat')
+      input.body.request.tools = [{ type: 'function', function: { name: 'lookup', parameters: {} } }];
+    const response = await send(mock, input);
+    const chunks = decode(bedrockAdapter.streamDecoder(input), [Buffer.from(await response.arrayBuffer())]);
+    const calls = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toMatchObject({ index: 0, id: 'tooluse_mock_1', function: { name: 'lookup' } });
+    const args = calls.map((call) => call.function?.arguments ?? '').join('');
+    expect(JSON.parse(args)).toEqual({ query: 'weather in Rome' });
+    expect(assemble(chunks)).toMatchObject({ text: '', finish: 'tool_calls' });
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '' });
+  });
+
+  test('a corrupt frame (bad CRC) is a stream error, not garbage text', async () => {
+    const target = targetFor(mock, CREDENTIALS);
+    const input = inputFor(target, true);
+    const bytes = Buffer.from(await (await send(mock, input)).arrayBuffer());
+    bytes[bytes.length - 20] ^= 0xff;
+    const decoder = bedrockAdapter.streamDecoder(input);
+    decode(decoder, [bytes]);
+    expect(decoder.state.error).toMatchObject({ kind: 'server' });
+  });
+
+  test('an exception frame mid-stream becomes the stream error with its AWS meaning', async () => {
+    const target = targetFor(mock, CREDENTIALS);
+    mock.enqueue({ kind: 'stream-error', message: 'Bedrock is busy' });
+    const input = inputFor(target, true);
+    const decoder = bedrockAdapter.streamDecoder(input);
+    decode(decoder, [Buffer.from(await (await send(mock, input)).arrayBuffer())]);
+    expect(decoder.state.error).toMatchObject({
+      status: 503,
+      kind: 'overloaded',
+      message: 'Bedrock is busy',
+      providerCode: 'ServiceUnavailableException',
+    });
+  });
+
+  test('a throttled answer is a rate limit that keeps Retry-After', async () => {
+    const target = targetFor(mock, CREDENTIALS);
+    mock.enqueue({ kind: 'status', status: 429, retryAfterSeconds: 7, message: 'Too many requests' });
+    const response = await send(mock, inputFor(target, false));
+    expect(response.status).toBe(429);
+    expect(bedrockAdapter.parseError(429, headersOf(response), await response.text())).toEqual({
+      status: 429,
+      kind: 'rate_limit',
+      message: 'Too many requests',
+      providerCode: 'ThrottlingException',
+      retryAfterMs: 7000,
+    });
+  });
+
+  test.each([
+    [400, 'ValidationException', 'invalid_request'],
+    [403, 'AccessDeniedException', 'permission'],
+    [429, 'ThrottlingException', 'rate_limit'],
+    [503, 'ModelNotReadyException', 'overloaded'],
+    [503, 'ServiceUnavailableException', 'overloaded'],
+    [424, 'ModelErrorException', 'server'],
+  ])('status %d %s maps to %s', (status, type, kind) => {
+    const error = parseBedrockError(
+      status,
+      { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+      JSON.stringify({ message: 'from AWS' }),
+    );
+    expect(error).toEqual({ status, kind, message: 'from AWS', providerCode: type });
   });
 });

@@ -165,7 +165,8 @@ describe('bedrock adapter', () => {
     const target = targetFor(mock, CREDENTIALS);
     const input = inputFor(target, true);
     const bytes = Buffer.from(await (await send(mock, input)).arrayBuffer());
-    bytes[bytes.length - 20] ^= 0xff;
+    const at = bytes.length - 20;
+    bytes[at] = bytes[at]! ^ 0xff;
     const decoder = bedrockAdapter.streamDecoder(input);
     decode(decoder, [bytes]);
     expect(decoder.state.error).toMatchObject({ kind: 'server' });

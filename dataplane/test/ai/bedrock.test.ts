@@ -3,6 +3,7 @@
 import { type MockProvider, startBedrockMock } from '@tollgate/testkit';
 import { parseBedrockError } from '../../src/ai/providers/bedrock/errors.ts';
 import { bedrockAdapter } from '../../src/ai/providers/bedrock/index.ts';
+import { toConverseRequest } from '../../src/ai/providers/bedrock/request.ts';
 import type { PrepareInput, ProviderTarget, StreamDecoder } from '../../src/ai/providers/types.ts';
 import type { ChatChunk } from '../../src/ai/unified.ts';
 
@@ -214,5 +215,76 @@ describe('bedrock adapter', () => {
       JSON.stringify({ message: 'from AWS' }),
     );
     expect(error).toEqual({ status, kind, message: 'from AWS', providerCode: type });
+  });
+
+  test('a unified request becomes a Converse body: system, inference settings, tools, merged tool results', () => {
+    const body = toConverseRequest(
+      {
+        model: 'm',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'weather?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 't1', type: 'function', function: { name: 'lookup', arguments: '{"q":"a"}' } },
+              { id: 't2', type: 'function', function: { name: 'lookup', arguments: '{"q":"b"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 't1', content: 'sunny' },
+          { role: 'tool', tool_call_id: 't2', content: 'rainy' },
+        ],
+        max_tokens: 100,
+        temperature: 1.5,
+        top_p: 0.9,
+        stop: 'END',
+        tools: [{ type: 'function', function: { name: 'lookup', description: 'Looks up', parameters: {} } }],
+        tool_choice: 'required',
+      },
+      undefined,
+    );
+    expect(body).toEqual({
+      system: [{ text: 'Be brief.' }],
+      messages: [
+        { role: 'user', content: [{ text: 'weather?' }] },
+        {
+          role: 'assistant',
+          content: [
+            { toolUse: { toolUseId: 't1', name: 'lookup', input: { q: 'a' } } },
+            { toolUse: { toolUseId: 't2', name: 'lookup', input: { q: 'b' } } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { toolResult: { toolUseId: 't1', content: [{ text: 'sunny' }] } },
+            { toolResult: { toolUseId: 't2', content: [{ text: 'rainy' }] } },
+          ],
+        },
+      ],
+      inferenceConfig: { maxTokens: 100, temperature: 1, topP: 0.9, stopSequences: ['END'] },
+      toolConfig: {
+        tools: [{ toolSpec: { name: 'lookup', description: 'Looks up', inputSchema: { json: {} } } }],
+        toolChoice: { any: {} },
+      },
+    });
+  });
+
+  test('an image given by URL (not inline data) is refused before anything is sent', () => {
+    expect(() =>
+      toConverseRequest(
+        {
+          model: 'm',
+          messages: [
+            {
+              role: 'user',
+              content: [{ type: 'image_url', image_url: { url: 'https://example.test/a.png' } }],
+            },
+          ],
+        },
+        undefined,
+      ),
+    ).toThrow('data: URLs');
   });
 });

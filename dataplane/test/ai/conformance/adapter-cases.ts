@@ -109,6 +109,7 @@ export const ADAPTER_CASES: AdapterCase[] = [
       auth: { gcp: { serviceAccountKeyRef: { name: `${name}-key`, key: 'api-key' } } },
     }),
     chatModel: 'gemini-2.5-pro',
+    embeddingsModel: 'text-embedding-005',
     reportsDetailedUsage: true,
     ...GEMINI_BODY_CHECKS,
   },

@@ -6,7 +6,7 @@
 // are `:streamGenerateContent?alt=sse` (one whole GenerateContentResponse per event); errors use
 // Google's `{"error":{"code","message","status"}}` shape.
 import { generateKeyPairSync, randomUUID, verify } from 'node:crypto';
-import { type Conversation, type Counts, countTokens, pieces, type Reply, replyTo } from './script.ts';
+import { type Conversation, type Counts, countTokens, pieces, type Reply, replyTo, words } from './script.ts';
 import { type MockExchange, sendJson, startMockServer } from './server.ts';
 import { SSEWriter } from './sse.ts';
 import type { MockProvider, MockProviderOptions, MockUsage } from './types.ts';
@@ -90,9 +90,9 @@ function usageMetadata(counts: Counts): Record<string, number> {
   };
 }
 
-const GEMINI_PATH = /^\/v1beta\/models\/(.+):(generateContent|streamGenerateContent)$/;
+const GEMINI_PATH = /^\/v1beta\/models\/(.+):(generateContent|streamGenerateContent|predict)$/;
 const VERTEX_PATH =
-  /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/(.+):(generateContent|streamGenerateContent)$/;
+  /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/(.+):(generateContent|streamGenerateContent|predict)$/;
 
 export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<GeminiMock> {
   const variant = options.variant ?? 'gemini';
@@ -165,6 +165,7 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
         );
       const model = decodeURIComponent(variant === 'gemini' ? match[1]! : match[3]!);
       const method = variant === 'gemini' ? match[2] : match[4];
+      if (method === 'predict') return predict(exchange);
       if (!body || !Array.isArray(body.contents) || body.contents.length === 0)
         return sendJson(res, 400, JSON.parse(errorBody(400, 'contents is not specified')));
       const conversation = conversationOf(body);
@@ -192,6 +193,37 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
     },
   });
   baseURL = `http://127.0.0.1:${server.port}`;
+
+  /** Vertex AI text embeddings: a vector and a token count per instance. */
+  function predict(exchange: MockExchange): void {
+    const instances = Array.isArray(exchange.body?.instances)
+      ? (exchange.body.instances as Array<{ content?: unknown }>)
+      : [];
+    if (instances.length === 0 || !instances.every((i) => typeof i.content === 'string')) {
+      sendJson(exchange.res, 400, JSON.parse(errorBody(400, 'instances[].content is required')));
+      return;
+    }
+    const dimensions = (exchange.body?.parameters as { outputDimensionality?: number } | undefined)
+      ?.outputDimensionality;
+    const predictions = instances.map((instance, index) => {
+      const tokenCount = words(String(instance.content)) + 1;
+      return {
+        embeddings: {
+          values: Array.from({ length: dimensions ?? 8 }, (_, d) => (index + 1) / (d + 2)),
+          statistics: { truncated: false, token_count: tokenCount },
+        },
+      };
+    });
+    const input = predictions.reduce((n, p) => n + p.embeddings.statistics.token_count, 0);
+    reported.push({
+      inputTokens: input,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+    });
+    sendJson(exchange.res, 200, { predictions, metadata: { billableCharacterCount: input * 4 } });
+  }
 
   function replyParts(reply: Reply): Part[] {
     return reply.kind === 'text'

@@ -1,8 +1,10 @@
 // The adapter both Google providers share: one body format, two ways to address and authenticate.
 // Each provider supplies the URL of a method and its credential headers.
 
+import type { Usage } from '../../metering/usage.ts';
 import type { PrepareInput, ProviderAdapter, UpstreamRequest } from '../../providers/types.ts';
 import { ProviderRequestError } from '../../providers/types.ts';
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../../unified.ts';
 import { isRecord } from '../http.ts';
 import { parseGeminiError } from './errors.ts';
 import { toGeminiRequest } from './request.ts';
@@ -16,14 +18,29 @@ export interface GoogleAdapterOptions {
   path(method: 'generateContent' | 'streamGenerateContent', input: PrepareInput): string;
   /** Credential headers; may fetch a token. */
   headers(input: PrepareInput): Record<string, string> | Promise<Record<string, string>>;
+  /** Embeddings, where the provider has an embeddings method with exact usage. */
+  embeddings?: {
+    path(input: PrepareInput): string;
+    body(request: EmbeddingsRequest): Record<string, unknown>;
+    response(json: unknown, input: PrepareInput): { response: EmbeddingsResponse; usage: Usage | undefined };
+  };
 }
 
 export function googleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
+  const { embeddings } = options;
   return {
     types: options.types,
     nativeAPI: undefined,
-    supports: (operation) => operation === 'chat',
+    supports: (operation) => operation === 'chat' || (operation === 'embeddings' && embeddings !== undefined),
     async prepare(input): Promise<UpstreamRequest> {
+      if (input.body.kind === 'embeddings' && embeddings) {
+        return {
+          method: 'POST',
+          path: embeddings.path(input),
+          headers: { 'content-type': 'application/json', ...(await options.headers(input)) },
+          body: JSON.stringify(embeddings.body(input.body.request)),
+        };
+      }
       if (input.body.kind !== 'chat') throw new ProviderRequestError('this provider serves chat only');
       const body = JSON.stringify(toGeminiRequest(input.body.request));
       const path = input.stream
@@ -41,6 +58,7 @@ export function googleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
       };
     },
     chatResponse: (json, input) => fromGeminiResponse(json, input.model),
+    ...(embeddings ? { embeddingsResponse: embeddings.response } : {}),
     nativeUsage: (json) => (isRecord(json) ? usageFromGemini(json.usageMetadata) : undefined),
     streamDecoder: (input) => new GeminiStreamDecoder(input.model),
     parseError: parseGeminiError,

@@ -5,6 +5,7 @@
 import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
 import { isRecord } from '../../formats/http.ts';
 import { type PrepareInput, type ProviderAdapter, ProviderRequestError } from '../types.ts';
+import { fromPredictResponse, toPredictRequest } from './embeddings.ts';
 import { parseServiceAccountKey } from './service-account.ts';
 import { tokensFor } from './token.ts';
 
@@ -34,11 +35,18 @@ async function credentialHeaders(input: PrepareInput): Promise<Record<string, st
   return {};
 }
 
+function modelPath(input: PrepareInput, method: string): string {
+  const { project, location } = settings(input);
+  return `${input.target.basePath}/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/${modelSegment(input.model)}:${method}`;
+}
+
 export const vertexAIAdapter: ProviderAdapter = googleAdapter({
   types: ['vertex-ai'],
-  path(method, input) {
-    const { project, location } = settings(input);
-    return `${input.target.basePath}/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/${modelSegment(input.model)}:${method}`;
-  },
+  path: (method, input) => modelPath(input, method),
   headers: credentialHeaders,
+  embeddings: {
+    path: (input) => modelPath(input, 'predict'),
+    body: toPredictRequest,
+    response: fromPredictResponse,
+  },
 });

@@ -6,6 +6,7 @@ import { type GeminiMock, startGeminiMock } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { parseGeminiError } from '../../src/ai/formats/gemini/errors.ts';
 import { fromGeminiResponse } from '../../src/ai/formats/gemini/response.ts';
+import { toGeminiSchema } from '../../src/ai/formats/gemini/schema.ts';
 import { GeminiStreamDecoder } from '../../src/ai/formats/gemini/stream.ts';
 import { parseServiceAccountKey } from '../../src/ai/providers/vertex-ai/service-account.ts';
 import { ServiceAccountTokens, TokenError } from '../../src/ai/providers/vertex-ai/token.ts';
@@ -225,5 +226,43 @@ describe('Gemini wire details', () => {
       kind: 'overloaded',
       providerCode: 'UNAVAILABLE',
     });
+  });
+});
+
+describe('JSON Schema → Gemini Schema', () => {
+  test('fields Gemini rejects are dropped, nullable types and $refs are rewritten', () => {
+    const schema = {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        city: { type: 'string', description: 'City name' },
+        unit: { type: ['string', 'null'], enum: ['c', 'f', null] },
+        kind: { const: 'weather' },
+        days: { type: 'array', items: { $ref: '#/$defs/day' } },
+        note: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+      },
+      required: ['city'],
+      $defs: { day: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer' } } } },
+    };
+    expect(toGeminiSchema(schema)).toEqual({
+      type: 'object',
+      properties: {
+        city: { type: 'string', description: 'City name' },
+        unit: { type: 'string', nullable: true, enum: ['c', 'f', null] },
+        kind: { enum: ['weather'] },
+        days: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' } } } },
+        note: { type: 'string', nullable: true },
+      },
+      required: ['city'],
+    });
+  });
+
+  test('a recursive $ref stops at a bounded depth instead of looping', () => {
+    const schema = {
+      $defs: { node: { type: 'object', properties: { next: { $ref: '#/$defs/node' } } } },
+      $ref: '#/$defs/node',
+    };
+    expect(JSON.stringify(toGeminiSchema(schema)).length).toBeLessThan(2000);
   });
 });

@@ -3,6 +3,7 @@
 import { ProviderRequestError } from '../../providers/types.ts';
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../unified.ts';
 import { isRecord } from '../http.ts';
+import { toGeminiSchema } from './schema.ts';
 
 type Part = Record<string, unknown>;
 interface Content {
@@ -60,7 +61,7 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
   if (format?.type === 'json_object') config.responseMimeType = 'application/json';
   if (format?.type === 'json_schema') {
     config.responseMimeType = 'application/json';
-    if (format.json_schema.schema) config.responseSchema = format.json_schema.schema;
+    if (format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
   }
   if (Object.keys(config).length > 0) out.generationConfig = config;
   if (request.tools?.length) {
@@ -69,7 +70,7 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
         functionDeclarations: request.tools.map((tool) => ({
           name: tool.function.name,
           ...(tool.function.description ? { description: tool.function.description } : {}),
-          ...(tool.function.parameters ? { parameters: tool.function.parameters } : {}),
+          ...(tool.function.parameters ? { parameters: toGeminiSchema(tool.function.parameters) } : {}),
         })),
       },
     ];

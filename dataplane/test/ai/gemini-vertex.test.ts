@@ -147,6 +147,52 @@ describe('Vertex AI through the gateway', () => {
   });
 });
 
+describe('Vertex AI with ambient credentials', () => {
+  let mock: GeminiMock;
+  let gateway: Gateway;
+  const saved = process.env.GCE_METADATA_HOST;
+
+  beforeAll(async () => {
+    mock = await startGeminiMock({ variant: 'vertex-ai' });
+    process.env.GCE_METADATA_HOST = new URL(mock.baseURL).host;
+    gateway = await startGateway([
+      ...providerObjects({
+        name: 'ambient',
+        spec: {
+          type: 'vertex-ai',
+          baseURL: mock.baseURL,
+          vertex: { project: 'tollgate-test', location: 'global' },
+          models: [{ name: 'gemini-2.5-flash' }],
+        },
+      }),
+      routeObject('llm', [
+        { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'ambient' }] },
+      ]),
+    ]);
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.GCE_METADATA_HOST;
+    else process.env.GCE_METADATA_HOST = saved;
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  test('without a service-account key, the metadata server token authorises the requests (fetched once)', async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    for (const content of ['one', 'two']) {
+      const answer = await openai.chat.completions.create({
+        model: 'gemini-2.5-flash',
+        messages: [{ role: 'user', content }],
+      });
+      expect(answer.choices[0]!.message.content).toBe(`Echo: ${content} ☕ café`);
+    }
+    expect(mock.tokenRequests).toBe(1);
+    expect(mock.requests.at(-1)!.url).toBe(
+      '/v1/projects/tollgate-test/locations/global/publishers/google/models/gemini-2.5-flash:generateContent',
+    );
+  });
+});
+
 describe('Gemini wire details', () => {
   test('a 429 keeps its Retry-After; without one, the RetryInfo delay is used', () => {
     const body = JSON.stringify({

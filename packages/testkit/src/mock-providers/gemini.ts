@@ -2,7 +2,8 @@
 // x-goog-api-key) and of Vertex AI (`/v1/projects/{p}/locations/{l}/publishers/google/models/
 // {model}:generateContent`, OAuth bearer token). The Vertex variant also serves the OAuth2 token
 // endpoint of a test service account: it verifies the RS256 JWT assertion with the account's
-// public key and issues short-lived access tokens the generateContent calls must carry. Streams
+// public key and issues short-lived access tokens the generateContent calls must carry; and, for
+// ambient credentials, the metadata server's token path (point GCE_METADATA_HOST at the mock). Streams
 // are `:streamGenerateContent?alt=sse` (one whole GenerateContentResponse per event); errors use
 // Google's `{"error":{"code","message","status"}}` shape.
 import { generateKeyPairSync, randomUUID, verify } from 'node:crypto';
@@ -22,7 +23,7 @@ export interface GeminiMockOptions extends MockProviderOptions {
 export interface GeminiMock extends MockProvider {
   /** vertex-ai: the service-account JSON key (its token_uri points at this mock). */
   readonly serviceAccountKey: string;
-  /** vertex-ai: token endpoint requests received (granted or not). */
+  /** vertex-ai: token requests received (token endpoint and metadata server, granted or not). */
   readonly tokenRequests: number;
   /** vertex-ai: makes every issued token invalid (as if revoked or expired at the provider). */
   revokeTokens(): void;
@@ -90,6 +91,7 @@ function usageMetadata(counts: Counts): Record<string, number> {
   };
 }
 
+const METADATA_TOKEN_PATH = '/computeMetadata/v1/instance/service-accounts/default/token';
 const GEMINI_PATH = /^\/v1beta\/models\/(.+):(generateContent|streamGenerateContent|predict)$/;
 const VERTEX_PATH =
   /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/(.+):(generateContent|streamGenerateContent|predict)$/;
@@ -136,6 +138,18 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
     return undefined;
   }
 
+  /** The metadata server's token for the ambient service account (GCE_METADATA_HOST points here). */
+  function metadataToken(exchange: MockExchange): void {
+    tokenRequests++;
+    if (exchange.req.headers['metadata-flavor'] !== 'Google') {
+      sendJson(exchange.res, 403, { error: 'Missing Metadata-Flavor:Google header.' });
+      return;
+    }
+    const token = `ya29.mock-${randomUUID()}`;
+    tokens.set(token, Date.now() + lifetime * 1000);
+    sendJson(exchange.res, 200, { access_token: token, expires_in: lifetime, token_type: 'Bearer' });
+  }
+
   function authorized(exchange: MockExchange): boolean {
     const { req } = exchange;
     // Vertex AI's express mode takes an API key too.
@@ -155,6 +169,8 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
         // The shared server parsed JSON only; the token request is a form.
         return grantToken(exchange, new URLSearchParams(exchange.text));
       }
+      if (variant === 'vertex-ai' && url.pathname === METADATA_TOKEN_PATH && req.method === 'GET')
+        return metadataToken(exchange);
       const match = variant === 'gemini' ? GEMINI_PATH.exec(url.pathname) : VERTEX_PATH.exec(url.pathname);
       if (!match || req.method !== 'POST') return sendJson(res, 404, JSON.parse(errorBody(404, 'Not found')));
       if (!authorized(exchange))

@@ -1,11 +1,12 @@
 // Vertex AI (publisher google): the Gemini body format at
 // `{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent`,
-// authorised with an OAuth token from the service-account key in the credentials (or, in Vertex AI's
-// express mode, an API key in x-goog-api-key).
+// authorised with an OAuth token from the service-account key in the credentials, else an API key
+// (x-goog-api-key) when one is given, else the ambient credentials of the metadata server.
 import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
 import { isRecord } from '../../formats/http.ts';
 import { type PrepareInput, type ProviderAdapter, ProviderRequestError } from '../types.ts';
 import { fromPredictResponse, toPredictRequest } from './embeddings.ts';
+import { ambientTokens } from './metadata.ts';
 import { parseServiceAccountKey } from './service-account.ts';
 import { tokensFor } from './token.ts';
 
@@ -32,7 +33,11 @@ async function credentialHeaders(input: PrepareInput): Promise<Record<string, st
     }
   }
   if (credentials.apiKey) return { 'x-goog-api-key': credentials.apiKey };
-  return {};
+  try {
+    return { authorization: `Bearer ${await ambientTokens().token()}` };
+  } catch {
+    return {};
+  }
 }
 
 function modelPath(input: PrepareInput, method: string): string {

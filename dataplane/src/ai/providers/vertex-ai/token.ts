@@ -17,28 +17,23 @@ export class TokenError extends Error {
   }
 }
 
-interface Cached {
-  token: string;
-  /** Epoch ms after which the token is no longer used. */
-  refreshAt: number;
-}
-
-export class ServiceAccountTokens {
-  readonly #key: ServiceAccountKey;
+/** A cached OAuth token, refreshed before it expires, one fetch at a time. */
+export class TokenCache {
+  readonly #fetch: () => Promise<IssuedToken>;
   readonly #now: () => number;
-  #cached: Cached | undefined;
+  #cached: { token: string; refreshAt: number } | undefined;
   #pending: Promise<string> | undefined;
 
-  constructor(key: ServiceAccountKey, now: () => number = Date.now) {
-    this.#key = key;
+  constructor(fetch: () => Promise<IssuedToken>, now: () => number = Date.now) {
+    this.#fetch = fetch;
     this.#now = now;
   }
 
-  /** A valid access token: the cached one, or one fresh exchange shared by every caller waiting. */
+  /** A valid access token: the cached one, or one fresh fetch shared by every caller waiting. */
   token(): Promise<string> {
     const cached = this.#cached;
     if (cached && cached.refreshAt > this.#now()) return Promise.resolve(cached.token);
-    this.#pending ??= this.#exchange().finally(() => {
+    this.#pending ??= this.#refresh().finally(() => {
       this.#pending = undefined;
     });
     return this.#pending;
@@ -49,52 +44,71 @@ export class ServiceAccountTokens {
     this.#cached = undefined;
   }
 
-  async #exchange(): Promise<string> {
-    const key = this.#key;
-    let privateKey: Awaited<ReturnType<typeof importPKCS8>>;
-    try {
-      privateKey = await importPKCS8(key.private_key, 'RS256');
-    } catch {
-      throw new TokenError(`the service-account key of ${key.client_email} has an unreadable private_key`);
-    }
-    const issuedAt = Math.floor(this.#now() / 1000);
-    const assertion = await new SignJWT({ scope: CLOUD_PLATFORM_SCOPE })
-      .setProtectedHeader({
-        alg: 'RS256',
-        typ: 'JWT',
-        ...(key.private_key_id ? { kid: key.private_key_id } : {}),
-      })
-      .setIssuer(key.client_email)
-      .setAudience(key.token_uri)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + 3600)
-      .sign(privateKey);
-    let response: Response;
-    try {
-      response = await fetch(key.token_uri, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
-        signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new TokenError(`the token endpoint could not be reached: ${(error as Error).message}`);
-    }
-    const json = (await response.json().catch(() => undefined)) as
-      | { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown }
-      | undefined;
-    if (!response.ok || typeof json?.access_token !== 'string') {
-      const reason = typeof json?.error_description === 'string' ? json.error_description : json?.error;
-      throw new TokenError(
-        `the token endpoint refused the service account (${response.status}: ${String(reason ?? 'no reason')})`,
-      );
-    }
-    const lifetimeMs = (typeof json.expires_in === 'number' ? json.expires_in : 3600) * 1000;
+  async #refresh(): Promise<string> {
+    const { token, lifetimeMs } = await this.#fetch();
     // Short-lived tokens are used for at least half their life rather than refreshed at once.
     const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2);
-    this.#cached = { token: json.access_token, refreshAt: this.#now() + lifetimeMs - margin };
-    return json.access_token;
+    this.#cached = { token, refreshAt: this.#now() + lifetimeMs - margin };
+    return token;
   }
+}
+
+export interface IssuedToken {
+  token: string;
+  lifetimeMs: number;
+}
+
+/** Tokens of a service account, from its JSON key. */
+export class ServiceAccountTokens extends TokenCache {
+  constructor(key: ServiceAccountKey, now: () => number = Date.now) {
+    super(() => exchange(key, now), now);
+  }
+}
+
+/** The OAuth2 token endpoint's answer (`{access_token, expires_in}`) → IssuedToken, or a TokenError. */
+export async function readTokenResponse(response: Response, what: string): Promise<IssuedToken> {
+  const json = (await response.json().catch(() => undefined)) as
+    | { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown }
+    | undefined;
+  if (!response.ok || typeof json?.access_token !== 'string') {
+    const reason = typeof json?.error_description === 'string' ? json.error_description : json?.error;
+    throw new TokenError(`${what} refused (${response.status}: ${String(reason ?? 'no reason')})`);
+  }
+  const seconds = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 3600;
+  return { token: json.access_token, lifetimeMs: seconds * 1000 };
+}
+
+async function exchange(key: ServiceAccountKey, now: () => number): Promise<IssuedToken> {
+  let privateKey: Awaited<ReturnType<typeof importPKCS8>>;
+  try {
+    privateKey = await importPKCS8(key.private_key, 'RS256');
+  } catch {
+    throw new TokenError(`the service-account key of ${key.client_email} has an unreadable private_key`);
+  }
+  const issuedAt = Math.floor(now() / 1000);
+  const assertion = await new SignJWT({ scope: CLOUD_PLATFORM_SCOPE })
+    .setProtectedHeader({
+      alg: 'RS256',
+      typ: 'JWT',
+      ...(key.private_key_id ? { kid: key.private_key_id } : {}),
+    })
+    .setIssuer(key.client_email)
+    .setAudience(key.token_uri)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + 3600)
+    .sign(privateKey);
+  let response: Response;
+  try {
+    response = await fetch(key.token_uri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+      signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new TokenError(`the token endpoint could not be reached: ${(error as Error).message}`);
+  }
+  return readTokenResponse(response, 'the token endpoint');
 }
 
 /** One token source per distinct key: providers sharing a service account share its token. */

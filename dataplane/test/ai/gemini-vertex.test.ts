@@ -259,6 +259,22 @@ describe('Gemini wire details', () => {
     expect(fromGeminiResponse(response('STOP'), 'm').completion.choices[0]!.finish_reason).toBe('stop');
   });
 
+  test('a prompt blocked by Gemini ends with content_filter, whole and streamed', () => {
+    const blocked = {
+      promptFeedback: { blockReason: 'PROHIBITED_CONTENT' },
+      usageMetadata: { promptTokenCount: 9 },
+    };
+    expect(fromGeminiResponse(blocked, 'm').completion.choices[0]).toMatchObject({
+      finish_reason: 'content_filter',
+      message: { content: '' },
+    });
+    const decoder = new GeminiStreamDecoder('m');
+    const chunks = decoder.push(Buffer.from(`data: ${JSON.stringify(blocked)}\n\n`));
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('content_filter');
+    expect(decoder.state.finished).toBe(true);
+    expect(decoder.state.usage).toMatchObject({ inputTokens: 9, outputTokens: 0 });
+  });
+
   test('a stream error event is recorded on the stream state', () => {
     const decoder = new GeminiStreamDecoder('gemini-2.5-flash');
     decoder.push(

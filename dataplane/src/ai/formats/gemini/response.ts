@@ -45,7 +45,7 @@ export function fromGeminiResponse(
     function: { name: call.name, arguments: call.arguments },
   }));
   const usage = usageFromGemini(json.usageMetadata);
-  const reason = isRecord(candidate) ? candidate.finishReason : undefined;
+  const reason = isRecord(candidate) ? candidate.finishReason : blockReasonOf(json);
   const completion: ChatCompletion = {
     id,
     object: 'chat.completion',
@@ -65,4 +65,10 @@ export function fromGeminiResponse(
   };
   if (usage) completion.usage = toWireUsage(usage);
   return { completion, usage };
+}
+
+/** A prompt Gemini refused to answer comes back without candidates, the reason in promptFeedback. */
+export function blockReasonOf(json: Record<string, unknown>): string | undefined {
+  const feedback = json.promptFeedback;
+  return isRecord(feedback) && typeof feedback.blockReason === 'string' ? 'SAFETY' : undefined;
 }

@@ -9,7 +9,7 @@ import { isRecord } from '../http.ts';
 import { type SSEEvent, SSEReader } from '../sse.ts';
 import { geminiStreamError } from './errors.ts';
 import { finishReasonOf } from './finish-reasons.ts';
-import { partsOf } from './response.ts';
+import { blockReasonOf, partsOf } from './response.ts';
 import { usageFromGemini } from './usage.ts';
 
 export class GeminiStreamDecoder implements StreamDecoder {
@@ -90,7 +90,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
         ),
       );
     }
-    const reason = isRecord(candidate) ? candidate.finishReason : undefined;
+    const reason = isRecord(candidate) ? candidate.finishReason : blockReasonOf(json);
     if (typeof reason === 'string' && reason) {
       this.#state.finished = true;
       out.push(this.#chunk({}, finishReasonOf(reason, this.#toolCalls > 0)));

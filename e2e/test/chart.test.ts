@@ -466,7 +466,10 @@ describe('helm install, as docs/install.md says', () => {
           apiVersion: 'tollgate.dev/v1alpha1',
           kind: 'Route',
           metadata: { name: 'installed', namespace: 'installed-check' },
-          spec: { rules: [{ backendRefs: [{ url: 'http://installed.example:8080' }] }] },
+          spec: {
+            hostnames: ['installed.example'],
+            rules: [{ backendRefs: [{ url: 'http://installed.example:8080' }] }],
+          },
         }),
       });
       const [grpc, admin] = await Promise.all([freePort(), freePort()]);

@@ -5,6 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { type GeminiMock, startGeminiMock } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { parseGeminiError } from '../../src/ai/formats/gemini/errors.ts';
+import { toGeminiRequest } from '../../src/ai/formats/gemini/request.ts';
 import { fromGeminiResponse } from '../../src/ai/formats/gemini/response.ts';
 import { toGeminiSchema } from '../../src/ai/formats/gemini/schema.ts';
 import { GeminiStreamDecoder } from '../../src/ai/formats/gemini/stream.ts';
@@ -287,6 +288,50 @@ describe('Gemini wire details', () => {
       status: 503,
       kind: 'overloaded',
       providerCode: 'UNAVAILABLE',
+    });
+  });
+});
+
+describe('unified request → Gemini request', () => {
+  test('system turns, tool results by name, sampling settings and tool choice are translated', () => {
+    const body = toGeminiRequest({
+      model: 'gemini-2.5-flash',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'weather?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+      ],
+      temperature: 0.2,
+      top_p: 0.9,
+      max_tokens: 100,
+      stop: 'END',
+      seed: 7,
+      reasoning_effort: 'low',
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+      tool_choice: { type: 'function', function: { name: 'lookup' } },
+    });
+    expect(body).toEqual({
+      systemInstruction: { parts: [{ text: 'Be brief.' }] },
+      contents: [
+        { role: 'user', parts: [{ text: 'weather?' }] },
+        { role: 'model', parts: [{ functionCall: { name: 'lookup', args: { q: 'x' } } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'lookup', response: { content: 'sunny' } } }] },
+      ],
+      generationConfig: {
+        temperature: 0.2,
+        topP: 0.9,
+        maxOutputTokens: 100,
+        stopSequences: ['END'],
+        seed: 7,
+        thinkingConfig: { thinkingBudget: 1024 },
+      },
+      tools: [{ functionDeclarations: [{ name: 'lookup', parameters: { type: 'object' } }] }],
+      toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['lookup'] } },
     });
   });
 });

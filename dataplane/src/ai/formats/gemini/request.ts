@@ -12,6 +12,8 @@ interface Content {
 }
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+/** OpenAI's reasoning_effort as a Gemini thinking budget (tokens); "minimal" turns thinking off where allowed. */
+const THINKING_BUDGETS: Record<string, number> = { minimal: 0, low: 1024, medium: 8192, high: 24576 };
 
 export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
   const system: string[] = [];
@@ -57,6 +59,11 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
   if (typeof max === 'number') config.maxOutputTokens = max;
   if (request.stop !== undefined)
     config.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
+  if (typeof request.seed === 'number') config.seed = request.seed;
+  if (typeof request.presence_penalty === 'number') config.presencePenalty = request.presence_penalty;
+  if (typeof request.frequency_penalty === 'number') config.frequencyPenalty = request.frequency_penalty;
+  const budget = THINKING_BUDGETS[String(request.reasoning_effort)];
+  if (budget !== undefined) config.thinkingConfig = { thinkingBudget: budget };
   const format = request.response_format;
   if (format?.type === 'json_object') config.responseMimeType = 'application/json';
   if (format?.type === 'json_schema') {

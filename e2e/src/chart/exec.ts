@@ -53,6 +53,8 @@ export function run(command: string, args: readonly string[], options: RunOption
         resolve(result);
       }
     });
+    // A command that exits without reading its input (helm package) must not fail the run with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

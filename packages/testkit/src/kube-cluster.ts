@@ -67,6 +67,8 @@ function run(
       clearTimeout(timer);
       resolve({ stdout, stderr, code: code ?? -1 });
     });
+    // A command that exits without reading its input must not fail the run with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

@@ -135,6 +135,22 @@ describe('Vertex AI through the gateway', () => {
     );
   });
 
+  test('a token the provider stops accepting fails one request, and the next one exchanges a new token', async () => {
+    const ask = () =>
+      openai.chat.completions.create({
+        model: 'gemini-2.5-pro',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    await ask();
+    const before = mock.tokenRequests;
+    mock.revokeTokens();
+    const error = await ask().catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('TG_ERR_AI_PROVIDER_AUTH');
+    const answer = await ask();
+    expect(answer.choices[0]!.message.content).toBe('Echo: hi ☕ café');
+    expect(mock.tokenRequests - before).toBe(1);
+  });
+
   test('a service account the token endpoint refuses gives the caller a 502 provider-auth error, and no key is logged', async () => {
     const error = await openai.chat.completions
       .create({ model: 'forged', messages: [{ role: 'user', content: 'hi' }] })

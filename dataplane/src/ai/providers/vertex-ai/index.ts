@@ -3,12 +3,13 @@
 // authorised with an OAuth token from the service-account key in the credentials, else an API key
 // (x-goog-api-key) when one is given, else the ambient credentials of the metadata server.
 import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
+import { parseGeminiError } from '../../formats/gemini/errors.ts';
 import { isRecord } from '../../formats/http.ts';
 import { type PrepareInput, type ProviderAdapter, ProviderRequestError } from '../types.ts';
 import { fromPredictResponse, toPredictRequest } from './embeddings.ts';
-import { ambientTokens } from './metadata.ts';
+import { ambientTokens, invalidateAmbientTokens } from './metadata.ts';
 import { parseServiceAccountKey } from './service-account.ts';
-import { tokensFor } from './token.ts';
+import { invalidateServiceAccountTokens, tokensFor } from './token.ts';
 
 function settings(input: PrepareInput): { project: string; location: string } {
   const vertex = input.target.options.vertex;
@@ -45,7 +46,7 @@ function modelPath(input: PrepareInput, method: string): string {
   return `${input.target.basePath}/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/${modelSegment(input.model)}:${method}`;
 }
 
-export const vertexAIAdapter: ProviderAdapter = googleAdapter({
+const adapter = googleAdapter({
   types: ['vertex-ai'],
   path: (method, input) => modelPath(input, method),
   headers: credentialHeaders,
@@ -55,3 +56,15 @@ export const vertexAIAdapter: ProviderAdapter = googleAdapter({
     response: fromPredictResponse,
   },
 });
+
+export const vertexAIAdapter: ProviderAdapter = {
+  ...adapter,
+  parseError(status, headers, body) {
+    // A refused token is dropped so the next request exchanges a new one.
+    if (status === 401) {
+      invalidateServiceAccountTokens();
+      invalidateAmbientTokens();
+    }
+    return parseGeminiError(status, headers, body);
+  },
+};

@@ -37,3 +37,8 @@ export function ambientTokens(): TokenCache {
   }
   return cache;
 }
+
+/** Forgets the ambient tokens (see invalidateServiceAccountTokens). */
+export function invalidateAmbientTokens(): void {
+  for (const cache of CACHES.values()) cache.invalidate();
+}

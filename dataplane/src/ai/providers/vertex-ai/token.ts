@@ -126,3 +126,12 @@ export function tokensFor(key: ServiceAccountKey): ServiceAccountTokens {
   }
   return source;
 }
+
+/**
+ * Forgets every cached service-account token. The adapter cannot tell which token a 401 answered,
+ * and a token refused before its expiry (revoked, key rotated) must not keep failing requests until
+ * it would have expired: one new exchange per account is the price.
+ */
+export function invalidateServiceAccountTokens(): void {
+  for (const source of SOURCES.values()) source.invalidate();
+}

@@ -163,6 +163,7 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
 
   const server = await startMockServer(options.port ?? 0, {
     errorBody,
+    faultFree: (url) => url.pathname === '/token',
     async handle(exchange) {
       const { req, res, url, body } = exchange;
       if (variant === 'vertex-ai' && url.pathname === '/token' && req.method === 'POST') {

@@ -20,6 +20,8 @@ export interface MockServerHooks {
   /** The provider's error body for a status fault (the mock writes status and headers). */
   errorBody(status: number, message: string): string;
   handle(exchange: MockExchange): Promise<void> | void;
+  /** Requests scripted faults never apply to (an OAuth token endpoint beside the model API). */
+  faultFree?(url: URL): boolean;
 }
 
 export interface MockServer {
@@ -46,8 +48,8 @@ export async function startMockServer(port: number, hooks: MockServerHooks): Pro
         body = undefined;
       }
       requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: { ...req.headers }, body });
-      const fault = req.method === 'POST' ? faults.shift() : undefined;
       const url = new URL(req.url ?? '/', 'http://mock');
+      const fault = req.method === 'POST' && !hooks.faultFree?.(url) ? faults.shift() : undefined;
       if (fault?.kind === 'hang') return;
       if (fault?.kind === 'reset') {
         req.socket.destroy();

@@ -9,6 +9,8 @@ import { toGeminiRequest } from '../../src/ai/formats/gemini/request.ts';
 import { fromGeminiResponse } from '../../src/ai/formats/gemini/response.ts';
 import { toGeminiSchema } from '../../src/ai/formats/gemini/schema.ts';
 import { GeminiStreamDecoder } from '../../src/ai/formats/gemini/stream.ts';
+import { geminiAdapter } from '../../src/ai/providers/gemini/index.ts';
+import type { PrepareInput } from '../../src/ai/providers/types.ts';
 import { parseServiceAccountKey } from '../../src/ai/providers/vertex-ai/service-account.ts';
 import { ServiceAccountTokens, TokenError } from '../../src/ai/providers/vertex-ai/token.ts';
 import { type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
@@ -349,6 +351,38 @@ describe('unified request → Gemini request', () => {
       tools: [{ functionDeclarations: [{ name: 'lookup', parameters: { type: 'object' } }] }],
       toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['lookup'] } },
     });
+  });
+});
+
+describe('Gemini upstream request', () => {
+  const input = (model: string, stream: boolean): PrepareInput => ({
+    target: {
+      ir: {
+        id: 'ai/ns/g',
+        namespace: 'ns',
+        name: 'g',
+        type: 'gemini',
+        baseURL: 'https://generativelanguage.googleapis.com',
+        credentials: { apiKey: 'AIza-test' },
+        models: [],
+      },
+      basePath: '',
+      options: {},
+    },
+    operation: 'chat',
+    model,
+    stream,
+    body: { kind: 'chat', request: { model, messages: [{ role: 'user', content: 'hi' }] } },
+    clientHeaders: {},
+  });
+
+  test('the key goes in x-goog-api-key, streams ask for SSE, and a "models/" prefix is not doubled', async () => {
+    const whole = await geminiAdapter.prepare(input('models/gemini-2.5-flash', false));
+    expect(whole.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(whole.headers['x-goog-api-key']).toBe('AIza-test');
+    const streamed = await geminiAdapter.prepare(input('gemini-2.5-flash', true));
+    expect(streamed.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(streamed.headers.accept).toBe('text/event-stream');
   });
 });
 

@@ -5,7 +5,9 @@ import type { ProviderAdapter } from '../types.ts';
 
 export const geminiAdapter: ProviderAdapter = googleAdapter({
   types: ['gemini'],
-  path: (method, input) => `${input.target.basePath}/v1beta/models/${modelSegment(input.model)}:${method}`,
+  // Gemini names models "models/x" in its own listings; either spelling addresses the same model.
+  path: (method, input) =>
+    `${input.target.basePath}/v1beta/models/${modelSegment(input.model.replace(/^models\//, ''))}:${method}`,
   headers(input): Record<string, string> {
     const key = input.target.ir.credentials.apiKey;
     return key ? { 'x-goog-api-key': key } : {};

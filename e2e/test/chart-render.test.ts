@@ -311,6 +311,8 @@ describe('every configuration', () => {
         'coordination.k8s.io/leases:create',
         `coordination.k8s.io/leases=${lease}:get`,
         `coordination.k8s.io/leases=${lease}:update`,
+        'events.k8s.io/events:create',
+        'events.k8s.io/events:patch',
       ]);
     },
   );

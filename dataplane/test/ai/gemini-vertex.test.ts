@@ -13,7 +13,7 @@ import { geminiAdapter } from '../../src/ai/providers/gemini/index.ts';
 import type { PrepareInput } from '../../src/ai/providers/types.ts';
 import { parseServiceAccountKey } from '../../src/ai/providers/vertex-ai/service-account.ts';
 import { ServiceAccountTokens, TokenError } from '../../src/ai/providers/vertex-ai/token.ts';
-import { type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
+import { accessLines, type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
 
 function vertexProvider(name: string, mock: GeminiMock, serviceAccountKey: string): unknown[] {
   return providerObjects({
@@ -209,6 +209,52 @@ describe('Vertex AI with ambient credentials', () => {
     expect(mock.requests.at(-1)!.url).toBe(
       '/v1/projects/tollgate-test/locations/global/publishers/google/models/gemini-2.5-flash:generateContent',
     );
+  });
+});
+
+describe('Gemini streams cut short', () => {
+  let mock: GeminiMock;
+  let gateway: Gateway;
+
+  beforeAll(async () => {
+    mock = await startGeminiMock({ variant: 'gemini' });
+    gateway = await startGateway([
+      ...providerObjects({
+        name: 'g',
+        spec: { type: 'gemini', baseURL: mock.baseURL, models: [{ name: 'gemini-2.5-flash' }] },
+        apiKey: mock.apiKey,
+      }),
+      routeObject('llm', [
+        { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'g' }] },
+      ]),
+    ]);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  test('a stream the provider cuts before its final usage is metered with an estimate for the output', async () => {
+    mock.enqueue({ kind: 'stream-cut', afterEvents: 2 });
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    let text = '';
+    try {
+      for await (const chunk of await openai.chat.completions.create({
+        model: 'gemini-2.5-flash',
+        messages: [{ role: 'user', content: 'tell me a long story' }],
+        stream: true,
+      }))
+        text += chunk.choices[0]?.delta.content ?? '';
+    } catch {
+      // The cut may reach the client as a broken stream; what was metered is the point here.
+    }
+    expect(text.length).toBeGreaterThan(0);
+    await accessLines(gateway, 1);
+    const record = gateway.aiRecords().at(-1)!;
+    expect(record.estimated).toBe(true);
+    expect(record.outputTokens as number).toBeGreaterThan(0);
+    // The prompt count the provider reported in its first chunks is kept.
+    expect(record.inputTokens as number).toBeGreaterThanOrEqual(15);
   });
 });
 

@@ -50,6 +50,7 @@ export function compileConsumers(index: ObjectIndex, reports: Reports): Consumer
       ...(spec.tenant === undefined ? {} : { tenant: spec.tenant }),
       apiKeyHashes: [...hashes].sort(),
       labels: { ...(entry.object as Consumer).metadata.labels },
+      ...(spec.disabled ? { disabled: true as const } : {}),
     });
   }
   return out.sort((a, b) => compareStrings(a.id, b.id));

@@ -89,6 +89,11 @@
 //   (Accepted True/Accepted, or False/TargetNotFound or Invalid). A missing target ⇒
 //   ResolvedRefs=False reason TargetNotFound; no target at all ⇒ Accepted=False reason
 //   TargetNotFound. Accepted Policies are emitted as { id: policy/<ns>/<name>, targets, spec }.
+// - Each route entry gets `policy`: per section (authentication.apiKey, authorization, request
+//   rateLimits) the Policy attached most specifically wins — Route rule > Route > AIProvider (one
+//   of the entry's backends) > Namespace — then the oldest, then by namespace/name
+//   (policies/effective.ts). Consumer ids replace consumer names; windows become ms.
+// - A Consumer with disabled: true carries `disabled: true`.
 import type { Snapshot } from '@tollgate/snapshot';
 import { sealSnapshot } from '@tollgate/snapshot';
 import { compileAIProviders } from './ai-providers.ts';
@@ -96,6 +101,7 @@ import { ClusterRegistry } from './backends.ts';
 import { compileConsumers } from './consumers.ts';
 import { type IndexedObject, ObjectIndex } from './objects.ts';
 import { compareStrings } from './order.ts';
+import { attachEffectivePolicies } from './policies/effective.ts';
 import { compilePolicies } from './policies.ts';
 import { type ObjectStatusReport, type ReportedKind, Reports } from './report.ts';
 import { compileRoute, type RouteDraft } from './routes.ts';
@@ -141,12 +147,15 @@ export function translate(objects: readonly unknown[]): TranslateResult {
     }
   }
 
+  const policies = compilePolicies(index, reports);
+  attachEffectivePolicies(virtualHosts, policies, index);
+
   const snapshot = sealSnapshot({
     virtualHosts,
     clusters: clusters.select(referenced),
     aiProviders: [...providers.values()].map((p) => p.provider).sort((a, b) => compareStrings(a.id, b.id)),
     consumers: compileConsumers(index, reports),
-    policies: compilePolicies(index, reports),
+    policies,
   });
   return { snapshot, statuses: reports.statuses() };
 }

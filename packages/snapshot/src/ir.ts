@@ -71,6 +71,50 @@ export const RouteActionIR = z.discriminatedUnion('kind', [
 ]);
 export type RouteActionIR = z.infer<typeof RouteActionIR>;
 
+/** The request-rate limit of one key: `limit` requests per `windowMs`. */
+export const RateLimitIR = z.object({
+  name: z.string(),
+  limit: z.number().int().min(1),
+  windowMs: z.number().int().min(1),
+  key: z.enum(['consumer', 'team', 'tenant', 'route', 'model', 'header', 'clientIP']),
+  /** Lowercase header name, with key: header. */
+  header: z.string().optional(),
+});
+export type RateLimitIR = z.infer<typeof RateLimitIR>;
+
+export const AuthorizationRuleIR = z.object({
+  name: z.string().optional(),
+  action: z.enum(['allow', 'deny']),
+  /** Consumer ids (`consumer/<ns>/<name>`). */
+  consumers: z.array(z.string()).optional(),
+  teams: z.array(z.string()).optional(),
+  tenants: z.array(z.string()).optional(),
+  models: z.array(z.string()).optional(),
+});
+export type AuthorizationRuleIR = z.infer<typeof AuthorizationRuleIR>;
+
+/**
+ * The effective policy of one route entry, merged by the translator (most specific attachment
+ * wins per section). `from` names the Policy each section came from, for logs and debugging.
+ */
+export const RoutePolicyIR = z.object({
+  authentication: z
+    .object({
+      from: z.string(),
+      apiKey: z.object({ required: z.boolean(), headers: z.array(z.string()) }),
+    })
+    .optional(),
+  authorization: z
+    .object({
+      from: z.string(),
+      defaultAction: z.enum(['allow', 'deny']),
+      rules: z.array(AuthorizationRuleIR),
+    })
+    .optional(),
+  rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
+});
+export type RoutePolicyIR = z.infer<typeof RoutePolicyIR>;
+
 export const RouteEntryIR = z.object({
   /** Stable id: `<namespace>/<name>/<ruleIndex>/<matchIndex>`; also the metrics label. */
   id: z.string(),
@@ -86,6 +130,8 @@ export const RouteEntryIR = z.object({
   urlRewrite: z.object({ hostname: z.string().optional(), path: PathModifierIR.optional() }).optional(),
   mirrors: z.array(z.string()).optional(),
   action: RouteActionIR,
+  /** Authentication, authorization and rate limits for this entry; absent ⇒ none. */
+  policy: RoutePolicyIR.optional(),
   timeouts: z.object({
     requestMs: z.number().int().optional(),
     backendRequestMs: z.number().int().optional(),
@@ -166,6 +212,8 @@ export const ConsumerIR = z.object({
   /** Lowercase hex SHA-256 of each API key; the keys themselves never leave the controller. */
   apiKeyHashes: z.array(z.string()),
   labels: z.record(z.string(), z.string()),
+  /** Present (true) when every request authenticated as this consumer is refused. */
+  disabled: z.literal(true).optional(),
 });
 export type ConsumerIR = z.infer<typeof ConsumerIR>;
 

@@ -1,0 +1,119 @@
+// The effective policy of each route entry. For every section (authentication, authorization,
+// rateLimits) the Policy attached most specifically to the entry wins: Route rule (sectionName) >
+// Route > AIProvider (one of the entry's backends) > Namespace. Between Policies at the same level
+// the oldest wins (creationTimestamp), then the first by name (GEP-713). Sections are not merged
+// field by field: a Route's authorization replaces its Namespace's, it does not extend it.
+// Consumer-attached Policies are not applied per route (they need the caller, known only at run
+// time) and are left for the policy features that key on the consumer.
+import type {
+  AuthorizationRuleIR,
+  RateLimitIR,
+  RouteEntryIR,
+  RoutePolicyIR,
+  VirtualHostIR,
+} from '@tollgate/snapshot';
+import { durationToMs } from '../durations.ts';
+import type { ObjectIndex } from '../objects.ts';
+import { compareSeniority } from '../order.ts';
+import type { PolicyIR, PolicyTargetIR } from '../policies.ts';
+
+/** Lower is more specific; undefined ⇒ the target does not cover the entry. */
+function specificity(target: PolicyTargetIR, entry: RouteEntryIR): number | undefined {
+  const { route } = entry;
+  if (target.namespace !== route.namespace) return undefined;
+  switch (target.kind) {
+    case 'Route':
+      if (target.name !== route.name) return undefined;
+      if (target.sectionName === undefined) return 1;
+      return target.sectionName === route.ruleName ? 0 : undefined;
+    case 'AIProvider': {
+      const id = `ai/${target.namespace}/${target.name}`;
+      const forwards = entry.action.kind === 'forward' ? entry.action.backends : [];
+      return forwards.some((b) => b.clusterId === id) ? 2 : undefined;
+    }
+    case 'Namespace':
+      return 3;
+    default:
+      return undefined;
+  }
+}
+
+type Ranked = { policy: PolicyIR; level: number; seniority: number };
+
+/** Sets `policy` on every entry some Policy section applies to. Mutates the entries in place. */
+export function attachEffectivePolicies(
+  hosts: VirtualHostIR[],
+  policies: PolicyIR[],
+  index: ObjectIndex,
+): void {
+  const relevant = policies.filter(
+    (p) =>
+      p.spec.authentication?.apiKey || p.spec.authorization || p.spec.rateLimits?.some((l) => l.requests),
+  );
+  if (relevant.length === 0) return;
+  const seniorFirst = [...relevant].sort((a, b) =>
+    compareSeniority(
+      index.get('Policy', a.namespace, a.name)?.identity ?? a,
+      index.get('Policy', b.namespace, b.name)?.identity ?? b,
+    ),
+  );
+  const seniority = new Map(seniorFirst.map((p, i) => [p.id, i]));
+  for (const host of hosts) {
+    for (const entry of host.routes) {
+      const ranked: Ranked[] = [];
+      for (const policy of relevant) {
+        const levels = policy.targets.map((t) => specificity(t, entry)).filter((l) => l !== undefined);
+        if (levels.length === 0) continue;
+        ranked.push({ policy, level: Math.min(...levels), seniority: seniority.get(policy.id) ?? 0 });
+      }
+      if (ranked.length === 0) continue;
+      ranked.sort((a, b) => a.level - b.level || a.seniority - b.seniority);
+      const effective = effectiveFor(ranked.map((r) => r.policy));
+      if (Object.keys(effective).length > 0) entry.policy = effective;
+    }
+  }
+}
+
+/** `policies` from most to least specific; each section comes from the first that sets it. */
+function effectiveFor(policies: PolicyIR[]): RoutePolicyIR {
+  const out: RoutePolicyIR = {};
+  const authn = policies.find((p) => p.spec.authentication?.apiKey);
+  const apiKey = authn?.spec.authentication?.apiKey;
+  if (authn && apiKey) {
+    out.authentication = {
+      from: authn.id,
+      apiKey: { required: apiKey.required, headers: apiKey.headers.map((h) => h.toLowerCase()) },
+    };
+  }
+  const authz = policies.find((p) => p.spec.authorization);
+  if (authz?.spec.authorization) {
+    const { defaultAction, rules = [] } = authz.spec.authorization;
+    out.authorization = {
+      from: authz.id,
+      defaultAction,
+      rules: rules.map((rule) => {
+        const ir: AuthorizationRuleIR = { action: rule.action };
+        if (rule.name !== undefined) ir.name = rule.name;
+        if (rule.consumers) ir.consumers = rule.consumers.map((c) => `consumer/${authz.namespace}/${c}`);
+        if (rule.teams) ir.teams = rule.teams;
+        if (rule.tenants) ir.tenants = rule.tenants;
+        if (rule.models) ir.models = rule.models;
+        return ir;
+      }),
+    };
+  }
+  const limited = policies.find((p) => p.spec.rateLimits?.some((l) => l.requests));
+  if (limited?.spec.rateLimits) {
+    const limits: RateLimitIR[] = [];
+    for (const limit of limited.spec.rateLimits) {
+      if (!limit.requests) continue; // token limits: not enforced yet
+      const windowMs = durationToMs(limit.requests.window);
+      if (windowMs === undefined || windowMs <= 0) continue;
+      const ir: RateLimitIR = { name: limit.name, limit: limit.requests.limit, windowMs, key: limit.key };
+      if (limit.header !== undefined) ir.header = limit.header.toLowerCase();
+      limits.push(ir);
+    }
+    if (limits.length > 0) out.rateLimits = { from: limited.id, limits };
+  }
+  return out;
+}

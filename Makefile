@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 TOOL := scripts/toolchain.sh
 
-.PHONY: up test deps k8s-binaries typecheck lint unit status generate
+.PHONY: up test deps k8s-binaries typecheck lint unit status generate bench
 
 ## Start the gateway in standalone mode with the example manifests.
 up: deps
@@ -35,3 +35,8 @@ status:
 ## Regenerate crds/ and the protobuf code.
 generate: deps
 	$(TOOL) pnpm run generate
+
+## Side-by-side load benchmark (direct, nginx, HAProxy, Portkey, Tollgate); installs its own tools.
+## Options: make bench ARGS="--quick" (or --runs N --seconds S --warmup S --only a,b). See docs/benchmarks.md.
+bench: deps
+	$(TOOL) node bench/run.ts $(ARGS)

@@ -1,0 +1,140 @@
+// Child processes of a benchmark run: each in its own process group pinned to a core with
+// taskset, output to a log file, and all of them stopped on exit, failure or Ctrl-C.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface Proc {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+}
+
+const running = new Set<Proc>();
+
+/** Starts `command args` on `core` (taskset), stdout+stderr appended to `logFile`. */
+export function startPinned(
+  name: string,
+  core: number,
+  command: string,
+  args: string[],
+  options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): Proc {
+  const log = openSync(options.logFile, 'a');
+  // detached: its own process group, so a stop reaches the workers it forks (nginx).
+  const child = spawn('taskset', ['-c', String(core), command, ...args], {
+    stdio: ['ignore', log, log],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    detached: true,
+  });
+  if (child.pid === undefined) throw new Error(`${name} did not start`);
+  const proc = { name, pid: child.pid, child };
+  running.add(proc);
+  child.once('exit', () => running.delete(proc));
+  return proc;
+}
+
+function alive(proc: Proc): boolean {
+  return proc.child.exitCode === null && proc.child.signalCode === null;
+}
+
+export async function stop(proc: Proc): Promise<void> {
+  if (!alive(proc)) return;
+  const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+  try {
+    process.kill(-proc.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map(stop));
+}
+
+/** Synchronous last resort for process exit: no awaiting possible there. */
+function killAllNow(): void {
+  for (const proc of running) {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`\n${signal}: stopping everything the benchmark started\n`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+/** Polls until `probe` resolves true, failing with `what` after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // not ready yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} was not ready after ${timeoutMs / 1000} s`);
+}
+
+export async function httpOk(url: string, init?: RequestInit): Promise<boolean> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2_000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+/** Resident set of a process and its descendants (nginx: master + worker), in MiB. */
+export async function rssMiB(rootPid: number): Promise<number> {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const parents = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      parents.set(pid, ppid);
+      rss.set(pid, kb);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let total = 0;
+  for (const pid of rss.keys()) {
+    for (let p: number | undefined = pid; p; p = parents.get(p)) {
+      if (p === rootPid) {
+        total += rss.get(pid) ?? 0;
+        break;
+      }
+    }
+  }
+  return total / 1024;
+}
+
+/** Running processes other than those named, e.g. everything but the shared upstream. */
+export function runningExcept(...names: string[]): Proc[] {
+  return [...running].filter((p) => !names.includes(p.name));
+}

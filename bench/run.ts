@@ -1,0 +1,233 @@
+// `make bench`: the same load, on loopback, against the upstream directly, nginx, HAProxy,
+// Portkey (AI workloads) and Tollgate in standalone mode; medians of several runs, written as a
+// markdown table to bench/results/<date>.md. See docs/benchmarks.md.
+//   scripts/toolchain.sh node bench/run.ts [--quick] [--runs N] [--seconds S] [--warmup S]
+//     [--connections C] [--only direct,nginx,haproxy,portkey,tollgate]
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { rssMiB, stopAll } from './procs.ts';
+import {
+  CHAT_PATH,
+  ensureDebianTools,
+  ensurePortkey,
+  JSON_PATH,
+  MODEL,
+  PORTKEY_VERSION,
+  startHaproxy,
+  startNginx,
+  startPortkey,
+  startTollgate,
+  startUpstream,
+  type Target,
+} from './targets.ts';
+import { runWrk, type WrkResult } from './wrk.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    note: { type: 'string' },
+  },
+});
+const quick = values.quick === true;
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const seconds = Number(values.seconds ?? (quick ? 3 : 10));
+const warmup = Number(values.warmup ?? (quick ? 1 : 3));
+const latencySeconds = quick ? 2 : 5;
+const connections = Number(values.connections);
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const LOAD_CORE = 0;
+const PROXY_CORE = cpus().length > 1 ? 1 : 0;
+
+interface Workload {
+  id: 'json' | 'chat' | 'stream';
+  title: string;
+  path: string;
+  body?: object;
+  ai: boolean;
+}
+const workloads: Workload[] = [
+  { id: 'json', title: '46 B JSON GET', path: JSON_PATH, ai: false },
+  {
+    id: 'chat',
+    title: 'chat completion POST',
+    path: CHAT_PATH,
+    ai: true,
+    body: { model: MODEL, messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say hello in fifty words.' }] },
+  },
+  {
+    id: 'stream',
+    title: 'streamed chat completion (SSE, 52 events)',
+    path: CHAT_PATH,
+    ai: true,
+    body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'Say hello in fifty words.' }] },
+  },
+];
+
+interface Row {
+  target: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  c1p50Ms: number;
+  c1p99Ms: number;
+  errors: number;
+  rssMiB: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+const port = (): number => nextPort++;
+
+async function measure(target: Target, workload: Workload, bodyFile: string | undefined): Promise<Row> {
+  const load = {
+    url: `${target.base}${workload.path}`,
+    threads: 2,
+    core: LOAD_CORE,
+    bodyFile,
+    headers: workload.ai ? target.aiHeaders : undefined,
+  };
+  process.stderr.write(`  ${target.name.padEnd(9)} ${workload.id.padEnd(6)} warm-up`);
+  await runWrk({ ...load, connections, seconds: warmup });
+  const results: WrkResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(` · run ${i + 1}`);
+    results.push(await runWrk({ ...load, connections, seconds }));
+  }
+  const rss = (await Promise.all(target.rssPids.map(rssMiB))).reduce((a, b) => a + b, 0);
+  // Added latency is read at concurrency 1, where it is the proxy's own cost, not queueing.
+  process.stderr.write(' · c=1');
+  const c1 = await runWrk({ ...load, threads: 1, connections: 1, seconds: latencySeconds });
+  const row: Row = {
+    target: target.name,
+    rps: median(results.map((r) => r.rps)),
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    c1p50Ms: c1.p50Ms,
+    c1p99Ms: c1.p99Ms,
+    errors: results.reduce((a, r) => a + r.errors, 0) + c1.errors,
+    rssMiB: rss,
+  };
+  process.stderr.write(` → ${Math.round(row.rps)} req/s\n`);
+  return row;
+}
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const ratio = (a: Row | undefined, b: Row | undefined): string =>
+  a && b && b.rps > 0 ? `${(a.rps / b.rps).toFixed(2)}×` : '—';
+
+function table(workload: Workload, rows: Row[]): string {
+  const direct = rows.find((r) => r.target === 'direct');
+  const lines = [
+    `### ${workload.title}`,
+    '',
+    '| target | RPS | p50 ms | p99 ms | c=1 p50 ms | c=1 p99 ms | added p50 / p99 ms (c=1, vs direct) | RSS MiB | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const added =
+      direct && r !== direct ? `+${ms(r.c1p50Ms - direct.c1p50Ms)} / +${ms(r.c1p99Ms - direct.c1p99Ms)}` : '—';
+    lines.push(
+      `| ${r.target} | ${fmt(r.rps)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.c1p50Ms)} | ${ms(r.c1p99Ms)} | ${added} | ${r === direct ? '—' : fmt(r.rssMiB, 1)} | ${r.errors} |`,
+    );
+  }
+  const tg = rows.find((r) => r.target === 'Tollgate');
+  const by = (name: string) => rows.find((r) => r.target === name);
+  lines.push(
+    '',
+    `Tollgate/nginx ${ratio(tg, by('nginx'))} · Tollgate/HAProxy ${ratio(tg, by('HAProxy'))} · Tollgate/Portkey ${workload.ai ? ratio(tg, by('Portkey')) : 'n/a'} · Tollgate/direct ${ratio(tg, direct)}`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  ensureDebianTools();
+  const wantPortkey = !only || only.has('portkey');
+  if (wantPortkey) ensurePortkey();
+  const work = mkdtempSync(path.join(tmpdir(), 'tollgate-bench-'));
+  const env0 = { work, core: PROXY_CORE };
+  const upstreamPort = port();
+  const env = { ...env0, upstreamPort };
+  const bodies = new Map<string, string>();
+  for (const w of workloads) {
+    if (!w.body) continue;
+    const file = path.join(work, `${w.id}.json`);
+    writeFileSync(file, JSON.stringify(w.body));
+    bodies.set(w.id, file);
+  }
+  process.stderr.write(
+    `bench: ${runs} run(s) × ${seconds} s after ${warmup} s warm-up, ${connections} connections; wrk on core ${LOAD_CORE}, proxy + upstream on core ${PROXY_CORE}; logs in ${work}\n`,
+  );
+  const results = new Map<string, Row[]>(workloads.map((w) => [w.id, []]));
+  try {
+    await startUpstream(env0, upstreamPort);
+    const direct: Target = { name: 'direct', base: `http://127.0.0.1:${upstreamPort}`, rssPids: [] };
+    // One target at a time, so only the proxy under test and the upstream share the core.
+    const plan: Array<[string, () => Promise<Target>, boolean]> = [
+      ['direct', async () => direct, false],
+      ['nginx', () => startNginx(env, port()), false],
+      ['haproxy', () => startHaproxy(env, port()), false],
+      ['portkey', () => startPortkey(env, port()), true],
+      [
+        'tollgate',
+        () => startTollgate(env, { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() }),
+        false,
+      ],
+    ];
+    const { stop } = await import('./procs.ts');
+    for (const [id, start, aiOnly] of plan) {
+      if (only && !only.has(id)) continue;
+      const before = new Set<number>();
+      const target = await start();
+      for (const w of workloads) {
+        if (aiOnly && !w.ai) continue;
+        results.get(w.id)!.push(await measure(target, w, bodies.get(w.id)));
+      }
+      void before;
+      // Stop everything but the upstream before the next target.
+      const { runningExcept } = await import('./procs.ts');
+      await Promise.all(runningExcept('upstream').map(stop));
+    }
+  } finally {
+    await stopAll();
+  }
+  const date = started.toISOString().slice(0, 10);
+  const header = [
+    `# Benchmark ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    '',
+    `Command: \`make bench${quick ? ' ARGS=--quick' : ''}\` (\`scripts/toolchain.sh node bench/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`)`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; wrk on core ${LOAD_CORE}, proxy + upstream on core ${PROXY_CORE} (taskset).`,
+    `Load: wrk -t2 -c${connections}, ${runs} run(s) × ${seconds} s after ${warmup} s warm-up, medians; added latency from a separate ${latencySeconds} s run at one connection. Portkey ${PORTKEY_VERSION}. Tollgate: standalone, 1,000 routes, access log and metrics on.`,
+    ...(values.note ? ['', `Note: ${values.note}`] : []),
+    '',
+  ];
+  const report = [...header, ...workloads.map((w) => table(w, results.get(w.id)!))].join('\n');
+  process.stdout.write(`\n${report}\n`);
+  const dir = path.join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${date}${quick ? '-quick' : ''}.md`);
+  writeFileSync(file, `${report}\n`);
+  process.stderr.write(`written to ${path.relative(process.cwd(), file)}\n`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  await stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,303 @@
+// The systems under test: how each is installed, configured and started. Every one listens on
+// loopback, runs pinned to the proxy core, and is reached at `base` with the same paths.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { httpOk, type Proc, startPinned, waitUntil } from './procs.ts';
+
+export interface Target {
+  readonly name: string;
+  readonly base: string;
+  /** The processes whose memory is the proxy's (the data plane, not the controller). */
+  readonly rssPids: number[];
+  /** Extra request headers this target needs for the AI workloads. */
+  readonly aiHeaders?: Record<string, string>;
+}
+
+export interface Env {
+  readonly work: string;
+  readonly core: number;
+  readonly upstreamPort: number;
+}
+
+export const JSON_PATH = '/api/svc-0500/items';
+export const CHAT_PATH = '/v1/chat/completions';
+export const MODEL = 'bench-model';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** Installs nginx, HAProxy and wrk from Debian when missing (the benchmark runs as root). */
+export function ensureDebianTools(): void {
+  const missing = [
+    ['nginx', 'nginx-light'],
+    ['haproxy', 'haproxy'],
+    ['wrk', 'wrk'],
+    ['taskset', 'util-linux'],
+  ].filter(([bin]) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return;
+  const packages = missing.map(([, pkg]) => pkg!);
+  process.stderr.write(`installing ${packages.join(' ')} from Debian\n`);
+  const opts = { stdio: 'inherit' as const, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } };
+  execFileSync('apt-get', ['update', '-qq'], opts);
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], opts);
+}
+
+export async function startUpstream(env: Omit<Env, 'upstreamPort'>, port: number): Promise<Proc> {
+  const proc = startPinned('upstream', env.core, process.execPath, [path.join(import.meta.dirname, 'upstream.ts'), '--port', String(port)], {
+    logFile: path.join(env.work, 'upstream.log'),
+  });
+  await waitUntil('the upstream', () => httpOk(`http://127.0.0.1:${port}${JSON_PATH}`));
+  return proc;
+}
+
+export async function startNginx(env: Env, port: number): Promise<Target> {
+  const dir = path.join(env.work, 'nginx');
+  mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream bench { server 127.0.0.1:${env.upstreamPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location / {
+      proxy_pass http://bench;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`,
+  );
+  const proc = startPinned('nginx', env.core, 'nginx', ['-p', dir, '-c', conf], {
+    logFile: path.join(env.work, 'nginx.log'),
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntil('nginx', () => httpOk(`${base}${JSON_PATH}`));
+  return { name: 'nginx', base, rssPids: [proc.pid] };
+}
+
+export async function startHaproxy(env: Env, port: number): Promise<Target> {
+  const conf = path.join(env.work, 'haproxy.cfg');
+  writeFileSync(
+    conf,
+    `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+  option http-no-delay
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend upstream
+backend upstream
+  server up 127.0.0.1:${env.upstreamPort}
+`,
+  );
+  const proc = startPinned('haproxy', env.core, 'haproxy', ['-db', '-f', conf], {
+    logFile: path.join(env.work, 'haproxy.log'),
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntil('HAProxy', () => httpOk(`${base}${JSON_PATH}`));
+  return { name: 'HAProxy', base, rssPids: [proc.pid] };
+}
+
+export const PORTKEY_VERSION = '1.15.2';
+// 1.15.2 streams only with this version of its HTTP server (later ones fail with "immutable").
+const PORTKEY_NODE_SERVER = '1.13.8';
+
+/** Installs the Portkey gateway into a cache directory outside the repository, once. */
+export function ensurePortkey(): string {
+  const cache = process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
+  const dir = path.join(cache, 'tollgate/bench', `portkey-${PORTKEY_VERSION}`);
+  const entry = path.join(dir, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  if (existsSync(entry)) return entry;
+  mkdirSync(dir, { recursive: true });
+  const overrides = { '@hono/node-server': PORTKEY_NODE_SERVER };
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'tollgate-bench-portkey',
+      private: true,
+      dependencies: { '@portkey-ai/gateway': PORTKEY_VERSION },
+      overrides,
+      pnpm: { overrides },
+    }),
+  );
+  process.stderr.write(`installing @portkey-ai/gateway ${PORTKEY_VERSION} into ${dir}\n`);
+  let hasNpm = true;
+  try {
+    execFileSync('sh', ['-c', 'command -v npm'], { stdio: 'ignore' });
+  } catch {
+    hasNpm = false;
+  }
+  if (hasNpm) {
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+  } else {
+    execFileSync(path.join(root, 'scripts/toolchain.sh'), ['pnpm', 'install', '--ignore-workspace'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
+  }
+  return entry;
+}
+
+const chatBody = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'ping' }] });
+
+export async function startPortkey(env: Env, port: number): Promise<Target> {
+  const entry = ensurePortkey();
+  const proc = startPinned('portkey', env.core, process.execPath, [entry, `--port=${port}`, '--headless'], {
+    logFile: path.join(env.work, 'portkey.log'),
+    env: { ...process.env, NODE_ENV: 'production' },
+    cwd: path.dirname(entry),
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const aiHeaders = {
+    'x-portkey-provider': 'openai',
+    'x-portkey-custom-host': `http://127.0.0.1:${env.upstreamPort}/v1`,
+    authorization: 'Bearer bench',
+  };
+  await waitUntil('Portkey', () =>
+    httpOk(`${base}${CHAT_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...aiHeaders },
+      body: chatBody,
+    }),
+  );
+  return { name: 'Portkey', base, rssPids: [proc.pid], aiHeaders };
+}
+
+/** The realistic standalone config: 1,000 Routes, one of them the AI route with a model match. */
+export function writeManifests(dir: string, upstreamPort: number, routes = 1000): void {
+  mkdirSync(dir, { recursive: true });
+  const docs: string[] = [];
+  for (let i = 0; i < routes - 1; i++) {
+    const n = String(i).padStart(4, '0');
+    docs.push(`apiVersion: tollgate.dev/v1alpha1
+kind: Route
+metadata:
+  name: svc-${n}
+  namespace: bench
+spec:
+  rules:
+    - name: main
+      matches:
+        - path: { type: PathPrefix, value: /api/svc-${n} }
+      filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier:
+            set: [{ name: x-route, value: svc-${n} }]
+      backendRefs:
+        - url: http://127.0.0.1:${upstreamPort}
+`);
+  }
+  writeFileSync(path.join(dir, 'routes.yaml'), docs.join('---\n'));
+  writeFileSync(
+    path.join(dir, 'ai.yaml'),
+    `apiVersion: tollgate.dev/v1alpha1
+kind: AIProvider
+metadata:
+  name: bench-llm
+  namespace: bench
+spec:
+  type: openai-compatible
+  baseURL: http://127.0.0.1:${upstreamPort}/v1
+  models:
+    - name: ${MODEL}
+      pricing:
+        currency: USD
+        inputPerMillion: "0.50"
+        outputPerMillion: "1.50"
+---
+apiVersion: tollgate.dev/v1alpha1
+kind: Route
+metadata:
+  name: llm
+  namespace: bench
+spec:
+  rules:
+    - name: ${MODEL}
+      matches:
+        - path: { type: PathPrefix, value: /v1 }
+          model: { type: Exact, value: ${MODEL} }
+      backendRefs:
+        - kind: AIProvider
+          name: bench-llm
+`,
+  );
+}
+
+/** Controller (file source) + one data plane, as `make up` runs them; access log to a file. */
+export async function startTollgate(
+  env: Env,
+  ports: { listen: number; admin: number; controllerAdmin: number; grpc: number },
+): Promise<Target> {
+  const manifests = path.join(env.work, 'manifests');
+  writeManifests(manifests, env.upstreamPort);
+  const logEnv = { ...process.env, TOLLGATE_LOG_LEVEL: 'info' };
+  startPinned(
+    'controller',
+    env.core,
+    process.execPath,
+    [
+      path.join(root, 'controller/src/main.ts'),
+      'serve',
+      '--dir',
+      manifests,
+      '--grpc',
+      `127.0.0.1:${ports.grpc}`,
+      '--admin',
+      `127.0.0.1:${ports.controllerAdmin}`,
+    ],
+    { logFile: path.join(env.work, 'controller.log'), env: logEnv, cwd: root },
+  );
+  // The data plane's stdout (access log included) goes straight to a file, as in a container.
+  const dataplane = startPinned(
+    'dataplane',
+    env.core,
+    process.execPath,
+    [
+      path.join(root, 'dataplane/src/main.ts'),
+      '--listen',
+      `127.0.0.1:${ports.listen}`,
+      '--admin',
+      `127.0.0.1:${ports.admin}`,
+      '--controller',
+      `127.0.0.1:${ports.grpc}`,
+      '--node-id',
+      'bench-0',
+    ],
+    { logFile: path.join(env.work, 'dataplane.log'), env: logEnv, cwd: root },
+  );
+  const base = `http://127.0.0.1:${ports.listen}`;
+  await waitUntil('the Tollgate data plane', () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`), 120_000);
+  await waitUntil('the Tollgate JSON route', () => httpOk(`${base}${JSON_PATH}`));
+  await waitUntil('the Tollgate AI route', () =>
+    httpOk(`${base}${CHAT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody }),
+  );
+  return { name: 'Tollgate', base, rssPids: [dataplane.pid] };
+}

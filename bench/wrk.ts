@@ -1,0 +1,77 @@
+// Runs wrk pinned to its own core and reads its report.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+export interface WrkLoad {
+  url: string;
+  connections: number;
+  threads: number;
+  seconds: number;
+  core: number;
+  /** A request body file: the request is then a JSON POST (lua/post.lua). */
+  bodyFile?: string;
+  headers?: Record<string, string>;
+}
+
+const toMs = (value: string, unit: string): number =>
+  Number(value) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!;
+
+export function parseWrk(out: string): WrkResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
+  if (!rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${out}`);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return {
+    rps: Number(rps[1]),
+    p50Ms: toMs(p50[1]!, p50[2]!),
+    p99Ms: toMs(p99[1]!, p99[2]!),
+    errors: non2xx + socketErrors,
+  };
+}
+
+export function runWrk(load: WrkLoad): Promise<WrkResult> {
+  const args = [
+    '-c',
+    String(load.core),
+    'wrk',
+    `-t${load.threads}`,
+    `-c${load.connections}`,
+    `-d${load.seconds}s`,
+    '--latency',
+  ];
+  for (const [name, value] of Object.entries(load.headers ?? {})) args.push('-H', `${name}: ${value}`);
+  if (load.bodyFile) args.push('-s', path.join(import.meta.dirname, 'lua/post.lua'));
+  args.push(load.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_BODY_FILE: load.bodyFile ?? '' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${out}`));
+      try {
+        resolve(parseWrk(out));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}

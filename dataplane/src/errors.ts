@@ -76,6 +76,15 @@ export const ERRORS = {
   },
   /** Recorded (the stream had started, so the client sees an error event, not a status). */
   TG_ERR_AI_STREAM_ERROR: { status: 502, message: 'provider {provider} failed mid-stream: {reason}' },
+  TG_ERR_AUTH_MISSING_KEY: {
+    status: 401,
+    message:
+      'an API key is required: send it as "Authorization: Bearer <key>" or in one of the headers {headers}',
+  },
+  TG_ERR_AUTH_INVALID_KEY: { status: 401, message: 'the API key is not valid' },
+  TG_ERR_AUTH_CONSUMER_DISABLED: { status: 403, message: 'consumer {consumer} is disabled' },
+  TG_ERR_AUTH_FORBIDDEN: { status: 403, message: '{who} is not allowed{what} on this route ({why})' },
+  TG_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded; retry after {seconds} s' },
   TG_ERR_INTERNAL: { status: 500, message: 'internal gateway error: {reason}' },
   /** Never sent (the client is gone); recorded in logs and metrics with nginx's 499 convention. */
   TG_ERR_CLIENT_CLOSED: {

@@ -4,6 +4,12 @@
 import type { RouteEntryIR, Snapshot } from '@tollgate/snapshot';
 import { compileAIPlan, compileProviders } from './ai/index.ts';
 import type { RouteMetrics } from './observability/index.ts';
+import {
+  ConsumerDirectory,
+  compilePolicyChain,
+  LocalRateLimitStore,
+  type RateLimitStore,
+} from './policies/index.ts';
 import { compileRoutePlan, type Lease, type ProxyConfig, type RoutePlan } from './proxy/index.ts';
 import { compileRouter, type Router } from './router/index.ts';
 import { type PoolRegistry, UpstreamSet } from './upstream/index.ts';
@@ -12,6 +18,19 @@ export interface CompileOptions {
   pools: PoolRegistry;
   routeMetrics(routeId: string): RouteMetrics;
   timeouts?: { headersMs: number; idleMs: number };
+  /** Rate-limit counters; they outlive snapshots. Default: one in-process store per pool registry. */
+  rateLimits?: RateLimitStore;
+}
+
+// Counters must survive snapshot swaps; the pool registry lives as long as the data plane does.
+const localStores = new WeakMap<PoolRegistry, RateLimitStore>();
+function defaultRateLimitStore(pools: PoolRegistry): RateLimitStore {
+  let store = localStores.get(pools);
+  if (!store) {
+    store = new LocalRateLimitStore();
+    localStores.set(pools, store);
+  }
+  return store;
 }
 
 export class Generation implements ProxyConfig, Lease {
@@ -28,7 +47,12 @@ export class Generation implements ProxyConfig, Lease {
     this.#upstreams = new UpstreamSet(snapshot.clusters, options.pools);
     try {
       const providers = compileProviders(snapshot.aiProviders);
+      const policyContext = {
+        consumers: new ConsumerDirectory(snapshot.consumers),
+        rateLimits: options.rateLimits ?? defaultRateLimitStore(options.pools),
+      };
       const context = {
+        compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),
         upstreams: this.#upstreams,
         routeMetrics: options.routeMetrics,
         defaults: options.timeouts,

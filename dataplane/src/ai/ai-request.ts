@@ -118,6 +118,7 @@ export class AIRequest {
       exchange.fail('TG_ERR_AI_MODEL_NOT_FOUND', { model, models: this.#modelsPath() });
       return;
     }
+    if (this.#context.admit && !this.#context.admit(match, model)) return;
     const plan = match.entry.data;
     exchange.route = plan.id;
     exchange.routeMetrics = plan.metrics;

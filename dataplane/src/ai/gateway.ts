@@ -27,6 +27,11 @@ export interface AIServeContext {
   rematch(model: string): RouteMatch<RoutePlan> | undefined;
   /** Serves a non-AI entry (a model-matched plain route) with the body already read. */
   serveEntry(match: RouteMatch<RoutePlan>, body: Buffer): void;
+  /**
+   * Decides, once the model is known, whether the entry found for it may serve the request
+   * (model-based authorization). False ⇒ it has answered already.
+   */
+  admit?(match: RouteMatch<RoutePlan>, model: string): boolean;
 }
 
 export interface AIGatewaySettings {

@@ -15,6 +15,9 @@ export interface AccessRecord {
   upstreamMs: number | undefined;
   requestId: string;
   errorCode: string | undefined;
+  /** The authenticated consumer (namespace/name) and its team, when a Policy authenticates. */
+  consumer?: string;
+  team?: string;
   /** AI routes only. */
   ai?: AIAccessRecord;
 }

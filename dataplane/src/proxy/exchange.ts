@@ -1,5 +1,6 @@
 // One client request from arrival to the access-log line: its state, the responses the gateway
 // answers itself, and the single place where logging and metrics happen.
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,7 @@ import {
   renderErrorBody,
 } from '../errors.ts';
 import type { AccessLog, AIAccessRecord, RouteMetrics } from '../observability/index.ts';
+import type { RequestContext } from '../policies/index.ts';
 
 /** Lets a generation (one compiled snapshot) know when its last request is over. */
 export interface Lease {
@@ -57,6 +59,8 @@ export class Exchange {
   onClientClosed: ((error: Error) => void) | undefined;
   /** Set by AI routes: errors then take the shape of the API the client called. */
   errorShape: ErrorShape | undefined;
+  /** Set by the policy chain: who calls (access log, identity headers upstream). */
+  policy: RequestContext | undefined;
   /** Set by AI routes: model, provider, tokens and cost, for the access log. */
   ai: AIAccessRecord | undefined;
 
@@ -160,6 +164,10 @@ export class Exchange {
       upstreamMs: this.upstreamMs === undefined ? undefined : round(this.upstreamMs),
       requestId: this.requestId,
       errorCode: this.errorCode,
+      ...(this.policy?.caller
+        ? { consumer: `${this.policy.caller.namespace}/${this.policy.caller.name}` }
+        : {}),
+      ...(this.policy?.caller?.team ? { team: this.policy.caller.team } : {}),
       ...(this.ai ? { ai: this.ai } : {}),
     });
     (this.routeMetrics ?? this.#hooks.unmatchedMetrics).record(this.method, status, durationMs / 1000);

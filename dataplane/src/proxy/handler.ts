@@ -6,6 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { AIGateway } from '../ai/index.ts';
 import { describeError, errorShapeFor, renderErrorBody } from '../errors.ts';
 import type { AccessLog, DataplaneMetrics, RouteMetrics } from '../observability/index.ts';
+import { type Admission, identityHeaders } from '../policies/index.ts';
 import { type MatchInput, normalizeHost, type RouteMatch, type Router } from '../router/index.ts';
 import { Exchange, type Lease, requestHasBody } from './exchange.ts';
 import { forward } from './forward.ts';
@@ -104,16 +105,49 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     exchange.routeMetrics = plan.metrics;
     // AI routes, and routes matching on the model, need the body's model before the final lookup.
     const { ai } = options;
-    if (ai?.handles(exchange, match)) {
-      ai.serve({
-        exchange,
-        match,
-        rematch: (model) => config.router.match({ ...input, model }),
-        serveEntry: (found, body) => serveEntry(exchange, found, body),
-      });
+    const byAI = ai?.handles(exchange, match) ?? false;
+    const proceed = (): void => {
+      if (ai && byAI) {
+        ai.serve({
+          exchange,
+          match,
+          rematch: (model) => config.router.match({ ...input, model }),
+          serveEntry: (found, body) => serveEntry(exchange, found, body),
+          admit: (found, model) => {
+            const chain = found.entry.data.policy ?? plan.policy;
+            const refusal = chain?.authorize(exchange.policy?.caller, model);
+            if (refusal) exchange.fail(refusal.code, refusal.params, refusal.headers);
+            return refusal === undefined;
+          },
+        });
+        return;
+      }
+      serveEntry(exchange, match, undefined);
+    };
+    if (!plan.policy) {
+      proceed();
       return;
     }
-    serveEntry(exchange, match, undefined);
+    // Authorization on AI routes waits for the model, which is in the body.
+    const admission = plan.policy.admit({
+      req,
+      routeId: plan.id,
+      clientIP: clientAddress(req),
+      deferAuthorization: byAI,
+    });
+    const decide = (outcome: Admission): void => {
+      exchange.policy = outcome.context;
+      if (!outcome.ok) {
+        exchange.fail(outcome.refusal.code, outcome.refusal.params, outcome.refusal.headers);
+        return;
+      }
+      for (const [name, value] of Object.entries(outcome.responseHeaders))
+        exchange.res.setHeader(name, value);
+      proceed();
+    };
+    if (admission instanceof Promise) {
+      admission.then(decide, (error: Error) => exchange.fail('TG_ERR_INTERNAL', { reason: error.message }));
+    } else decide(admission);
   }
 
   /** Answers or forwards for a matched entry; `body` when it was already read. */
@@ -163,6 +197,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       proto: scheme,
       requestId: exchange.requestId,
     });
+    identityHeaders(headers, exchange.policy);
     plan.requestHeaders?.apply(headers);
     const path = exchange.target(plan.rewritePath ? plan.rewritePath(exchange.path) : exchange.path);
     const hasBody = buffered !== undefined || requestHasBody(req);

@@ -3,6 +3,7 @@
 import type { RouteActionIR, RouteEntryIR } from '@tollgate/snapshot';
 import type { AIPlan } from '../ai/index.ts';
 import type { RouteMetrics } from '../observability/index.ts';
+import type { PolicyChain } from '../policies/index.ts';
 import { type UpstreamCluster, type UpstreamSet, WeightedPicker } from '../upstream/index.ts';
 import { compileHeaderModifier, type HeaderModifier } from './headers.ts';
 import { compilePathModifier, type PathRewrite } from './rewrite.ts';
@@ -38,6 +39,8 @@ export interface RoutePlan {
   readonly metrics: RouteMetrics;
   /** Set when every backend is an AI provider: the AI gateway serves the entry. */
   readonly ai: AIPlan | undefined;
+  /** Authentication, authorization and rate limits; undefined when no Policy applies. */
+  readonly policy: PolicyChain | undefined;
 }
 
 export interface PlanContext {
@@ -46,6 +49,8 @@ export interface PlanContext {
   defaults?: { headersMs: number; idleMs: number };
   /** Compiles the AI side of an entry (undefined for entries that are not AI routes). */
   compileAI?(ir: RouteEntryIR): AIPlan | undefined;
+  /** Compiles the entry's policy chain (undefined when none applies). */
+  compilePolicy?(ir: RouteEntryIR): PolicyChain | undefined;
 }
 
 /** Throws on anything that cannot work (unknown cluster, impossible rewrite), so the snapshot is rejected. */
@@ -77,6 +82,7 @@ export function compileRoutePlan(ir: RouteEntryIR, context: PlanContext): RouteP
     timeouts: resolveTimeouts(ir.timeouts, context.defaults ?? DEFAULT_TIMEOUTS),
     metrics: context.routeMetrics(ir.id),
     ai: context.compileAI?.(ir),
+    policy: context.compilePolicy?.(ir),
   };
 }
 

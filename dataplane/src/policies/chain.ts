@@ -1,0 +1,219 @@
+// A route entry's policy chain, compiled once per snapshot from its RoutePolicyIR: authenticate
+// (API key → Consumer), authorize (ordered allow/deny rules), rate-limit. Each step either lets
+// the request go on or returns a refusal (an error code with its parameters and headers), which
+// the proxy answers in the caller's API format.
+import type { IncomingMessage } from 'node:http';
+import type { AuthorizationRuleIR, RateLimitIR, RoutePolicyIR } from '@tollgate/snapshot';
+import type { ErrorCode, ErrorParams } from '../errors.ts';
+import type { CallerIdentity, ConsumerDirectory } from './consumers.ts';
+import type { RateLimitRequest, RateLimitResult, RateLimitStore } from './rate-limit.ts';
+
+export interface Refusal {
+  code: ErrorCode;
+  params: ErrorParams;
+  headers?: Record<string, string>;
+}
+
+/** What the chain learnt about a request: who calls, and which header carried the key. */
+export interface RequestContext {
+  caller: CallerIdentity | undefined;
+  /** The header the API key came from; it is not forwarded upstream. */
+  credentialHeader: string | undefined;
+}
+
+export interface AdmitInput {
+  req: IncomingMessage;
+  routeId: string;
+  clientIP: string | undefined;
+  /** Authorization waits for the model (AI routes: known once the body is read). */
+  deferAuthorization: boolean;
+}
+
+export type Admission =
+  | { ok: true; context: RequestContext; responseHeaders: Record<string, string> }
+  | { ok: false; refusal: Refusal; context: RequestContext };
+
+export interface PolicyChain {
+  /** Authentication, authorization (unless deferred) and rate limits. */
+  admit(input: AdmitInput): Admission | Promise<Admission>;
+  /** Authorization alone, with the model when known; undefined ⇒ allowed. */
+  authorize(caller: CallerIdentity | undefined, model: string | undefined): Refusal | undefined;
+}
+
+export interface ChainContext {
+  consumers: ConsumerDirectory;
+  rateLimits: RateLimitStore;
+}
+
+const ANONYMOUS = { caller: undefined, credentialHeader: undefined } as const;
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="tollgate"' };
+
+export function compilePolicyChain(
+  ir: RoutePolicyIR | undefined,
+  ctx: ChainContext,
+): PolicyChain | undefined {
+  if (!ir || (!ir.authentication && !ir.authorization && !ir.rateLimits)) return undefined;
+  const { authentication, authorization, rateLimits } = ir;
+
+  function authenticate(req: IncomingMessage): { context: RequestContext } | { refusal: Refusal } {
+    if (!authentication) return { context: ANONYMOUS };
+    const found = findKey(req, authentication.apiKey.headers);
+    if (!found) {
+      if (!authentication.apiKey.required) return { context: ANONYMOUS };
+      return {
+        refusal: {
+          code: 'TG_ERR_AUTH_MISSING_KEY',
+          params: { headers: authentication.apiKey.headers.join(', ') },
+          headers: CHALLENGE,
+        },
+      };
+    }
+    const caller = ctx.consumers.byKey(found.key);
+    if (!caller) return { refusal: { code: 'TG_ERR_AUTH_INVALID_KEY', params: {}, headers: CHALLENGE } };
+    const context = { caller, credentialHeader: found.header };
+    if (caller.disabled) {
+      return { refusal: { code: 'TG_ERR_AUTH_CONSUMER_DISABLED', params: { consumer: label(caller) } } };
+    }
+    return { context };
+  }
+
+  function authorize(caller: CallerIdentity | undefined, model: string | undefined): Refusal | undefined {
+    if (!authorization) return undefined;
+    const rule = authorization.rules.find((r) => ruleMatches(r, caller, model));
+    const action = rule?.action ?? authorization.defaultAction;
+    if (action === 'allow') return undefined;
+    const who = caller
+      ? `consumer ${label(caller)}${caller.team ? ` (team ${caller.team})` : ''}`
+      : 'anonymous caller';
+    const what = model === undefined ? '' : ` for model "${model}"`;
+    const why = rule
+      ? `rule ${rule.name ?? `#${authorization.rules.indexOf(rule) + 1}`}`
+      : 'the default action';
+    return { code: 'TG_ERR_AUTH_FORBIDDEN', params: { who, what, why } };
+  }
+
+  function limit(input: AdmitInput, caller: CallerIdentity | undefined) {
+    if (!rateLimits) return undefined;
+    const requests: RateLimitRequest[] = rateLimits.limits.map((l) => ({
+      key: `${rateLimits.from}/${l.name}/${keyValue(l.key, l.header, input, caller)}`,
+      limit: l.limit,
+      windowMs: l.windowMs,
+    }));
+    return ctx.rateLimits.acquire(requests);
+  }
+
+  function admit(input: AdmitInput): Admission | Promise<Admission> {
+    const authn = authenticate(input.req);
+    if ('refusal' in authn) {
+      const context =
+        authn.refusal.code === 'TG_ERR_AUTH_CONSUMER_DISABLED' ? contextOf(input, authentication) : ANONYMOUS;
+      return { ok: false, refusal: authn.refusal, context };
+    }
+    const { context } = authn;
+    if (!input.deferAuthorization) {
+      const refusal = authorize(context.caller, undefined);
+      if (refusal) return { ok: false, refusal, context };
+    }
+    const results = limit(input, context.caller);
+    if (results === undefined) return { ok: true, context, responseHeaders: {} };
+    const decide = (r: RateLimitResult[]): Admission => verdict(r, context);
+    return Array.isArray(results) ? decide(results) : results.then(decide);
+  }
+
+  function contextOf(input: AdmitInput, authn: RoutePolicyIR['authentication']): RequestContext {
+    const found = authn ? findKey(input.req, authn.apiKey.headers) : undefined;
+    return { caller: found ? ctx.consumers.byKey(found.key) : undefined, credentialHeader: found?.header };
+  }
+
+  return { admit, authorize };
+}
+
+function verdict(results: RateLimitResult[], context: RequestContext): Admission {
+  // Headers describe the tightest limit: the refusing one, else the one with least headroom.
+  const refused = results.find((r) => !r.allowed);
+  const tightest = refused ?? results.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+  const headers: Record<string, string> = {
+    'x-ratelimit-limit': String(tightest.limit),
+    'x-ratelimit-remaining': String(tightest.remaining),
+    'x-ratelimit-reset': String(Math.max(0, Math.ceil(tightest.resetMs / 1000))),
+  };
+  if (!refused) return { ok: true, context, responseHeaders: headers };
+  const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
+  return {
+    ok: false,
+    context,
+    refusal: {
+      code: 'TG_ERR_RATE_LIMITED',
+      params: { seconds },
+      headers: { ...headers, 'retry-after': String(seconds) },
+    },
+  };
+}
+
+function keyValue(
+  key: RateLimitIR['key'],
+  header: string | undefined,
+  input: AdmitInput,
+  caller: CallerIdentity | undefined,
+): string {
+  switch (key) {
+    case 'consumer':
+      return `consumer=${caller?.id ?? '-'}`;
+    case 'team':
+      return `team=${caller?.team ?? '-'}`;
+    case 'tenant':
+      return `tenant=${caller?.tenant ?? '-'}`;
+    case 'route':
+      return `route=${input.routeId}`;
+    case 'header': {
+      const value = header === undefined ? undefined : input.req.headers[header];
+      return `header=${Array.isArray(value) ? value.join(',') : (value ?? '-')}`;
+    }
+    case 'clientIP':
+      return `ip=${input.clientIP ?? '-'}`;
+    // The model is only known after the body is read; until then it counts per route.
+    case 'model':
+      return `route=${input.routeId}`;
+  }
+}
+
+function ruleMatches(
+  rule: AuthorizationRuleIR,
+  caller: CallerIdentity | undefined,
+  model: string | undefined,
+): boolean {
+  if (rule.consumers && !(caller && rule.consumers.includes(caller.id))) return false;
+  if (rule.teams && !(caller?.team && rule.teams.includes(caller.team))) return false;
+  if (rule.tenants && !(caller?.tenant && rule.tenants.includes(caller.tenant))) return false;
+  if (rule.models && !(model !== undefined && rule.models.some((m) => globMatches(m, model)))) return false;
+  return true;
+}
+
+function globMatches(pattern: string, value: string): boolean {
+  if (!pattern.includes('*')) return pattern === value;
+  const parts = pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`, 's').test(value);
+}
+
+/** The first configured header holding a key; Authorization is read as "Bearer <key>". */
+function findKey(
+  req: IncomingMessage,
+  headers: readonly string[],
+): { header: string; key: string } | undefined {
+  for (const header of headers) {
+    const raw = req.headers[header];
+    const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    if (!value) continue;
+    if (header === 'authorization') {
+      const match = /^Bearer\s+(\S+)$/i.exec(value);
+      if (match?.[1]) return { header, key: match[1] };
+      continue;
+    }
+    return { header, key: value };
+  }
+  return undefined;
+}
+
+function label(caller: CallerIdentity): string {
+  return `${caller.namespace}/${caller.name}`;
+}

@@ -1,0 +1,17 @@
+export {
+  type Admission,
+  type AdmitInput,
+  type ChainContext,
+  compilePolicyChain,
+  type PolicyChain,
+  type Refusal,
+  type RequestContext,
+} from './chain.ts';
+export { type CallerIdentity, ConsumerDirectory, hashAPIKey } from './consumers.ts';
+export { identityHeaders } from './forwarding.ts';
+export {
+  LocalRateLimitStore,
+  type RateLimitRequest,
+  type RateLimitResult,
+  type RateLimitStore,
+} from './rate-limit.ts';

@@ -1,0 +1,235 @@
+// Policies end to end in one process: manifests (Consumers with keys in Secrets, Policies) → the
+// real translator → a real data plane in front of a real upstream and a mock AI provider.
+import { type MockProvider, startOpenAIMock, startUpstream, type TestUpstream } from '@tollgate/testkit';
+import OpenAI from 'openai';
+import { type Gateway, providerObjects, startGateway } from '../ai/helpers.ts';
+
+const ns = 'ai';
+const secret = (name: string, key: string) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, namespace: ns },
+  stringData: { key },
+});
+const consumer = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'tollgate.dev/v1alpha1',
+  kind: 'Consumer',
+  metadata: { name, namespace: ns },
+  spec: { ...spec, apiKeys: [{ secretRef: { name: `${name}-key`, key: 'key' } }] },
+});
+const policy = (name: string, spec: Record<string, unknown>, created = '2026-01-01T00:00:00Z') => ({
+  apiVersion: 'tollgate.dev/v1alpha1',
+  kind: 'Policy',
+  metadata: { name, namespace: ns, creationTimestamp: created },
+  spec,
+});
+const route = (name: string, rules: unknown[]) => ({
+  apiVersion: 'tollgate.dev/v1alpha1',
+  kind: 'Route',
+  metadata: { name, namespace: ns },
+  spec: { rules },
+});
+
+const KEYS = { alice: 'sk-alice-1', bob: 'sk-bob-1', intern: 'sk-intern-1', gone: 'sk-gone-1' };
+
+function manifests(provider: MockProvider, upstream: TestUpstream, keys = KEYS): unknown[] {
+  return [
+    ...providerObjects({
+      name: 'llm',
+      apiKey: provider.apiKey,
+      spec: {
+        type: 'openai',
+        baseURL: provider.baseURL,
+        models: [{ name: 'gpt-4o' }, { name: 'gpt-4o-mini' }],
+      },
+    }),
+    secret('alice-key', keys.alice),
+    secret('bob-key', keys.bob),
+    secret('intern-key', keys.intern),
+    secret('gone-key', keys.gone),
+    consumer('alice', { team: 'shop' }),
+    consumer('bob', { team: 'billing' }),
+    consumer('intern', { team: 'interns' }),
+    consumer('gone', { team: 'shop', disabled: true }),
+    route('llm', [{ backendRefs: [{ kind: 'AIProvider', name: 'llm' }] }]),
+    route('app', [
+      { name: 'api', matches: [{ path: { value: '/app' } }], backendRefs: [{ url: upstream.url }] },
+      { name: 'limited', matches: [{ path: { value: '/limited' } }], backendRefs: [{ url: upstream.url }] },
+      { name: 'open', matches: [{ path: { value: '/open' } }], backendRefs: [{ url: upstream.url }] },
+    ]),
+    policy('keys', {
+      targetRefs: [{ group: '', kind: 'Namespace', name: ns }],
+      authentication: { apiKey: { headers: ['authorization', 'x-api-key', 'api-key'] } },
+    }),
+    policy('models', {
+      targetRefs: [{ kind: 'AIProvider', name: 'llm' }],
+      authorization: {
+        defaultAction: 'allow',
+        rules: [{ name: 'interns-small-models', action: 'deny', teams: ['interns'], models: ['gpt-4o'] }],
+      },
+    }),
+    policy('shop-only', {
+      targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'api' }],
+      authorization: { defaultAction: 'deny', rules: [{ name: 'shop', action: 'allow', teams: ['shop'] }] },
+    }),
+    policy('limits', {
+      targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'limited' }],
+      rateLimits: [{ name: 'per-consumer', requests: { limit: 5, window: '1h' } }],
+    }),
+    policy('anonymous-ok', {
+      targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'open' }],
+      authentication: { apiKey: { required: false } },
+    }),
+  ];
+}
+
+let provider: MockProvider;
+let upstream: TestUpstream;
+let gateway: Gateway;
+
+beforeAll(async () => {
+  [provider, upstream] = await Promise.all([startOpenAIMock(), startUpstream('app')]);
+  gateway = await startGateway(manifests(provider, upstream));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([provider?.close(), upstream?.close()]);
+});
+
+const get = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${gateway.url}${path}`, { headers });
+
+describe('API-key authentication', () => {
+  test('a request without a key gets 401 with a challenge, in plain JSON off the /v1 API', async () => {
+    const res = await get('/app');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="tollgate"');
+    expect(res.headers.get('x-tollgate-error-code')).toBe('TG_ERR_AUTH_MISSING_KEY');
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('TG_ERR_AUTH_MISSING_KEY');
+    expect(body.error.message).toContain('Authorization: Bearer');
+  });
+
+  test('the OpenAI client without a valid key gets an OpenAI authentication error', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'sk-wrong', maxRetries: 0 });
+    const error = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('TG_ERR_AUTH_INVALID_KEY');
+    expect(provider.requests).toHaveLength(0);
+  });
+
+  test('a request to /v1/messages without a key gets the Anthropic error shape', async () => {
+    const res = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: { type: 'authentication_error', message: expect.stringContaining('API key') },
+    });
+  });
+
+  test.each([
+    ['authorization', `Bearer ${KEYS.alice}`],
+    ['x-api-key', KEYS.alice],
+    ['api-key', KEYS.alice],
+  ])(
+    'a key in %s identifies the consumer, which the upstream sees instead of the key',
+    async (name, value) => {
+      const res = await get('/app', { [name]: value, 'x-tollgate-consumer': 'ai/forged' });
+      expect(res.status).toBe(200);
+      const seen = upstream.requests.at(-1)!;
+      expect(seen.headers['x-tollgate-consumer']).toBe('ai/alice');
+      expect(seen.headers['x-tollgate-team']).toBe('shop');
+      expect(seen.headers[name]).toBeUndefined();
+      expect(gateway.lastAccess()).toMatchObject({ consumer: 'ai/alice', team: 'shop', status: 200 });
+    },
+  );
+
+  test('the OpenAI client with a consumer key reaches the provider with the provider key', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEYS.alice, maxRetries: 0 });
+    const reply = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(reply.choices[0]?.message.content).toBeTruthy();
+    expect(provider.requests.at(-1)?.headers.authorization).toBe(`Bearer ${provider.apiKey}`);
+  });
+
+  test('an unknown key gets 401 and a disabled consumer 403', async () => {
+    expect((await get('/app', { 'x-api-key': 'sk-nobody' })).status).toBe(401);
+    const res = await get('/app', { 'x-api-key': KEYS.gone });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-tollgate-error-code')).toBe('TG_ERR_AUTH_CONSUMER_DISABLED');
+  });
+
+  test('a route whose policy makes the key optional lets anonymous callers through', async () => {
+    const res = await get('/open');
+    expect(res.status).toBe(200);
+    expect(upstream.requests.at(-1)?.headers['x-tollgate-consumer']).toBeUndefined();
+    expect((await get('/open', { 'x-api-key': 'sk-nobody' })).status).toBe(401);
+  });
+});
+
+describe('authorization', () => {
+  test('a route allowing one team refuses another with 403 naming the caller and the rule', async () => {
+    expect((await get('/app', { 'x-api-key': KEYS.alice })).status).toBe(200);
+    const res = await get('/app', { 'x-api-key': KEYS.bob });
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('TG_ERR_AUTH_FORBIDDEN');
+    expect(body.error.message).toContain('ai/bob (team billing)');
+    expect(body.error.message).toContain('the default action');
+  });
+
+  test('a model rule denies one team one model on the AI route, in the OpenAI error shape', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEYS.intern, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const error = await client.chat.completions
+      .create({ model: 'gpt-4o', messages })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((error as Error).message).toContain('model "gpt-4o"');
+    expect((error as Error).message).toContain('interns-small-models');
+    const ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    expect(ok.choices).toHaveLength(1);
+  });
+});
+
+describe('rate limits', () => {
+  test('of 20 parallel requests against a limit of 5, exactly 5 pass and the rest get 429 with headers', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => get('/limited', { 'x-api-key': KEYS.bob })),
+    );
+    const passed = results.filter((r) => r.status === 200);
+    const refused = results.filter((r) => r.status === 429);
+    expect(passed).toHaveLength(5);
+    expect(refused).toHaveLength(15);
+    const limited = refused[0]!;
+    expect(limited.headers.get('x-tollgate-error-code')).toBe('TG_ERR_RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('5');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(limited.headers.get('x-ratelimit-reset'))).toBeGreaterThan(0);
+    const remaining = passed.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort();
+    expect(remaining).toEqual([0, 1, 2, 3, 4]);
+    // Another consumer has its own counter.
+    expect((await get('/limited', { 'x-api-key': KEYS.alice })).status).toBe(200);
+  });
+
+  test('counters survive a new snapshot', async () => {
+    gateway.apply(manifests(provider, upstream));
+    expect((await get('/limited', { 'x-api-key': KEYS.bob })).status).toBe(429);
+  });
+});
+
+describe('key rotation', () => {
+  test('a Secret update makes the old key stop working and the new one work, without a restart', async () => {
+    expect((await get('/app', { 'x-api-key': KEYS.alice })).status).toBe(200);
+    gateway.apply(manifests(provider, upstream, { ...KEYS, alice: 'sk-alice-2' }));
+    expect((await get('/app', { 'x-api-key': KEYS.alice })).status).toBe(401);
+    expect((await get('/app', { 'x-api-key': 'sk-alice-2' })).status).toBe(200);
+    gateway.apply(manifests(provider, upstream));
+  });
+});

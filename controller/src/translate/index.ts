@@ -101,13 +101,12 @@ import { ClusterRegistry } from './backends.ts';
 import { compileConsumers } from './consumers.ts';
 import { type IndexedObject, ObjectIndex } from './objects.ts';
 import { compareStrings } from './order.ts';
-import { attachEffectivePolicies } from './policies/effective.ts';
-import { compilePolicies } from './policies.ts';
+import { attachEffectivePolicies, compilePolicies } from './policies/index.ts';
 import { type ObjectStatusReport, type ReportedKind, Reports } from './report.ts';
 import { compileRoute, type RouteDraft } from './routes.ts';
 import { assembleVirtualHosts } from './virtual-hosts.ts';
 
-export type { PolicyIR, PolicyTargetIR } from './policies.ts';
+export type { PolicyIR, PolicyTargetIR } from './policies/index.ts';
 export type { ObjectStatusReport, PolicyAncestorStatus } from './report.ts';
 
 export interface TranslateResult {

@@ -15,7 +15,7 @@ import type {
 import { durationToMs } from '../durations.ts';
 import type { ObjectIndex } from '../objects.ts';
 import { compareSeniority } from '../order.ts';
-import type { PolicyIR, PolicyTargetIR } from '../policies.ts';
+import type { PolicyIR, PolicyTargetIR } from './attachment.ts';
 
 /** Lower is more specific; undefined ⇒ the target does not cover the entry. */
 function specificity(target: PolicyTargetIR, entry: RouteEntryIR): number | undefined {

@@ -3,9 +3,9 @@
 // with their resolved targets for the policy features to build on. (Group/kind combinations are
 // checked by the schema.)
 import type { Condition, Policy, PolicyAncestorStatus, PolicyTargetRef, Route } from '@tollgate/api';
-import type { ObjectIndex } from './objects.ts';
-import { compareStrings } from './order.ts';
-import type { Reports } from './report.ts';
+import type { ObjectIndex } from '../objects.ts';
+import { compareStrings } from '../order.ts';
+import type { Reports } from '../report.ts';
 
 export const CONTROLLER_NAME = 'tollgate.dev/controller';
 

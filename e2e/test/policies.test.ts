@@ -2,8 +2,12 @@
 // requiring API keys, served by the controller and data-plane processes. The official OpenAI
 // client works with the consumer's key and gets 401 without it; rotating the key in the Secret
 // file locks the old key out without a restart.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { type MockProvider, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
+import { parseAllDocuments } from 'yaml';
+import { translate } from '../../controller/src/translate/index.ts';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
 
 const SLOW = 60_000;
@@ -105,3 +109,22 @@ test(
   },
   SLOW,
 );
+
+test("docs/policies.md's manifests are all accepted and give the documented merge", async () => {
+  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
+  const objects = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
+    parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
+  );
+  const { snapshot, statuses } = translate(objects);
+  const problems = statuses.flatMap((s) =>
+    s.conditions.filter((c) => c.status !== 'True').map((c) => `${s.ref.kind} ${s.ref.name}: ${c.message}`),
+  );
+  expect(problems).toEqual([]);
+  const entries = snapshot.virtualHosts.flatMap((h) => h.routes);
+  const orders = entries.find((e) => e.route.name === 'orders')?.policy;
+  expect(orders?.authentication?.from).toBe('policy/default/api-keys');
+  expect(orders?.authorization?.from).toBe('policy/default/shop-only');
+  expect(orders?.rateLimits?.from).toBe('policy/default/limits');
+  const llm = entries.find((e) => e.route.name === 'llm')?.policy;
+  expect(llm?.authorization?.from).toBe('policy/default/interns-small-models');
+});

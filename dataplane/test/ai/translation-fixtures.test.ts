@@ -1,0 +1,391 @@
+// The translation conformance suite from recorded fixtures: for every (client API × provider type ×
+// stream or not × plain text or tool call) one directory under fixtures/ holds the client request,
+// the exact upstream request the gateway must send, the provider's recorded answer in its wire
+// format, and the exact client response and metered usage. The real Dataplane runs against a replay
+// server that serves the recorded answer and captures what the gateway sent.
+//
+// UPDATE_FIXTURES=1 re-records: the replay server forwards to the mock provider of @tollgate/testkit,
+// stores its answer, and every expected file is rewritten from today's behaviour, for review in the
+// diff. Without it a missing fixture fails.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MockProvider } from '@tollgate/testkit';
+import { ADAPTER_CASES, type AdapterCase } from './conformance/adapter-cases.ts';
+import { accessLines, type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
+
+const UPDATE = process.env.UPDATE_FIXTURES === '1';
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+const CLIENTS = ['openai-chat', 'anthropic-messages'] as const;
+type ClientName = (typeof CLIENTS)[number];
+const MODES = ['non-stream', 'stream'] as const;
+const KINDS = ['text', 'tool'] as const;
+
+/**
+ * Cases that show a translation bug: run as test.failing so the suite stays green and the bug stays
+ * visible. Key: "<client>/<provider>/<mode>-<kind>".
+ */
+const KNOWN_BUGS: Record<string, string> = {};
+
+const PRICING = {
+  currency: 'USD',
+  inputPerMillion: '2.50',
+  outputPerMillion: '10',
+  cachedInputPerMillion: '1.25',
+  cacheWritePerMillion: '3.75',
+};
+
+/** Headers whose values are credentials or per-request (time, signature): kept as a placeholder. */
+const REDACTED = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'x-amz-security-token']);
+const VOLATILE = new Set(['x-amz-date', 'x-request-id', 'traceparent']);
+/** Transport headers, not part of the translation. */
+const DROPPED = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'accept-encoding']);
+
+interface HttpMessage {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+interface Captured {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client requests (written once, then owned by the fixture)
+
+const TOOL_SCHEMA = { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] };
+
+function clientRequestTemplate(
+  client: ClientName,
+  model: string,
+  stream: boolean,
+  kind: string,
+): HttpMessage {
+  if (client === 'openai-chat') {
+    const body: Record<string, unknown> = {
+      model,
+      messages:
+        kind === 'tool'
+          ? [{ role: 'user', content: 'weather in Paris' }]
+          : [
+              { role: 'system', content: 'Be brief.' },
+              { role: 'user', content: 'hello there' },
+            ],
+      max_tokens: 256,
+    };
+    if (kind === 'tool')
+      body.tools = [
+        {
+          type: 'function',
+          function: { name: 'lookup', description: 'Looks something up', parameters: TOOL_SCHEMA },
+        },
+      ];
+    if (stream) Object.assign(body, { stream: true, stream_options: { include_usage: true } });
+    return {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer client-key' },
+      body,
+    };
+  }
+  const body: Record<string, unknown> = {
+    model,
+    max_tokens: 256,
+    ...(kind === 'tool' ? {} : { system: 'Be brief.' }),
+    messages: [{ role: 'user', content: kind === 'tool' ? 'weather in Paris' : 'hello there' }],
+  };
+  if (kind === 'tool')
+    body.tools = [{ name: 'lookup', description: 'Looks something up', input_schema: TOOL_SCHEMA }];
+  if (stream) body.stream = true;
+  return {
+    method: 'POST',
+    path: '/v1/messages',
+    headers: {
+      'content-type': 'application/json',
+      'x-api-key': 'client-key',
+      'anthropic-version': '2023-06-01',
+    },
+    body,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation: what the comparison ignores (generated ids and timestamps, credentials)
+
+function normaliseHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(headers).sort()) {
+    if (DROPPED.has(name)) continue;
+    const value = headers[name];
+    const text = Array.isArray(value) ? value.join(', ') : String(value ?? '');
+    out[name] = REDACTED.has(name) ? '<redacted>' : VOLATILE.has(name) ? '<volatile>' : text;
+  }
+  return out;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Ids and timestamps the gateway generates per response (tool-call ids are translated, so kept). */
+function normaliseClientJson(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if (typeof out.id === 'string' && ('object' in out || out.type === 'message')) out.id = '<id>';
+  if (typeof out.created === 'number') out.created = 0;
+  if (out.message && typeof out.message === 'object') out.message = normaliseClientJson(out.message);
+  return out;
+}
+
+/** SSE text → events with their data parsed (JSON, or the raw text such as "[DONE]"). */
+function parseSSE(text: string): Array<{ event?: string; data: unknown }> {
+  const events: Array<{ event?: string; data: unknown }> = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    let event: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (data.length === 0) continue;
+    const joined = data.join('\n');
+    events.push({ ...(event ? { event } : {}), data: normaliseClientJson(parseBody(joined)) });
+  }
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture files
+
+function readJson(path: string): unknown {
+  return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+}
+
+function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+interface RecordedResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Non-streaming: the JSON body. Streams keep their bytes in a sibling file. */
+  body?: unknown;
+  /** Streams: the file holding the bytes ("provider-response.sse" or "….eventstream.b64"). */
+  bodyFile?: string;
+}
+
+function loadProviderResponse(dir: string): { meta: RecordedResponse; bytes: Buffer } {
+  const meta = readJson(join(dir, 'provider-response.json')) as RecordedResponse;
+  if (meta.bodyFile === undefined) return { meta, bytes: Buffer.from(JSON.stringify(meta.body)) };
+  const raw = readFileSync(join(dir, meta.bodyFile), 'utf8');
+  return { meta, bytes: meta.bodyFile.endsWith('.b64') ? Buffer.from(raw, 'base64') : Buffer.from(raw) };
+}
+
+function saveProviderResponse(dir: string, status: number, contentType: string, bytes: Buffer): void {
+  const headers = { 'content-type': contentType };
+  if (contentType.includes('event-stream') && !contentType.includes('amazon')) {
+    writeFileSync(join(dir, 'provider-response.sse'), bytes);
+    writeJson(join(dir, 'provider-response.json'), { status, headers, bodyFile: 'provider-response.sse' });
+  } else if (contentType.includes('amazon')) {
+    writeFileSync(join(dir, 'provider-response.eventstream.b64'), `${bytes.toString('base64')}\n`);
+    writeJson(join(dir, 'provider-response.json'), {
+      status,
+      headers,
+      bodyFile: 'provider-response.eventstream.b64',
+    });
+  } else {
+    writeJson(join(dir, 'provider-response.json'), { status, headers, body: JSON.parse(bytes.toString()) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The replay server: serves the current fixture's recorded answer (or, re-recording, forwards to
+// the mock provider and stores its answer), and captures the request the gateway sent.
+
+interface Replay {
+  origin: string;
+  /** The fixture directory the next request belongs to. */
+  use(dir: string): void;
+  captured: Captured[];
+  close(): Promise<void>;
+}
+
+async function startReplay(mock: MockProvider): Promise<Replay> {
+  const mockOrigin = new URL(mock.baseURL).origin;
+  let current = '';
+  const captured: Captured[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      captured.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      if (!UPDATE) {
+        try {
+          const { meta, bytes } = loadProviderResponse(current);
+          res.writeHead(meta.status, { ...meta.headers, 'content-length': bytes.length });
+          res.end(bytes);
+        } catch (error) {
+          res.writeHead(599, { 'content-type': 'text/plain' });
+          res.end(`no recorded provider response: ${(error as Error).message}`);
+        }
+        return;
+      }
+      // Re-recording: forward unchanged (Host included, so a SigV4 signature still verifies).
+      const upstream = httpRequest(
+        `${mockOrigin}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (c: Buffer) => parts.push(c));
+          answer.on('end', () => {
+            const bytes = Buffer.concat(parts);
+            const contentType = String(answer.headers['content-type'] ?? 'application/json');
+            saveProviderResponse(current, answer.statusCode ?? 200, contentType, bytes);
+            res.writeHead(answer.statusCode ?? 200, { 'content-type': contentType });
+            res.end(bytes);
+          });
+        },
+      );
+      upstream.on('error', (error) => {
+        res.writeHead(599);
+        res.end(error.message);
+      });
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    use: (dir) => {
+      current = dir;
+      captured.length = 0;
+    },
+    captured,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function compareOrWrite(path: string, actual: unknown): void {
+  if (UPDATE) {
+    writeJson(path, actual);
+    return;
+  }
+  if (!existsSync(path)) throw new Error(`missing fixture ${path} (run with UPDATE_FIXTURES=1)`);
+  expect(actual).toEqual(readJson(path));
+}
+
+describe.each(ADAPTER_CASES)('provider $type', (row: AdapterCase) => {
+  let mock: MockProvider;
+  let replay: Replay;
+  let gateway: Gateway;
+  let served = 0;
+
+  beforeAll(async () => {
+    // Fixed keys, so nothing recorded depends on a run (they are redacted anyway).
+    mock = await row.startMock(
+      row.type === 'vertex-ai'
+        ? {}
+        : { apiKey: row.type === 'bedrock' ? 'AKIAFIXTURE0123456789' : 'fixture-key-0123456789' },
+    );
+    replay = await startReplay(mock);
+    const basePath = new URL(mock.baseURL).pathname.replace(/\/$/, '');
+    const spec = row.spec({ ...mock, baseURL: `${replay.origin}${basePath}` } as MockProvider, 'p');
+    gateway = await startGateway([
+      ...providerObjects({
+        name: 'p',
+        spec: { ...spec, models: [{ name: row.chatModel, pricing: PRICING }] },
+        apiKey: mock.apiKey,
+      }),
+      routeObject('llm', [
+        { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'p' }] },
+      ]),
+    ]);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await replay?.close();
+    await mock?.close();
+  });
+
+  const cases = CLIENTS.flatMap((client) =>
+    MODES.flatMap((mode) => KINDS.map((kind) => ({ client, mode, kind }))),
+  );
+
+  describe.each(cases)('$client $mode $kind', ({ client, mode, kind }) => {
+    const key = `${client}/${row.type}/${mode}-${kind}`;
+    const dir = join(FIXTURES, client, row.type, `${mode}-${kind}`);
+    const bug = KNOWN_BUGS[key];
+    const run = bug ? test.failing : test;
+
+    run(`translates the request, the ${mode} answer and the usage exactly as recorded`, async () => {
+      const requestPath = join(dir, 'client-request.json');
+      if (UPDATE && !existsSync(requestPath)) {
+        mkdirSync(dir, { recursive: true });
+        writeJson(requestPath, clientRequestTemplate(client, row.chatModel, mode === 'stream', kind));
+      }
+      const clientRequest = readJson(requestPath) as HttpMessage;
+      replay.use(dir);
+
+      const response = await fetch(`${gateway.url}${clientRequest.path}`, {
+        method: clientRequest.method,
+        headers: clientRequest.headers,
+        body: JSON.stringify(clientRequest.body),
+      });
+      const text = await response.text();
+      served++;
+      const record = (await accessLines(gateway, served))[served - 1]!.ai as Record<string, unknown>;
+
+      const sent = replay.captured.filter((c) => c.url !== '/token');
+      expect(sent).toHaveLength(1);
+      const upstream: HttpMessage = {
+        method: sent[0]!.method,
+        path: sent[0]!.url,
+        headers: normaliseHeaders(sent[0]!.headers),
+        body: parseBody(sent[0]!.body.toString('utf8')),
+      };
+      compareOrWrite(join(dir, 'upstream-request.json'), upstream);
+
+      const contentType = response.headers.get('content-type') ?? '';
+      compareOrWrite(join(dir, 'client-response.json'), {
+        status: response.status,
+        contentType: contentType.split(';')[0],
+        ...(contentType.includes('event-stream')
+          ? { events: parseSSE(text) }
+          : { body: normaliseClientJson(parseBody(text)) }),
+      });
+
+      compareOrWrite(join(dir, 'usage.json'), {
+        inputTokens: record.inputTokens,
+        outputTokens: record.outputTokens,
+        cachedInputTokens: record.cachedInputTokens,
+        cacheWriteTokens: record.cacheWriteTokens,
+        reasoningTokens: record.reasoningTokens,
+        estimated: record.estimated,
+        costMicros: record.costMicros,
+        currency: record.currency,
+      });
+    });
+  });
+});

@@ -29,8 +29,20 @@ export interface AdmitInput {
   deferAuthorization: boolean;
 }
 
+/** The AI token figures of a finished request (the access-log record of the AI meter). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
 export type Admission =
-  | { ok: true; context: RequestContext; responseHeaders: Record<string, string> }
+  | {
+      ok: true;
+      context: RequestContext;
+      responseHeaders: Record<string, string>;
+      /** Set when token limits apply: charges the request's tokens once the response is over. */
+      settle?: (usage: TokenUsage | undefined) => void;
+    }
   | { ok: false; refusal: Refusal; context: RequestContext };
 
 export interface PolicyChain {
@@ -98,8 +110,26 @@ export function compilePolicyChain(
       key: `${rateLimits.from}/${l.name}/${keyValue(l.key, l.header, input, caller)}`,
       limit: l.limit,
       windowMs: l.windowMs,
+      cost: l.tokens ? 0 : 1,
     }));
-    return ctx.rateLimits.acquire(requests);
+    return { requests, results: ctx.rateLimits.acquire(requests) };
+  }
+
+  /** Charges the tokens a response used to the token limits it was admitted under. */
+  function settler(requests: RateLimitRequest[]): ((usage: TokenUsage | undefined) => void) | undefined {
+    const limits = rateLimits?.limits ?? [];
+    const tokenRequests = requests.flatMap((r, i) => {
+      const count = limits[i]?.tokens;
+      return count ? [{ request: r, count }] : [];
+    });
+    if (tokenRequests.length === 0) return undefined;
+    return (usage) => {
+      if (!usage) return;
+      const charges = tokenRequests
+        .map(({ request, count }) => ({ ...request, cost: tokensOf(usage, count) }))
+        .filter((c) => c.cost > 0);
+      if (charges.length > 0) void ctx.rateLimits.charge(charges);
+    };
   }
 
   function admit(input: AdmitInput): Admission | Promise<Admission> {
@@ -114,9 +144,14 @@ export function compilePolicyChain(
       const refusal = authorize(context.caller, undefined);
       if (refusal) return { ok: false, refusal, context };
     }
-    const results = limit(input, context.caller);
-    if (results === undefined) return { ok: true, context, responseHeaders: {} };
-    const decide = (r: RateLimitResult[]): Admission => verdict(r, context);
+    const limited = limit(input, context.caller);
+    if (limited === undefined) return { ok: true, context, responseHeaders: {} };
+    const settle = settler(limited.requests);
+    const decide = (r: RateLimitResult[]): Admission => {
+      const admission = verdict(r, context, limited.requests);
+      return admission.ok && settle ? { ...admission, settle } : admission;
+    };
+    const { results } = limited;
     return Array.isArray(results) ? decide(results) : results.then(decide);
   }
 
@@ -128,10 +163,23 @@ export function compilePolicyChain(
   return { admit, authorize };
 }
 
-function verdict(results: RateLimitResult[], context: RequestContext): Admission {
-  // Headers describe the tightest limit: the refusing one, else the one with least headroom.
+function tokensOf(usage: TokenUsage, count: NonNullable<RateLimitIR['tokens']>): number {
+  if (count === 'input') return usage.inputTokens;
+  if (count === 'output') return usage.outputTokens;
+  return usage.inputTokens + usage.outputTokens;
+}
+
+function verdict(
+  results: RateLimitResult[],
+  context: RequestContext,
+  requests: RateLimitRequest[],
+): Admission {
+  // Headers describe the tightest limit: the refusing one, else the request limit with least
+  // headroom (token limits only when there is no request limit: their units differ).
   const refused = results.find((r) => !r.allowed);
-  const tightest = refused ?? results.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+  const requestLimits = results.filter((_r, i) => requests[i]?.cost !== 0);
+  const candidates = requestLimits.length > 0 ? requestLimits : results;
+  const tightest = refused ?? candidates.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   const headers: Record<string, string> = {
     'x-ratelimit-limit': String(tightest.limit),
     'x-ratelimit-remaining': String(tightest.remaining),

@@ -6,6 +6,7 @@ export {
   type PolicyChain,
   type Refusal,
   type RequestContext,
+  type TokenUsage,
 } from './chain.ts';
 export { type CallerIdentity, ConsumerDirectory, hashAPIKey } from './consumers.ts';
 export { identityHeaders } from './forwarding.ts';

@@ -9,6 +9,11 @@ export interface RateLimitRequest {
   key: string;
   limit: number;
   windowMs: number;
+  /**
+   * Units this request uses (default 1). 0 only checks that the key is under its limit: token
+   * limits admit on that, and charge the tokens afterwards with `charge`.
+   */
+  cost?: number;
 }
 
 export interface RateLimitResult {
@@ -28,6 +33,8 @@ export interface RateLimitStore {
    * Results are in the order of `requests`.
    */
   acquire(requests: readonly RateLimitRequest[]): Promise<RateLimitResult[]> | RateLimitResult[];
+  /** Charges used units unconditionally (tokens after a response); a key may go into debt. */
+  charge(requests: readonly RateLimitRequest[]): Promise<void> | void;
 }
 
 // Float noise in window/limit must not refuse the limit-th request of a burst.
@@ -49,15 +56,17 @@ export class LocalRateLimitStore implements RateLimitStore {
     const results = requests.map((r) => {
       const interval = r.windowMs / r.limit;
       const tat = Math.max(this.#tats.get(r.key) ?? now, now);
-      const next = tat + interval;
+      const cost = r.cost ?? 1;
+      const next = tat + interval * cost;
       const ahead = next - now;
-      if (ahead > r.windowMs + EPSILON) {
+      const over = cost === 0 ? ahead >= r.windowMs - EPSILON : ahead > r.windowMs + EPSILON;
+      if (over) {
         return {
           allowed: false,
           limit: r.limit,
           remaining: 0,
           resetMs: tat - now,
-          retryAfterMs: ahead - r.windowMs,
+          retryAfterMs: cost === 0 ? ahead - r.windowMs + interval : ahead - r.windowMs,
           next,
         };
       }
@@ -71,6 +80,14 @@ export class LocalRateLimitStore implements RateLimitStore {
       });
     }
     return results.map(({ next: _next, ...result }) => result);
+  }
+
+  charge(requests: readonly RateLimitRequest[]): void {
+    const now = this.#now();
+    for (const r of requests) {
+      const tat = Math.max(this.#tats.get(r.key) ?? now, now);
+      this.#tats.set(r.key, tat + (r.windowMs / r.limit) * (r.cost ?? 1));
+    }
   }
 
   /** Forgets counters that are back to full, so idle keys do not accumulate. */

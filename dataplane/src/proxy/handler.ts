@@ -143,6 +143,9 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       }
       for (const [name, value] of Object.entries(outcome.responseHeaders))
         exchange.res.setHeader(name, value);
+      const { settle } = outcome;
+      // Token limits: the AI meter's figures are on the exchange once the response is over.
+      if (settle) exchange.res.once('close', () => settle(exchange.ai));
       proceed();
     };
     if (admission instanceof Promise) {

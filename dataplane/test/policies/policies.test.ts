@@ -30,7 +30,13 @@ const route = (name: string, rules: unknown[]) => ({
   spec: { rules },
 });
 
-const KEYS = { alice: 'sk-alice-1', bob: 'sk-bob-1', intern: 'sk-intern-1', gone: 'sk-gone-1' };
+const KEYS = {
+  alice: 'sk-alice-1',
+  bob: 'sk-bob-1',
+  intern: 'sk-intern-1',
+  gone: 'sk-gone-1',
+  tok: 'sk-tok-1',
+};
 
 function manifests(provider: MockProvider, upstream: TestUpstream, keys = KEYS): unknown[] {
   return [
@@ -47,6 +53,8 @@ function manifests(provider: MockProvider, upstream: TestUpstream, keys = KEYS):
     secret('bob-key', keys.bob),
     secret('intern-key', keys.intern),
     secret('gone-key', keys.gone),
+    secret('tok-key', keys.tok),
+    consumer('tok', {}),
     consumer('alice', { team: 'shop' }),
     consumer('bob', { team: 'billing' }),
     consumer('intern', { team: 'interns' }),
@@ -75,6 +83,10 @@ function manifests(provider: MockProvider, upstream: TestUpstream, keys = KEYS):
     policy('limits', {
       targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'limited' }],
       rateLimits: [{ name: 'per-consumer', requests: { limit: 5, window: '1h' } }],
+    }),
+    policy('tokens', {
+      targetRefs: [{ kind: 'Route', name: 'llm' }],
+      rateLimits: [{ name: 'tokens', tokens: { limit: 50, window: '1h' } }],
     }),
     policy('anonymous-ok', {
       targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'open' }],
@@ -221,6 +233,33 @@ describe('rate limits', () => {
   test('counters survive a new snapshot', async () => {
     gateway.apply(manifests(provider, upstream));
     expect((await get('/limited', { 'x-api-key': KEYS.bob })).status).toBe(429);
+  });
+});
+
+describe('token rate limits', () => {
+  test('a consumer is admitted while under its token limit and refused once its metered tokens reach it', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEYS.tok, maxRetries: 0 });
+    let spent = 0;
+    let refusal: unknown;
+    for (let i = 0; i < 50 && refusal === undefined; i++) {
+      const before = spent;
+      await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'count my tokens please' }] })
+        .then(
+          (reply) => {
+            expect(before).toBeLessThan(50);
+            spent += reply.usage?.total_tokens ?? 0;
+          },
+          (error: unknown) => {
+            refusal = error;
+          },
+        );
+    }
+    expect(refusal).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(spent).toBeGreaterThanOrEqual(50);
+    const headers = (refusal as InstanceType<typeof OpenAI.RateLimitError>).headers;
+    expect(Number(headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(headers.get('x-tollgate-error-code')).toBe('TG_ERR_RATE_LIMITED');
   });
 });
 

@@ -31,3 +31,17 @@ test('several limits are charged all or nothing', () => {
   // The refused request did not charge the wide limit: 9 remain after one more.
   expect(store.acquire([both[0]!])[0]!.remaining).toBe(8);
 });
+
+test('a token limit admits while under the limit and charges the used tokens afterwards', () => {
+  let now = 0;
+  const store = new LocalRateLimitStore(() => now);
+  const check = () => store.acquire([{ key: 't', limit: 100, windowMs: 1000, cost: 0 }])[0]!;
+  expect(check()).toMatchObject({ allowed: true, remaining: 100 });
+  store.charge([{ key: 't', limit: 100, windowMs: 1000, cost: 150 }]);
+  const refused = check();
+  expect(refused.allowed).toBe(false);
+  // 50 tokens of debt plus one token's worth of time (10 ms per token).
+  expect(refused.retryAfterMs).toBeCloseTo(510);
+  now += 510;
+  expect(check().allowed).toBe(true);
+});

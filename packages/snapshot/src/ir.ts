@@ -79,6 +79,11 @@ export const RateLimitIR = z.object({
   key: z.enum(['consumer', 'team', 'tenant', 'route', 'model', 'header', 'clientIP']),
   /** Lowercase header name, with key: header. */
   header: z.string().optional(),
+  /**
+   * Set for a token limit: which AI tokens count (`limit` is then tokens per window). A request is
+   * admitted while the key is under the limit; its tokens are charged when the response ends.
+   */
+  tokens: z.enum(['input', 'output', 'total']).optional(),
 });
 export type RateLimitIR = z.infer<typeof RateLimitIR>;
 

@@ -47,8 +47,7 @@ export function attachEffectivePolicies(
   index: ObjectIndex,
 ): void {
   const relevant = policies.filter(
-    (p) =>
-      p.spec.authentication?.apiKey || p.spec.authorization || p.spec.rateLimits?.some((l) => l.requests),
+    (p) => p.spec.authentication?.apiKey || p.spec.authorization || p.spec.rateLimits?.length,
   );
   if (relevant.length === 0) return;
   const seniorFirst = [...relevant].sort((a, b) =>
@@ -102,14 +101,16 @@ function effectiveFor(policies: PolicyIR[]): RoutePolicyIR {
       }),
     };
   }
-  const limited = policies.find((p) => p.spec.rateLimits?.some((l) => l.requests));
+  const limited = policies.find((p) => p.spec.rateLimits?.length);
   if (limited?.spec.rateLimits) {
     const limits: RateLimitIR[] = [];
     for (const limit of limited.spec.rateLimits) {
-      if (!limit.requests) continue; // token limits: not enforced yet
-      const windowMs = durationToMs(limit.requests.window);
+      const counted = limit.requests ?? limit.tokens;
+      if (!counted) continue;
+      const windowMs = durationToMs(counted.window);
       if (windowMs === undefined || windowMs <= 0) continue;
-      const ir: RateLimitIR = { name: limit.name, limit: limit.requests.limit, windowMs, key: limit.key };
+      const ir: RateLimitIR = { name: limit.name, limit: counted.limit, windowMs, key: limit.key };
+      if (limit.tokens) ir.tokens = limit.tokens.count;
       if (limit.header !== undefined) ir.header = limit.header.toLowerCase();
       limits.push(ir);
     }

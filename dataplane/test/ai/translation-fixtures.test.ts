@@ -126,9 +126,23 @@ function normaliseHeaders(headers: IncomingMessage['headers']): Record<string, s
     if (DROPPED.has(name)) continue;
     const value = headers[name];
     const text = Array.isArray(value) ? value.join(', ') : String(value ?? '');
-    out[name] = REDACTED.has(name) ? '<redacted>' : VOLATILE.has(name) ? '<volatile>' : text;
+    out[name] = REDACTED.has(name) ? redact(text) : VOLATILE.has(name) ? '<volatile>' : text;
   }
   return out;
+}
+
+/**
+ * A credential → a placeholder. A SigV4 authorization keeps its region, service and signed headers
+ * (what the translation decides); the key id, date and signature go.
+ */
+function redact(value: string): string {
+  const sigv4 =
+    /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([^,]+), SignedHeaders=([^,]+), Signature=[0-9a-f]+$/.exec(
+      value,
+    );
+  return sigv4
+    ? `AWS4-HMAC-SHA256 Credential=<redacted>/<date>/${sigv4[1]}, SignedHeaders=${sigv4[2]}, Signature=<redacted>`
+    : '<redacted>';
 }
 
 function parseBody(text: string): unknown {
@@ -148,6 +162,16 @@ function normaliseClientJson(value: unknown): unknown {
   if (typeof out.created === 'number') out.created = 0;
   if (out.message && typeof out.message === 'object') out.message = normaliseClientJson(out.message);
   return out;
+}
+
+/** The id every chunk of one stream must share (OpenAI chunks' id, Anthropic's message id once). */
+function streamIds(text: string): Set<string> {
+  const ids = new Set<string>();
+  for (const match of text.matchAll(/^data: ?(\{.*\})\r?$/gm)) {
+    const data = JSON.parse(match[1]!) as { object?: string; id?: string };
+    if (data.object === 'chat.completion.chunk' && data.id !== undefined) ids.add(data.id);
+  }
+  return ids;
 }
 
 /** SSE text → events with their data parsed (JSON, or the raw text such as "[DONE]"). */
@@ -368,6 +392,9 @@ describe.each(ADAPTER_CASES)('provider $type', (row: AdapterCase) => {
       compareOrWrite(join(dir, 'upstream-request.json'), upstream);
 
       const contentType = response.headers.get('content-type') ?? '';
+      // Ids are generated, so the fixture hides them; but all chunks of a stream carry the same one.
+      if (contentType.includes('event-stream') && client === 'openai-chat')
+        expect(streamIds(text).size).toBe(1);
       compareOrWrite(join(dir, 'client-response.json'), {
         status: response.status,
         contentType: contentType.split(';')[0],

@@ -8,6 +8,7 @@ export interface Proc {
   readonly name: string;
   readonly pid: number;
   readonly child: ChildProcess;
+  readonly logFile: string;
 }
 
 const running = new Set<Proc>();
@@ -29,7 +30,7 @@ export function startPinned(
     detached: true,
   });
   if (child.pid === undefined) throw new Error(`${name} did not start`);
-  const proc = { name, pid: child.pid, child };
+  const proc = { name, pid: child.pid, child, logFile: options.logFile };
   running.add(proc);
   child.once('exit', () => running.delete(proc));
   return proc;
@@ -80,14 +81,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Polls until `probe` resolves true, failing with `what` after `timeoutMs`. */
+/**
+ * Polls until `probe` resolves true, failing with `what` after `timeoutMs`, or at once when one
+ * of `watch` exits (its log says why).
+ */
 export async function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
   timeoutMs = 60_000,
+  watch: Proc[] = [],
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const dead = watch.find((p) => !alive(p));
+    if (dead) throw new Error(`${dead.name} exited while waiting for ${what}; see ${dead.logFile}`);
     try {
       if (await probe()) return;
     } catch {

@@ -2,7 +2,7 @@
 // Portkey (AI workloads) and Tollgate in standalone mode; medians of several runs, written as a
 // markdown table to bench/results/<date>.md. See docs/benchmarks.md.
 //   scripts/toolchain.sh node bench/run.ts [--quick] [--runs N] [--seconds S] [--warmup S]
-//     [--connections C] [--only direct,nginx,haproxy,portkey,tollgate]
+//     [--connections C] [--only direct,nginx,haproxy,portkey,tollgate] [--keep] [--note TEXT]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     note: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick === true;
@@ -59,7 +60,13 @@ const workloads: Workload[] = [
     title: 'chat completion POST',
     path: CHAT_PATH,
     ai: true,
-    body: { model: MODEL, messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say hello in fifty words.' }] },
+    body: {
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Say hello in fifty words.' },
+      ],
+    },
   },
   {
     id: 'stream',
@@ -90,6 +97,24 @@ const median = (xs: number[]): number => {
 let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
 const port = (): number => nextPort++;
 
+/** One request first: a proxy that answers wrongly (or cuts a stream short) is not measured. */
+async function checkResponse(target: Target, workload: Workload): Promise<void> {
+  const res = await fetch(`${target.base}${workload.path}`, {
+    method: workload.body ? 'POST' : 'GET',
+    headers: { 'content-type': 'application/json', ...(workload.ai ? target.aiHeaders : {}) },
+    body: workload.body ? JSON.stringify(workload.body) : undefined,
+  });
+  const text = await res.text();
+  // 50 content chunks + finish; the usage-only chunk may be dropped when the client did not ask for it.
+  const events = text.split('\n\n').filter((e) => e.startsWith('data: {')).length;
+  const ok =
+    res.ok && (workload.id === 'stream' ? events >= 51 && text.includes('[DONE]') : text.startsWith('{'));
+  if (!ok)
+    throw new Error(
+      `${target.name} ${workload.id}: unexpected response ${res.status} (${events} events): ${text.slice(0, 300)}`,
+    );
+}
+
 async function measure(target: Target, workload: Workload, bodyFile: string | undefined): Promise<Row> {
   const load = {
     url: `${target.base}${workload.path}`,
@@ -98,6 +123,7 @@ async function measure(target: Target, workload: Workload, bodyFile: string | un
     bodyFile,
     headers: workload.ai ? target.aiHeaders : undefined,
   };
+  await checkResponse(target, workload);
   process.stderr.write(`  ${target.name.padEnd(9)} ${workload.id.padEnd(6)} warm-up`);
   await runWrk({ ...load, connections, seconds: warmup });
   const results: WrkResult[] = [];
@@ -139,7 +165,9 @@ function table(workload: Workload, rows: Row[]): string {
   ];
   for (const r of rows) {
     const added =
-      direct && r !== direct ? `+${ms(r.c1p50Ms - direct.c1p50Ms)} / +${ms(r.c1p99Ms - direct.c1p99Ms)}` : '—';
+      direct && r !== direct
+        ? `+${ms(r.c1p50Ms - direct.c1p50Ms)} / +${ms(r.c1p99Ms - direct.c1p99Ms)}`
+        : '—';
     lines.push(
       `| ${r.target} | ${fmt(r.rps)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.c1p50Ms)} | ${ms(r.c1p99Ms)} | ${added} | ${r === direct ? '—' : fmt(r.rssMiB, 1)} | ${r.errors} |`,
     );
@@ -192,13 +220,11 @@ async function main(): Promise<void> {
     const { stop } = await import('./procs.ts');
     for (const [id, start, aiOnly] of plan) {
       if (only && !only.has(id)) continue;
-      const before = new Set<number>();
       const target = await start();
       for (const w of workloads) {
         if (aiOnly && !w.ai) continue;
         results.get(w.id)!.push(await measure(target, w, bodies.get(w.id)));
       }
-      void before;
       // Stop everything but the upstream before the next target.
       const { runningExcept } = await import('./procs.ts');
       await Promise.all(runningExcept('upstream').map(stop));
@@ -223,7 +249,8 @@ async function main(): Promise<void> {
   const file = path.join(dir, `${date}${quick ? '-quick' : ''}.md`);
   writeFileSync(file, `${report}\n`);
   process.stderr.write(`written to ${path.relative(process.cwd(), file)}\n`);
-  rmSync(work, { recursive: true, force: true });
+  if (values.keep) process.stderr.write(`logs kept in ${work}\n`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 main().catch(async (error: unknown) => {

@@ -51,10 +51,16 @@ export function ensureDebianTools(): void {
 }
 
 export async function startUpstream(env: Omit<Env, 'upstreamPort'>, port: number): Promise<Proc> {
-  const proc = startPinned('upstream', env.core, process.execPath, [path.join(import.meta.dirname, 'upstream.ts'), '--port', String(port)], {
-    logFile: path.join(env.work, 'upstream.log'),
-  });
-  await waitUntil('the upstream', () => httpOk(`http://127.0.0.1:${port}${JSON_PATH}`));
+  const proc = startPinned(
+    'upstream',
+    env.core,
+    process.execPath,
+    [path.join(import.meta.dirname, 'upstream.ts'), '--port', String(port)],
+    {
+      logFile: path.join(env.work, 'upstream.log'),
+    },
+  );
+  await waitUntil('the upstream', () => httpOk(`http://127.0.0.1:${port}${JSON_PATH}`), 30_000, [proc]);
   return proc;
 }
 
@@ -93,7 +99,7 @@ http {
     logFile: path.join(env.work, 'nginx.log'),
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitUntil('nginx', () => httpOk(`${base}${JSON_PATH}`));
+  await waitUntil('nginx', () => httpOk(`${base}${JSON_PATH}`), 30_000, [proc]);
   return { name: 'nginx', base, rssPids: [proc.pid] };
 }
 
@@ -122,7 +128,7 @@ backend upstream
     logFile: path.join(env.work, 'haproxy.log'),
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitUntil('HAProxy', () => httpOk(`${base}${JSON_PATH}`));
+  await waitUntil('HAProxy', () => httpOk(`${base}${JSON_PATH}`), 30_000, [proc]);
   return { name: 'HAProxy', base, rssPids: [proc.pid] };
 }
 
@@ -156,7 +162,10 @@ export function ensurePortkey(): string {
     hasNpm = false;
   }
   if (hasNpm) {
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
   } else {
     execFileSync(path.join(root, 'scripts/toolchain.sh'), ['pnpm', 'install', '--ignore-workspace'], {
       cwd: dir,
@@ -181,12 +190,16 @@ export async function startPortkey(env: Env, port: number): Promise<Target> {
     'x-portkey-custom-host': `http://127.0.0.1:${env.upstreamPort}/v1`,
     authorization: 'Bearer bench',
   };
-  await waitUntil('Portkey', () =>
-    httpOk(`${base}${CHAT_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...aiHeaders },
-      body: chatBody,
-    }),
+  await waitUntil(
+    'Portkey',
+    () =>
+      httpOk(`${base}${CHAT_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...aiHeaders },
+        body: chatBody,
+      }),
+    60_000,
+    [proc],
   );
   return { name: 'Portkey', base, rssPids: [proc.pid], aiHeaders };
 }
@@ -259,7 +272,7 @@ export async function startTollgate(
   const manifests = path.join(env.work, 'manifests');
   writeManifests(manifests, env.upstreamPort);
   const logEnv = { ...process.env, TOLLGATE_LOG_LEVEL: 'info' };
-  startPinned(
+  const controller = startPinned(
     'controller',
     env.core,
     process.execPath,
@@ -294,10 +307,19 @@ export async function startTollgate(
     { logFile: path.join(env.work, 'dataplane.log'), env: logEnv, cwd: root },
   );
   const base = `http://127.0.0.1:${ports.listen}`;
-  await waitUntil('the Tollgate data plane', () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`), 120_000);
+  await waitUntil(
+    'the Tollgate data plane',
+    () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`),
+    120_000,
+    [controller, dataplane],
+  );
   await waitUntil('the Tollgate JSON route', () => httpOk(`${base}${JSON_PATH}`));
   await waitUntil('the Tollgate AI route', () =>
-    httpOk(`${base}${CHAT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody }),
+    httpOk(`${base}${CHAT_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chatBody,
+    }),
   );
   return { name: 'Tollgate', base, rssPids: [dataplane.pid] };
 }

@@ -1,5 +1,7 @@
 // Policies end to end in one process: manifests (Consumers with keys in Secrets, Policies) → the
 // real translator → a real data plane in front of a real upstream and a mock AI provider.
+
+import Anthropic from '@anthropic-ai/sdk';
 import { type MockProvider, startOpenAIMock, startUpstream, type TestUpstream } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { type Gateway, providerObjects, startGateway } from '../ai/helpers.ts';
@@ -167,6 +169,24 @@ describe('API-key authentication', () => {
     });
     expect(reply.choices[0]?.message.content).toBeTruthy();
     expect(provider.requests.at(-1)?.headers.authorization).toBe(`Bearer ${provider.apiKey}`);
+  });
+
+  test('the Anthropic client authenticates with x-api-key, and the key never reaches the provider', async () => {
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: KEYS.alice, maxRetries: 0 });
+    const reply = await client.messages.create({
+      model: 'gpt-4o-mini',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(reply.content.length).toBeGreaterThan(0);
+    const sent = JSON.stringify(provider.requests.map((r) => r.headers));
+    expect(sent).not.toContain(KEYS.alice);
+    expect(gateway.lastAccess()).toMatchObject({ consumer: 'ai/alice', status: 200 });
+    const anonymous = new Anthropic({ baseURL: gateway.url, apiKey: 'sk-nobody', maxRetries: 0 });
+    const error = await anonymous.messages
+      .create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
   });
 
   test('an unknown key gets 401 and a disabled consumer 403', async () => {

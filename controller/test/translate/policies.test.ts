@@ -52,7 +52,7 @@ test('a route gets an effective policy only while a Policy with an enforced sect
   expect(withKeys.virtualHosts[0]?.routes[0]?.policy).toEqual({
     authentication: {
       from: 'policy/shop/keys',
-      apiKey: { required: true, headers: ['authorization', 'x-api-key'] },
+      apiKey: { required: true, headers: ['authorization', 'x-api-key', 'api-key'] },
     },
   });
 });

@@ -10,10 +10,12 @@ export const APIKeyAuthentication = z
       description:
         'When true, a request without a key is refused (401). When false it passes as anonymous; a wrong key is still refused.',
     }),
-    headers: listSet(z.array(headerName).min(1).max(8)).default(['authorization', 'x-api-key']).meta({
-      description:
-        'Headers searched for the key, in order. Authorization is read as "Bearer <key>", any other header as the bare key.',
-    }),
+    headers: listSet(z.array(headerName).min(1).max(8))
+      .default(['authorization', 'x-api-key', 'api-key'])
+      .meta({
+        description:
+          'Headers searched for the key, in order. Authorization is read as "Bearer <key>", any other header as the bare key.',
+      }),
   })
   .meta({ description: 'Authenticates requests with the API keys of Consumers.' });
 export type APIKeyAuthentication = z.infer<typeof APIKeyAuthentication>;

@@ -2,6 +2,7 @@
 // resolve is left out of the snapshot (Accepted=False, UnresolvedRefs) rather than served without them.
 import { type AIProvider, defaultBaseURLs, type SecretKeyRef } from '@tollgate/api';
 import type { AIProviderIR, ClusterIR } from '@tollgate/snapshot';
+import { durationToMs } from './durations.ts';
 import type { ObjectIndex } from './objects.ts';
 import type { ObjectReport, Reports } from './report.ts';
 import { readSecretKey } from './secrets.ts';
@@ -51,7 +52,7 @@ function compileProvider(
   index: ObjectIndex,
   report: ObjectReport,
 ): UsableProvider | undefined {
-  const { type, baseURL, auth, models, ...options } = object.spec;
+  const { type, baseURL, auth, models, limits, timeouts, ...options } = object.spec;
   const base = baseURL ?? defaultBaseURL(object.spec);
   if (base === undefined) {
     report.reject('Invalid', `spec.baseURL: required for type "${type}"; set the provider's base URL`);
@@ -102,8 +103,14 @@ function compileProvider(
     credentials,
     models: (models ?? []).map((model) => ({ ...model, aliases: model.aliases ?? [] })),
   };
-  // Provider-specific settings (azure, bedrock, vertex, limits, …) travel as the spec gives them.
+  // Provider-specific settings (azure, bedrock, vertex, health check, …) travel as the spec gives them.
   if (Object.keys(options).length > 0) provider.options = options;
+  if (limits && Object.keys(limits).length > 0) provider.limits = { ...limits };
+  if (timeouts) {
+    const compiled = compileTimeouts(timeouts, report);
+    if (!compiled) return undefined;
+    if (Object.keys(compiled).length > 0) provider.timeouts = compiled;
+  }
   const cluster: ClusterIR = {
     id,
     kind: 'ai-provider',
@@ -112,4 +119,28 @@ function compileProvider(
     endpoints: [{ host: url.host, port: url.port }],
   };
   return { provider, cluster };
+}
+
+function compileTimeouts(
+  timeouts: NonNullable<AIProvider['spec']['timeouts']>,
+  report: ObjectReport,
+): NonNullable<AIProviderIR['timeouts']> | undefined {
+  const out: NonNullable<AIProviderIR['timeouts']> = {};
+  for (const [name, key] of [
+    ['request', 'requestMs'],
+    ['connect', 'connectMs'],
+  ] as const) {
+    const value = timeouts[name];
+    if (value === undefined) continue;
+    const ms = durationToMs(value);
+    if (ms === undefined) {
+      report.reject(
+        'Invalid',
+        `spec.timeouts.${name}: ${JSON.stringify(value)} must be a duration such as "10s", "1m30s" or "500ms"`,
+      );
+      return undefined;
+    }
+    out[key] = ms;
+  }
+  return out;
 }

@@ -87,6 +87,9 @@ function compileRule(
       action,
       timeouts,
     };
+    // Default (Weighted) left out: entries without AI backends never carry it.
+    if (rule.loadBalancing && rule.loadBalancing.type !== 'Weighted')
+      entry.loadBalancing = { type: rule.loadBalancing.type };
     return entry;
   });
 }

@@ -49,6 +49,7 @@ type Attempt =
   | { kind: 'final'; error: ProviderError };
 
 const RETRIABLE = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'connect']);
+const SLOW_FAILURES = new Set(['server', 'timeout', 'connect']);
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 
 interface Prepared {
@@ -74,6 +75,8 @@ export class AIRequest {
   /** Set when the route's request timeout passed; aborts the attempt in flight through #abortAttempt. */
   #deadline: AttemptTimeoutError | undefined;
   #abortAttempt: ((reason: Error) => void) | undefined;
+  /** Records the attempt's time to first byte with the balancer's latency figures. */
+  #firstByte: (() => void) | undefined;
 
   constructor(gateway: AIGatewaySettings, context: AIServeContext) {
     this.#gateway = gateway;
@@ -174,7 +177,13 @@ export class AIRequest {
     exchange.onClientClosed = () => this.#onClientGone();
     if (this.#clientGone) return this.#onClientGone();
 
-    const found = p.plan.ai.candidates(p.model, operation);
+    const gateway = this.#gateway;
+    const found = p.plan.ai.candidates(p.model, operation, {
+      load: gateway.load,
+      available: (b) =>
+        gateway.cooldowns.remaining(b.provider.id) === 0 &&
+        gateway.limits.available(b.provider.id, b.provider.limits),
+    });
     if (!found.ok) {
       meter.failed(found.reason);
       exchange.ai = meter.record;
@@ -233,9 +242,42 @@ export class AIRequest {
         };
         continue;
       }
+      const admission = this.#gateway.limits.admit(provider.id, provider.limits);
+      if (!admission.ok) {
+        // Over this pod's share of the provider's quota: as good as a 429, without asking.
+        meter.attempt(candidate, 'cooling_down');
+        soonestRetryMs = Math.min(soonestRetryMs, admission.retryAfterMs);
+        last ??= {
+          candidate,
+          error: {
+            status: 429,
+            kind: 'rate_limit',
+            message: `the provider's ${admission.reason} limit is reached`,
+            retryAfterMs: admission.retryAfterMs,
+          },
+        };
+        continue;
+      }
       meter.candidate = candidate;
       exchange.cluster = candidate.backend.cluster.id;
-      const outcome = await this.#attempt(p, candidate);
+      const { key } = candidate.backend;
+      const endLoad = this.#gateway.load.begin(key);
+      const startedAt = performance.now();
+      this.#firstByte = () => {
+        this.#firstByte = undefined;
+        this.#gateway.load.observe(key, performance.now() - startedAt);
+      };
+      let outcome: Attempt;
+      try {
+        outcome = await this.#attempt(p, candidate);
+      } finally {
+        endLoad();
+        const record = meter.record;
+        admission.permit.release(record ? record.inputTokens + record.outputTokens : undefined);
+      }
+      // A failure that cost time (timeout, broken connection, bad answer) counts as a slow answer.
+      if (outcome.kind === 'retry' && SLOW_FAILURES.has(outcome.error.kind)) this.#firstByte?.();
+      this.#firstByte = undefined;
       if (outcome.kind === 'done' || outcome.kind === 'client-gone') return;
       if (outcome.kind === 'final') return this.#answerProviderError(p, candidate, outcome.error);
       meter.attempt(candidate, outcomeOf(outcome.error));
@@ -311,7 +353,7 @@ export class AIRequest {
       throw error;
     }
 
-    const attemptMs = p.plan.ir.timeouts.backendRequestMs || p.plan.timeouts.headersMs;
+    const attemptMs = attemptTimeoutMs(p, provider);
     const controller = new AbortController();
     this.#abortAttempt = (reason) => controller.abort(reason);
     if (this.#deadline) controller.abort(this.#deadline);
@@ -410,6 +452,7 @@ export class AIRequest {
       return { kind: 'retry', error: badResponse((error as Error).message) };
     }
     meter.attempt(candidate, 'success');
+    this.#firstByte?.();
     const metered = meter.served(reported, true, generated);
     if (encode) out = encode(metered.usage);
     exchange.ai = meter.record;
@@ -461,6 +504,7 @@ export class AIRequest {
       this.#streamState = state;
       meter.attempt(candidate, 'success');
       meter.firstToken();
+      this.#firstByte?.();
       const headers: Record<string, string | string[]> = {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
@@ -552,7 +596,7 @@ export class AIRequest {
       error.retryAfterMs !== undefined
         ? { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) }
         : undefined;
-    const timeoutMs = p.plan.ir.timeouts.backendRequestMs || p.plan.timeouts.headersMs;
+    const timeoutMs = attemptTimeoutMs(p, provider);
     const answers: Partial<Record<ProviderError['kind'], [ErrorCode, ErrorParams, Record<string, string>?]>> =
       {
         authentication: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status }],
@@ -603,6 +647,17 @@ export class AIRequest {
     const at = path.lastIndexOf('/');
     return `${at > 0 ? path.slice(0, at) : ''}/models`.replace(/\/chat\/models$/, '/models');
   }
+}
+
+/**
+ * One attempt's deadline: the shorter of the route's (backendRequest, else the proxy's headers
+ * timeout) and the provider's own timeouts.request.
+ */
+function attemptTimeoutMs(p: Prepared, provider: Candidate['backend']['provider']): number {
+  const route = p.plan.ir.timeouts.backendRequestMs || p.plan.timeouts.headersMs;
+  const own = provider.attemptTimeoutMs;
+  if (!own) return route;
+  return route > 0 ? Math.min(route, own) : own;
 }
 
 function final(status: number, kind: ProviderError['kind'], message: string): Attempt {

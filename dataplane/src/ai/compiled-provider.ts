@@ -44,6 +44,16 @@ export class CompiledProvider {
     }
   }
 
+  /** Limits enforced by this data plane; undefined ⇒ none. */
+  get limits(): AIProviderIR['limits'] {
+    return this.ir.limits;
+  }
+
+  /** This provider's own deadline for one attempt; undefined ⇒ the route's. */
+  get attemptTimeoutMs(): number | undefined {
+    return this.ir.timeouts?.requestMs || undefined;
+  }
+
   /** Short name for logs and labels: namespace/name. */
   get name(): string {
     return `${this.ir.namespace}/${this.ir.name}`;

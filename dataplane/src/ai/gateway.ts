@@ -6,6 +6,7 @@ import type { Exchange } from '../proxy/exchange.ts';
 import type { RoutePlan } from '../proxy/route-plan.ts';
 import type { RouteMatch } from '../router/index.ts';
 import { AIRequest } from './ai-request.ts';
+import { BackendLoad, ProviderLimits } from './balancing/index.ts';
 import { CoolDowns } from './cooldown.ts';
 import { classifyEndpoint } from './endpoints.ts';
 import { loadTokenizer } from './metering/estimate.ts';
@@ -37,6 +38,10 @@ export interface AIServeContext {
 export interface AIGatewaySettings {
   readonly metrics: AIMetrics;
   readonly cooldowns: CoolDowns;
+  /** In-flight counts and latency per AI backend, for the balancing strategies. */
+  readonly load: BackendLoad;
+  /** AIProvider limits enforced by this data plane. */
+  readonly limits: ProviderLimits;
   readonly maxRequestBodyBytes: number;
   readonly maxResponseBodyBytes: number;
 }
@@ -44,6 +49,8 @@ export interface AIGatewaySettings {
 export class AIGateway implements AIGatewaySettings {
   readonly metrics: AIMetrics;
   readonly cooldowns = new CoolDowns();
+  readonly load = new BackendLoad();
+  readonly limits = new ProviderLimits();
   readonly maxRequestBodyBytes: number;
   readonly maxResponseBodyBytes: number;
 

@@ -1,12 +1,15 @@
 // The AI side of a route entry, compiled once per snapshot: its backends (provider, cluster,
 // weight, priority, model rewrite) grouped by priority, and per request the order in which to try
-// them: within the best priority by weight (smooth weighted round robin), then the next priority.
+// them: within the best priority by the rule's balancing strategy, then the next priority.
 import type { RouteEntryIR } from '@tollgate/snapshot';
-import { type UpstreamCluster, type UpstreamSet, WeightedPicker } from '../upstream/index.ts';
+import type { UpstreamCluster, UpstreamSet } from '../upstream/index.ts';
+import { type Balancer, type BalancingInput, type BalancingType, createBalancer } from './balancing/index.ts';
 import type { CompiledProvider, ResolvedModel } from './compiled-provider.ts';
 import type { Operation } from './providers/types.ts';
 
 export interface AIBackend {
+  /** Load and latency are tracked under this key: provider id and backendRef model. */
+  key: string;
   provider: CompiledProvider;
   cluster: UpstreamCluster;
   weight: number;
@@ -23,18 +26,23 @@ export interface Candidate {
 interface PriorityGroup {
   priority: number;
   backends: AIBackend[];
-  picker: WeightedPicker<AIBackend>;
+  balancer: Balancer<AIBackend>;
 }
 
 export type CandidateResult =
   | { ok: true; candidates: Candidate[] }
   | { ok: false; reason: 'model-not-found' | 'operation-unsupported' };
 
+const IDLE: BalancingInput<AIBackend> = {
+  load: { inFlight: () => 0, latency: () => undefined },
+  available: () => true,
+};
+
 export class AIPlan {
   readonly backends: readonly AIBackend[];
   readonly #groups: PriorityGroup[];
 
-  constructor(backends: AIBackend[]) {
+  constructor(backends: AIBackend[], balancing: BalancingType = 'Weighted') {
     this.backends = backends;
     const byPriority = new Map<number, AIBackend[]>();
     for (const backend of backends) {
@@ -47,23 +55,24 @@ export class AIPlan {
       .map(([priority, list]) => ({
         priority,
         backends: list,
-        picker: new WeightedPicker(list.map((b) => ({ item: b, weight: b.weight }))),
+        balancer: createBalancer(balancing, list),
       }));
   }
 
   /**
-   * The backends that can serve `model` for `operation`, in the order to try them. Each priority
-   * group starts with the weighted pick and continues with its other backends by weight.
+   * The backends that can serve `model` for `operation`, in the order to try them: each priority
+   * group in its balancer's order (backends that cannot take a request now last).
+   * Without `balancing` (tests, listings) every backend counts as idle and available.
    */
-  candidates(model: string, operation: Operation): CandidateResult {
+  candidates(
+    model: string,
+    operation: Operation,
+    balancing: BalancingInput<AIBackend> = IDLE,
+  ): CandidateResult {
     const out: Candidate[] = [];
     let modelKnown = false;
     for (const group of this.#groups) {
-      const first = group.picker.pick();
-      const ordered = first
-        ? [first, ...group.backends.filter((b) => b !== first).sort((a, b) => b.weight - a.weight)]
-        : [];
-      for (const backend of ordered) {
+      for (const backend of group.balancer.order(balancing)) {
         const resolved = backend.provider.resolveModel(backend.model ?? model);
         if (!resolved) continue;
         modelKnown = true;
@@ -113,7 +122,14 @@ export function compileAIPlan(
   const backends = ir.action.backends.map((b, i): AIBackend => {
     const provider = providers.get(b.clusterId);
     if (!provider) throw new Error(`backend ${b.clusterId} is an AI provider the snapshot does not define`);
-    return { provider, cluster: clusters[i]!, weight: b.weight, priority: b.priority ?? 0, model: b.model };
+    return {
+      key: `${provider.id}#${b.model ?? ''}`,
+      provider,
+      cluster: clusters[i]!,
+      weight: b.weight,
+      priority: b.priority ?? 0,
+      model: b.model,
+    };
   });
-  return new AIPlan(backends);
+  return new AIPlan(backends, ir.loadBalancing?.type);
 }

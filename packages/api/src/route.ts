@@ -297,6 +297,19 @@ export const RouteTimeouts = z
   })
   .meta({ description: 'Timeouts for requests matching this rule.' });
 
+export const LoadBalancing = z
+  .object({
+    type: z.enum(['Weighted', 'LeastBusy', 'LowestLatency']).default('Weighted').meta({
+      description:
+        'Weighted: in proportion to weight. LeastBusy: the backend with the fewest requests in flight from this data-plane pod (ties by weight). LowestLatency: the backend with the lowest recent time to first byte (peak EWMA, weights bias it; unmeasured backends are tried first).',
+    }),
+  })
+  .meta({
+    description:
+      'How the backends of one priority share traffic. Only for rules whose backendRefs are AIProviders; fallback to the next priority is unchanged.',
+  });
+export type LoadBalancing = z.infer<typeof LoadBalancing>;
+
 const RouteFilters = withRules(
   z.array(RouteFilter).max(16).meta({ description: 'Filters applied in order.' }),
   [
@@ -330,9 +343,14 @@ export const RouteRule = withRules(
         description: 'Weighted backends. Required unless a RequestRedirect filter answers the request.',
       }),
       timeouts: RouteTimeouts.optional(),
+      loadBalancing: LoadBalancing.optional(),
     })
     .meta({ description: 'Matches, filters and backends.' }),
   [
+    {
+      rule: "!has(self.loadBalancing) || (has(self.backendRefs) && self.backendRefs.all(b, has(b.kind) && b.kind == 'AIProvider'))",
+      message: 'loadBalancing applies to rules whose backendRefs are AIProviders',
+    },
     {
       rule: "(has(self.backendRefs) && size(self.backendRefs) > 0) || (has(self.filters) && self.filters.exists(f, f.type == 'RequestRedirect'))",
       message: 'a rule needs backendRefs or a RequestRedirect filter',

@@ -141,6 +141,8 @@ export const RouteEntryIR = z.object({
     requestMs: z.number().int().optional(),
     backendRequestMs: z.number().int().optional(),
   }),
+  /** AI entries: how a priority group's backends share traffic; absent ⇒ Weighted. */
+  loadBalancing: z.object({ type: z.enum(['Weighted', 'LeastBusy', 'LowestLatency']) }).optional(),
 });
 export type RouteEntryIR = z.infer<typeof RouteEntryIR>;
 
@@ -205,6 +207,18 @@ export const AIProviderIR = z.object({
   ),
   /** Provider-specific settings (api version, region, …) as the AIProvider spec gives them. */
   options: z.record(z.string(), z.unknown()).optional(),
+  /** Enforced per data-plane pod; over a limit the provider is treated as rate limited. */
+  limits: z
+    .object({
+      requestsPerMinute: z.number().int().min(1).optional(),
+      tokensPerMinute: z.number().int().min(1).optional(),
+      maxConcurrentRequests: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  /** Per-attempt deadlines for this provider (the route's request timeout still bounds the whole). */
+  timeouts: z
+    .object({ requestMs: z.number().int().min(0).optional(), connectMs: z.number().int().min(0).optional() })
+    .optional(),
 });
 export type AIProviderIR = z.infer<typeof AIProviderIR>;
 

@@ -1,0 +1,3 @@
+export * from './load.ts';
+export * from './provider-limits.ts';
+export * from './strategies.ts';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssMiB, stopAll } from './procs.ts';
+import { rssMiB, runningExcept, stop, stopAll } from './procs.ts';
 import {
   CHAT_PATH,
   ensureDebianTools,
@@ -151,7 +151,10 @@ async function measure(target: Target, workload: Workload, bodyFile: string | un
 
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const ms = (n: number): string => (Math.abs(n) < 10 ? n.toFixed(2) : n.toFixed(1));
+const signed = (n: number): string => `${n < 0 ? '' : '+'}${ms(n)}`;
+const shellQuote = (arg: string): string =>
+  /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 const ratio = (a: Row | undefined, b: Row | undefined): string =>
   a && b && b.rps > 0 ? `${(a.rps / b.rps).toFixed(2)}×` : '—';
 
@@ -166,7 +169,7 @@ function table(workload: Workload, rows: Row[]): string {
   for (const r of rows) {
     const added =
       direct && r !== direct
-        ? `+${ms(r.c1p50Ms - direct.c1p50Ms)} / +${ms(r.c1p99Ms - direct.c1p99Ms)}`
+        ? `${signed(r.c1p50Ms - direct.c1p50Ms)} / ${signed(r.c1p99Ms - direct.c1p99Ms)}`
         : '—';
     lines.push(
       `| ${r.target} | ${fmt(r.rps)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.c1p50Ms)} | ${ms(r.c1p99Ms)} | ${added} | ${r === direct ? '—' : fmt(r.rssMiB, 1)} | ${r.errors} |`,
@@ -217,7 +220,6 @@ async function main(): Promise<void> {
         false,
       ],
     ];
-    const { stop } = await import('./procs.ts');
     for (const [id, start, aiOnly] of plan) {
       if (only && !only.has(id)) continue;
       const target = await start();
@@ -226,7 +228,6 @@ async function main(): Promise<void> {
         results.get(w.id)!.push(await measure(target, w, bodies.get(w.id)));
       }
       // Stop everything but the upstream before the next target.
-      const { runningExcept } = await import('./procs.ts');
       await Promise.all(runningExcept('upstream').map(stop));
     }
   } finally {
@@ -236,7 +237,10 @@ async function main(): Promise<void> {
   const header = [
     `# Benchmark ${started.toISOString().replace(/\.\d+Z$/, 'Z')}`,
     '',
-    `Command: \`make bench${quick ? ' ARGS=--quick' : ''}\` (\`scripts/toolchain.sh node bench/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`)`,
+    `Command: \`scripts/toolchain.sh node bench/run.ts${process.argv
+      .slice(2)
+      .map((a) => ` ${shellQuote(a)}`)
+      .join('')}\``,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; wrk on core ${LOAD_CORE}, proxy + upstream on core ${PROXY_CORE} (taskset).`,
     `Load: wrk -t2 -c${connections}, ${runs} run(s) × ${seconds} s after ${warmup} s warm-up, medians; added latency from a separate ${latencySeconds} s run at one connection. Portkey ${PORTKEY_VERSION}. Tollgate: standalone, 1,000 routes, access log and metrics on.`,
     ...(values.note ? ['', `Note: ${values.note}`] : []),

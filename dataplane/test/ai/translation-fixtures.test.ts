@@ -12,6 +12,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import type { MockProvider } from '@tollgate/testkit';
 import { ADAPTER_CASES, type AdapterCase } from './conformance/adapter-cases.ts';
 import { accessLines, type Gateway, providerObjects, routeObject, startGateway } from './helpers.ts';
@@ -216,7 +218,35 @@ function loadProviderResponse(dir: string): { meta: RecordedResponse; bytes: Buf
   const meta = readJson(join(dir, 'provider-response.json')) as RecordedResponse;
   if (meta.bodyFile === undefined) return { meta, bytes: Buffer.from(JSON.stringify(meta.body)) };
   const raw = readFileSync(join(dir, meta.bodyFile), 'utf8');
+  if (meta.bodyFile.endsWith('.eventstream.json')) return { meta, bytes: encodeEventStream(raw) };
   return { meta, bytes: meta.bodyFile.endsWith('.b64') ? Buffer.from(raw, 'base64') : Buffer.from(raw) };
+}
+
+/**
+ * Hand-written AWS event streams are kept readable: a JSON list of `{ messageType?, eventType,
+ * payload }`, framed here (prelude, headers, CRCs) as the provider would.
+ */
+function encodeEventStream(text: string): Buffer {
+  const codec = new EventStreamCodec(toUtf8, fromUtf8);
+  const frames = JSON.parse(text) as Array<{ messageType?: string; eventType: string; payload: unknown }>;
+  return Buffer.concat(
+    frames.map((frame) => {
+      const kind = frame.messageType ?? 'event';
+      return Buffer.from(
+        codec.encode({
+          headers: {
+            ':message-type': { type: 'string', value: kind },
+            [kind === 'exception' ? ':exception-type' : ':event-type']: {
+              type: 'string',
+              value: frame.eventType,
+            },
+            ':content-type': { type: 'string', value: 'application/json' },
+          },
+          body: fromUtf8(JSON.stringify(frame.payload)),
+        }),
+      );
+    }),
+  );
 }
 
 function saveProviderResponse(dir: string, status: number, contentType: string, bytes: Buffer): void {

@@ -65,7 +65,16 @@ export function compilePolicyChain(
   ctx: ChainContext,
 ): PolicyChain | undefined {
   if (!ir || (!ir.authentication && !ir.authorization && !ir.rateLimits)) return undefined;
-  const { authentication, authorization, rateLimits } = ir;
+  const { authentication } = ir;
+  const byConsumer = new Map(Object.entries(ir.byConsumer ?? {}));
+  /** The authorization and rate limits for this caller: its own Policies' where they win. */
+  const sectionsFor = (caller: CallerIdentity | undefined) => {
+    const own = caller ? byConsumer.get(caller.id) : undefined;
+    return {
+      authorization: own?.authorization ?? ir.authorization,
+      rateLimits: own?.rateLimits ?? ir.rateLimits,
+    };
+  };
 
   function authenticate(req: IncomingMessage): { context: RequestContext } | { refusal: Refusal } {
     if (!authentication) return { context: ANONYMOUS };
@@ -90,6 +99,7 @@ export function compilePolicyChain(
   }
 
   function authorize(caller: CallerIdentity | undefined, model: string | undefined): Refusal | undefined {
+    const { authorization } = sectionsFor(caller);
     if (!authorization) return undefined;
     const rule = authorization.rules.find((r) => ruleMatches(r, caller, model));
     const action = rule?.action ?? authorization.defaultAction;
@@ -105,6 +115,7 @@ export function compilePolicyChain(
   }
 
   function limit(input: AdmitInput, caller: CallerIdentity | undefined) {
+    const { rateLimits } = sectionsFor(caller);
     if (!rateLimits) return undefined;
     const requests: RateLimitRequest[] = rateLimits.limits.map((l) => ({
       key: `${rateLimits.from}/${l.name}/${keyValue(l.key, l.header, input, caller)}`,
@@ -112,12 +123,14 @@ export function compilePolicyChain(
       windowMs: l.windowMs,
       cost: l.tokens ? 0 : 1,
     }));
-    return { requests, results: ctx.rateLimits.acquire(requests) };
+    return { requests, limits: rateLimits.limits, results: ctx.rateLimits.acquire(requests) };
   }
 
   /** Charges the tokens a response used to the token limits it was admitted under. */
-  function settler(requests: RateLimitRequest[]): ((usage: TokenUsage | undefined) => void) | undefined {
-    const limits = rateLimits?.limits ?? [];
+  function settler(
+    requests: RateLimitRequest[],
+    limits: RateLimitIR[],
+  ): ((usage: TokenUsage | undefined) => void) | undefined {
     const tokenRequests = requests.flatMap((r, i) => {
       const count = limits[i]?.tokens;
       return count ? [{ request: r, count }] : [];
@@ -146,7 +159,7 @@ export function compilePolicyChain(
     }
     const limited = limit(input, context.caller);
     if (limited === undefined) return { ok: true, context, responseHeaders: {} };
-    const settle = settler(limited.requests);
+    const settle = settler(limited.requests, limited.limits);
     const decide = (r: RateLimitResult[]): Admission => {
       const admission = verdict(r, context, limited.requests);
       return admission.ok && settle ? { ...admission, settle } : admission;

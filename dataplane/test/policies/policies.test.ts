@@ -90,6 +90,11 @@ function manifests(provider: MockProvider, upstream: TestUpstream, keys = KEYS):
       targetRefs: [{ kind: 'Route', name: 'llm' }],
       rateLimits: [{ name: 'tokens', tokens: { limit: 50, window: '1h' } }],
     }),
+    policy(
+      'intern-lockdown',
+      { targetRefs: [{ kind: 'Consumer', name: 'intern' }], authorization: { defaultAction: 'deny' } },
+      '2026-03-01T00:00:00Z',
+    ),
     policy('anonymous-ok', {
       targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'open' }],
       authentication: { apiKey: { required: false } },
@@ -226,6 +231,14 @@ describe('authorization', () => {
     expect((error as Error).message).toContain('interns-small-models');
     const ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
     expect(ok.choices).toHaveLength(1);
+  });
+
+  test("a Policy attached to a Consumer decides that consumer's requests where nothing more specific does", async () => {
+    // /open sets no authorization of its own: the intern's Consumer Policy denies it there.
+    expect((await get('/open', { 'x-api-key': KEYS.alice })).status).toBe(200);
+    const res = await get('/open', { 'x-api-key': KEYS.intern });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('ai/intern');
   });
 });
 

@@ -117,6 +117,25 @@ export const RoutePolicyIR = z.object({
     })
     .optional(),
   rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
+  /**
+   * Sections that Policies attached to a Consumer replace for that consumer's requests (keyed by
+   * consumer id), where such a Policy is more specific than the entry's own (see docs/policies.md).
+   */
+  byConsumer: z
+    .record(
+      z.string(),
+      z.object({
+        authorization: z
+          .object({
+            from: z.string(),
+            defaultAction: z.enum(['allow', 'deny']),
+            rules: z.array(AuthorizationRuleIR),
+          })
+          .optional(),
+        rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
+      }),
+    )
+    .optional(),
 });
 export type RoutePolicyIR = z.infer<typeof RoutePolicyIR>;
 

@@ -1,10 +1,10 @@
 // The effective policy of each route entry. For every section (authentication, authorization,
 // rateLimits) the Policy attached most specifically to the entry wins: Route rule (sectionName) >
-// Route > AIProvider (one of the entry's backends) > Namespace. Between Policies at the same level
+// Route > AIProvider (one of the entry's backends) or Consumer (the caller) > Namespace. Between Policies at the same level
 // the oldest wins (creationTimestamp), then the first by name (GEP-713). Sections are not merged
 // field by field: a Route's authorization replaces its Namespace's, it does not extend it.
-// Consumer-attached Policies are not applied per route (they need the caller, known only at run
-// time) and are left for the policy features that key on the consumer.
+// Consumer-attached Policies need the caller, known only at run time: where one would win for a
+// section (authorization, rateLimits) the entry carries it under `byConsumer[<consumer id>]`.
 import type {
   AuthorizationRuleIR,
   RateLimitIR,
@@ -57,6 +57,16 @@ export function attachEffectivePolicies(
     ),
   );
   const seniority = new Map(seniorFirst.map((p, i) => [p.id, i]));
+  // Consumer id → the Policies attached to it, oldest first (ids sorted for stable output).
+  const byConsumer = new Map<string, PolicyIR[]>();
+  for (const policy of seniorFirst) {
+    for (const target of policy.targets) {
+      if (target.kind !== 'Consumer') continue;
+      const id = `consumer/${target.namespace}/${target.name}`;
+      byConsumer.set(id, [...(byConsumer.get(id) ?? []), policy]);
+    }
+  }
+  const consumerPolicies = [...byConsumer].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const host of hosts) {
     for (const entry of host.routes) {
       const ranked: Ranked[] = [];
@@ -66,8 +76,27 @@ export function attachEffectivePolicies(
         ranked.push({ policy, level: Math.min(...levels), seniority: seniority.get(policy.id) ?? 0 });
       }
       if (ranked.length === 0) continue;
-      ranked.sort((a, b) => a.level - b.level || a.seniority - b.seniority);
-      const effective = effectiveFor(ranked.map((r) => r.policy));
+      const byLevel = (a: Ranked, b: Ranked) => a.level - b.level || a.seniority - b.seniority;
+      const effective = effectiveFor(ranked.sort(byLevel).map((r) => r.policy));
+      // Consumer-attached Policies count only where the caller is known: behind authentication.
+      if (effective.authentication) {
+        for (const [consumerId, attached] of consumerPolicies) {
+          const withConsumer = [
+            ...ranked,
+            ...attached.map((policy) => ({ policy, level: 2, seniority: seniority.get(policy.id) ?? 0 })),
+          ].sort(byLevel);
+          const forConsumer = effectiveFor(withConsumer.map((r) => r.policy));
+          const sections: NonNullable<RoutePolicyIR['byConsumer']>[string] = {};
+          if (forConsumer.authorization && forConsumer.authorization.from !== effective.authorization?.from)
+            sections.authorization = forConsumer.authorization;
+          if (forConsumer.rateLimits && forConsumer.rateLimits.from !== effective.rateLimits?.from)
+            sections.rateLimits = forConsumer.rateLimits;
+          if (Object.keys(sections).length > 0) {
+            effective.byConsumer ??= {};
+            effective.byConsumer[consumerId] = sections;
+          }
+        }
+      }
       if (Object.keys(effective).length > 0) entry.policy = effective;
     }
   }

@@ -77,6 +77,14 @@ describe('LowestLatency', () => {
     expect(balancer.order({ load, available: () => true })[0]!.key).toBe('b2');
   });
 
+  test('sends no burst to an unmeasured backend while its probe is in flight', () => {
+    const balancer = createBalancer('LowestLatency', group(1, 1));
+    const load = new BackendLoad();
+    load.observe('b0', 200);
+    load.begin('b1');
+    expect(balancer.order({ load, available: () => true })[0]!.key).toBe('b0');
+  });
+
   test('forgives a slow spell once fast answers keep coming (decay window)', () => {
     let now = 0;
     const load = new BackendLoad({ now: () => now, decayMs: 1_000 });

@@ -93,7 +93,8 @@ class LeastBusyBalancer<T extends Balanced> implements Balancer<T> {
 
 /**
  * The backend expected to answer soonest: peak EWMA latency times (requests in flight + 1),
- * divided by weight. A backend never measured scores 0, so it is tried and gets a latency.
+ * divided by weight. A backend never measured scores 0 while idle, so it is tried and gets a
+ * latency; while that probe is in flight it scores worst, so one probe does not draw a burst.
  */
 class LowestLatencyBalancer<T extends Balanced> implements Balancer<T> {
   readonly #backends: readonly T[];
@@ -104,7 +105,7 @@ class LowestLatencyBalancer<T extends Balanced> implements Balancer<T> {
   order(input: BalancingInput<T>): T[] {
     const cost = (b: T): number => {
       const latency = input.load.latency(b.key);
-      if (latency === undefined) return 0;
+      if (latency === undefined) return input.load.inFlight(b.key) === 0 ? 0 : Number.MAX_VALUE;
       return (latency * (input.load.inFlight(b.key) + 1)) / Math.max(b.weight, 1e-9);
     };
     return arrange(this.#backends, input, cost, this.#rr);

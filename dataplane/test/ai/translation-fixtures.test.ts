@@ -461,6 +461,9 @@ describe.each(ADAPTER_CASES)('provider $type', (row: AdapterCase) => {
         {
           status: response.status,
           contentType: contentType.split(';')[0],
+          ...(response.headers.has('x-tollgate-error-code')
+            ? { errorCode: response.headers.get('x-tollgate-error-code') }
+            : {}),
           ...(contentType.includes('event-stream')
             ? { events: parseSSE(text) }
             : { body: normaliseClientJson(parseBody(text)) }),

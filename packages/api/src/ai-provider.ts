@@ -225,7 +225,7 @@ export const ProviderLimits = z
   })
   .meta({
     description:
-      'Provider-level limits (the quota the provider grants this gateway). Requests over them get 429.',
+      'Provider-level limits, enforced by each data-plane pod on its own. A request over them goes to the next backend, or gets 429 when none is left.',
   });
 export type ProviderLimits = z.infer<typeof ProviderLimits>;
 
@@ -254,9 +254,10 @@ export type ProviderHealthCheck = z.infer<typeof ProviderHealthCheck>;
 
 export const ProviderTimeouts = z
   .object({
-    request: duration
-      .optional()
-      .meta({ description: 'Deadline for a whole response, streaming included. Defaults to 300s.' }),
+    request: duration.optional().meta({
+      description:
+        "Deadline for one attempt to this provider, until its answer starts; then the next backend is tried. The shorter of this and the rule's timeouts.backendRequest applies.",
+    }),
     connect: duration.optional().meta({ description: 'Deadline for opening a connection. Defaults to 10s.' }),
   })
   .meta({ description: 'Timeouts for requests to this provider.' });

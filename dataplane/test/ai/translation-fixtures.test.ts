@@ -39,9 +39,6 @@ const KNOWN_BUGS: Record<string, string> = {
   'openai-chat/anthropic/non-stream-system-parts': SYSTEM_PARTS_RUN_TOGETHER,
   'openai-chat/bedrock/non-stream-system-parts': SYSTEM_PARTS_RUN_TOGETHER,
   'openai-chat/gemini/non-stream-system-parts': SYSTEM_PARTS_RUN_TOGETHER,
-  'anthropic-messages/openai/non-stream-user-text-blocks': USER_TEXT_BLOCKS_RUN_TOGETHER,
-  'anthropic-messages/gemini/non-stream-user-text-blocks': USER_TEXT_BLOCKS_RUN_TOGETHER,
-  'anthropic-messages/bedrock/non-stream-user-text-blocks': USER_TEXT_BLOCKS_RUN_TOGETHER,
 };
 
 const PRICING = {

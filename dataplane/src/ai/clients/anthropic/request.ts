@@ -100,8 +100,10 @@ function userMessages(blocks: readonly Block[], index: number): ChatMessage[] {
     }
   });
   if (parts.length === 0) return tools;
-  const onlyText = parts.every((p) => p.type === 'text');
-  const content = onlyText ? parts.map((p) => (p as { text: string }).text).join('') : parts;
+  // One text block stays a plain string; several stay separate parts, as every target accepts them
+  // (joining them would run paragraphs together).
+  const single = parts.length === 1 && parts[0]!.type === 'text';
+  const content = single ? (parts[0] as { text: string }).text : parts;
   return [...tools, { role: 'user', content }];
 }
 

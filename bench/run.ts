@@ -4,10 +4,10 @@
 //   scripts/toolchain.sh node bench/run.ts [--quick] [--runs N] [--seconds S] [--warmup S]
 //     [--connections C] [--only direct,nginx,haproxy,portkey,tollgate] [--keep] [--note TEXT]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssMiB, runningExcept, stop, stopAll } from './procs.ts';
+import { rssMiB, stopAll } from './procs.ts';
 import {
   CHAT_PATH,
   ensureDebianTools,
@@ -37,8 +37,8 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick === true;
-const runs = Number(values.runs ?? (quick ? 1 : 3));
-const seconds = Number(values.seconds ?? (quick ? 3 : 10));
+const runs = Number(values.runs ?? (quick ? 2 : 3));
+const seconds = Number(values.seconds ?? (quick ? 2 : 10));
 const warmup = Number(values.warmup ?? (quick ? 1 : 3));
 const latencySeconds = quick ? 2 : 5;
 const connections = Number(values.connections);
@@ -115,38 +115,65 @@ async function checkResponse(target: Target, workload: Workload): Promise<void> 
     );
 }
 
-async function measure(target: Target, workload: Workload, bodyFile: string | undefined): Promise<Row> {
-  const load = {
-    url: `${target.base}${workload.path}`,
-    threads: 2,
-    core: LOAD_CORE,
-    bodyFile,
-    headers: workload.ai ? target.aiHeaders : undefined,
-  };
-  await checkResponse(target, workload);
-  process.stderr.write(`  ${target.name.padEnd(9)} ${workload.id.padEnd(6)} warm-up`);
-  await runWrk({ ...load, connections, seconds: warmup });
-  const results: WrkResult[] = [];
-  for (let i = 0; i < runs; i++) {
-    process.stderr.write(` · run ${i + 1}`);
-    results.push(await runWrk({ ...load, connections, seconds }));
+interface Subject {
+  target: Target;
+  load: Parameters<typeof runWrk>[0];
+  results: WrkResult[];
+}
+
+/**
+ * Runs of one workload interleaved across the targets (round 1: every target, round 2: …), so
+ * a burst of other work on the machine spreads over all of them instead of skewing one: the
+ * ratios within a run stay honest on a shared machine.
+ */
+async function measureWorkload(
+  targets: Target[],
+  workload: Workload,
+  bodyFile: string | undefined,
+): Promise<Row[]> {
+  const subjects: Subject[] = [];
+  for (const target of targets) {
+    if (target.aiOnly && !workload.ai) continue;
+    await checkResponse(target, workload);
+    const load = {
+      url: `${target.base}${workload.path}`,
+      threads: 2,
+      connections,
+      seconds,
+      core: LOAD_CORE,
+      bodyFile,
+      headers: workload.ai ? target.aiHeaders : undefined,
+    };
+    process.stderr.write(`  ${workload.id.padEnd(6)} warm-up ${target.name}\n`);
+    await runWrk({ ...load, seconds: warmup });
+    subjects.push({ target, load, results: [] });
   }
-  const rss = (await Promise.all(target.rssPids.map(rssMiB))).reduce((a, b) => a + b, 0);
-  // Added latency is read at concurrency 1, where it is the proxy's own cost, not queueing.
-  process.stderr.write(' · c=1');
-  const c1 = await runWrk({ ...load, threads: 1, connections: 1, seconds: latencySeconds });
-  const row: Row = {
-    target: target.name,
-    rps: median(results.map((r) => r.rps)),
-    p50Ms: median(results.map((r) => r.p50Ms)),
-    p99Ms: median(results.map((r) => r.p99Ms)),
-    c1p50Ms: c1.p50Ms,
-    c1p99Ms: c1.p99Ms,
-    errors: results.reduce((a, r) => a + r.errors, 0) + c1.errors,
-    rssMiB: rss,
-  };
-  process.stderr.write(` → ${Math.round(row.rps)} req/s\n`);
-  return row;
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(`  ${workload.id.padEnd(6)} round ${i + 1}/${runs}:`);
+    for (const s of subjects) {
+      const r = await runWrk(s.load);
+      s.results.push(r);
+      process.stderr.write(` ${s.target.name} ${Math.round(r.rps)}`);
+    }
+    process.stderr.write('\n');
+  }
+  const rows: Row[] = [];
+  for (const { target, load, results } of subjects) {
+    const rss = (await Promise.all(target.rssPids.map(rssMiB))).reduce((a, b) => a + b, 0);
+    // Added latency is read at concurrency 1, where it is the proxy's own cost, not queueing.
+    const c1 = await runWrk({ ...load, threads: 1, connections: 1, seconds: latencySeconds });
+    rows.push({
+      target: target.name,
+      rps: median(results.map((r) => r.rps)),
+      p50Ms: median(results.map((r) => r.p50Ms)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      c1p50Ms: c1.p50Ms,
+      c1p99Ms: c1.p99Ms,
+      errors: results.reduce((a, r) => a + r.errors, 0) + c1.errors,
+      rssMiB: rss,
+    });
+  }
+  return rows;
 }
 
 const fmt = (n: number, digits = 0): string =>
@@ -187,6 +214,8 @@ function table(workload: Workload, rows: Row[]): string {
 
 async function main(): Promise<void> {
   const started = new Date();
+  // Other work on the machine skews every figure; the header records how busy it was.
+  const loadBefore = loadavg()[0]!;
   ensureDebianTools();
   const wantPortkey = !only || only.has('portkey');
   if (wantPortkey) ensurePortkey();
@@ -208,28 +237,21 @@ async function main(): Promise<void> {
   try {
     await startUpstream(env0, upstreamPort);
     const direct: Target = { name: 'direct', base: `http://127.0.0.1:${upstreamPort}`, rssPids: [] };
-    // One target at a time, so only the proxy under test and the upstream share the core.
-    const plan: Array<[string, () => Promise<Target>, boolean]> = [
-      ['direct', async () => direct, false],
-      ['nginx', () => startNginx(env, port()), false],
-      ['haproxy', () => startHaproxy(env, port()), false],
-      ['portkey', () => startPortkey(env, port()), true],
+    // All targets run side by side; an idle proxy costs next to nothing, and interleaving the
+    // runs across them needs them all up.
+    const plan: Array<[string, () => Promise<Target>]> = [
+      ['direct', async () => direct],
+      ['nginx', () => startNginx(env, port())],
+      ['haproxy', () => startHaproxy(env, port())],
+      ['portkey', async () => ({ ...(await startPortkey(env, port())), aiOnly: true })],
       [
         'tollgate',
         () => startTollgate(env, { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() }),
-        false,
       ],
     ];
-    for (const [id, start, aiOnly] of plan) {
-      if (only && !only.has(id)) continue;
-      const target = await start();
-      for (const w of workloads) {
-        if (aiOnly && !w.ai) continue;
-        results.get(w.id)!.push(await measure(target, w, bodies.get(w.id)));
-      }
-      // Stop everything but the upstream before the next target.
-      await Promise.all(runningExcept('upstream').map(stop));
-    }
+    const targets: Target[] = [];
+    for (const [id, start] of plan) if (!only || only.has(id)) targets.push(await start());
+    for (const w of workloads) results.set(w.id, await measureWorkload(targets, w, bodies.get(w.id)));
   } finally {
     await stopAll();
   }
@@ -241,8 +263,8 @@ async function main(): Promise<void> {
       .slice(2)
       .map((a) => ` ${shellQuote(a)}`)
       .join('')}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; wrk on core ${LOAD_CORE}, proxy + upstream on core ${PROXY_CORE} (taskset).`,
-    `Load: wrk -t2 -c${connections}, ${runs} run(s) × ${seconds} s after ${warmup} s warm-up, medians; added latency from a separate ${latencySeconds} s run at one connection. Portkey ${PORTKEY_VERSION}. Tollgate: standalone, 1,000 routes, access log and metrics on.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; wrk on core ${LOAD_CORE}, proxy + upstream on core ${PROXY_CORE} (taskset). Load average (1 min): ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.`,
+    `Load: wrk -t2 -c${connections}, ${runs} run(s) × ${seconds} s after ${warmup} s warm-up, interleaved across targets, medians; added latency from a separate ${latencySeconds} s run at one connection. Portkey ${PORTKEY_VERSION}. Tollgate: standalone, 1,000 routes, access log and metrics on.`,
     ...(values.note ? ['', `Note: ${values.note}`] : []),
     '',
   ];

@@ -13,6 +13,8 @@ export interface Target {
   readonly rssPids: number[];
   /** Extra request headers this target needs for the AI workloads. */
   readonly aiHeaders?: Record<string, string>;
+  /** Measured on the AI workloads only. */
+  readonly aiOnly?: boolean;
 }
 
 export interface Env {

@@ -284,8 +284,13 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     await metered();
     const sent = mock.requests.at(-1)!.body!;
     if (row.expectSentResponseFormat) row.expectSentResponseFormat(sent, schema);
-    else if (row.type === 'anthropic') expect(String(sent.system)).toContain(JSON.stringify(schema));
-    else
+    else if (row.type === 'anthropic') {
+      // system is a string, or text blocks when there are several instructions.
+      const system = Array.isArray(sent.system)
+        ? (sent.system as Array<{ text: string }>).map((block) => block.text).join('\n')
+        : String(sent.system);
+      expect(system).toContain(JSON.stringify(schema));
+    } else
       expect(sent.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema } });
   });
 

@@ -31,7 +31,7 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(textOf(message.content));
+        system.push(...textParts(message.content));
         break;
       case 'user':
         push('user', contentParts(message.content));
@@ -51,7 +51,7 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
   }
 
   const out: Record<string, unknown> = { contents };
-  if (system.length > 0) out.systemInstruction = { parts: [{ text: system.join('\n\n') }] };
+  if (system.length > 0) out.systemInstruction = { parts: system.map((text) => ({ text })) };
   const config: Record<string, unknown> = {};
   if (typeof request.temperature === 'number') config.temperature = request.temperature;
   if (typeof request.top_p === 'number') config.topP = request.top_p;
@@ -93,6 +93,15 @@ function toolConfig(choice: ToolChoice | undefined): Record<string, unknown> | u
   if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
   return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
+}
+
+/** The text parts of a message, kept apart: joining them would run sentences together. */
+function textParts(content: ChatMessage['content']): string[] {
+  if (typeof content === 'string') return [content];
+  if (!content) return [];
+  return content.flatMap((part) =>
+    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
+  );
 }
 
 function textOf(content: ChatMessage['content']): string {

@@ -45,7 +45,7 @@ export function toAnthropicRequest(
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(textOf(message.content));
+        system.push(...textParts(message.content));
         break;
       case 'user':
         push('user', contentBlocks(message.content));
@@ -75,7 +75,8 @@ export function toAnthropicRequest(
     messages,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? maxTokens,
   };
-  if (system.length > 0) out.system = system.join('\n\n');
+  if (system.length === 1) out.system = system[0];
+  else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }));
   if (stream) out.stream = true;
   if (typeof request.temperature === 'number')
     out.temperature = Math.min(1, Math.max(0, request.temperature));
@@ -102,6 +103,15 @@ function toolChoice(choice: ToolChoice | undefined, parallel: boolean | undefine
   if (choice === 'auto') return { type: 'auto', ...noParallel };
   if (choice === 'required') return { type: 'any', ...noParallel };
   return { type: 'tool', name: choice.function.name, ...noParallel };
+}
+
+/** The text parts of a message, kept apart: joining them would run sentences together. */
+function textParts(content: ChatMessage['content']): string[] {
+  if (typeof content === 'string') return [content];
+  if (!content) return [];
+  return content.flatMap((part) =>
+    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
+  );
 }
 
 function textOf(content: ChatMessage['content']): string {

@@ -36,7 +36,7 @@ export function toConverseRequest(request: ChatRequest, defaultMaxTokens: number
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(textOf(message.content));
+        system.push(...textParts(message.content));
         break;
       case 'user':
         push('user', contentBlocks(message.content));
@@ -104,6 +104,15 @@ function toolChoice(choice: ToolChoice | undefined): Block | undefined {
   if (choice === 'auto') return { auto: {} };
   if (choice === 'required') return { any: {} };
   return { tool: { name: choice.function.name } };
+}
+
+/** The text parts of a message, kept apart: joining them would run sentences together. */
+function textParts(content: ChatMessage['content']): string[] {
+  if (typeof content === 'string') return [content];
+  if (!content) return [];
+  return content.flatMap((part) =>
+    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
+  );
 }
 
 function textOf(content: ChatMessage['content']): string {

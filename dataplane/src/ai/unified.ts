@@ -138,3 +138,20 @@ export interface EmbeddingsResponse {
   usage: { prompt_tokens: number; total_tokens: number };
   [key: string]: unknown;
 }
+
+/**
+ * The text parts of a message's content, kept apart: adapters send several parts as several
+ * blocks, because joining them would run sentences together.
+ */
+export function messageTextParts(content: ChatMessage['content']): string[] {
+  if (typeof content === 'string') return [content];
+  if (!content) return [];
+  return content.flatMap((part) =>
+    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
+  );
+}
+
+/** A message's text as one string (for targets that take only a string, such as a tool result). */
+export function messageText(content: ChatMessage['content']): string {
+  return messageTextParts(content).join('');
+}

@@ -1,7 +1,14 @@
 // Unified (OpenAI chat) request → Gemini generateContent request. Gemini and Vertex AI share this
 // body; only the URL and the credentials differ.
 import { ProviderRequestError } from '../../providers/types.ts';
-import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../unified.ts';
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type ContentPart,
+  messageText,
+  messageTextParts,
+  type ToolChoice,
+} from '../../unified.ts';
 import { isRecord } from '../http.ts';
 import { toGeminiSchema } from './schema.ts';
 
@@ -31,7 +38,7 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textParts(message.content));
+        system.push(...messageTextParts(message.content));
         break;
       case 'user':
         push('user', contentParts(message.content));
@@ -42,7 +49,7 @@ export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
         break;
       case 'tool': {
         const name = callNames.get(message.tool_call_id ?? '') ?? message.name ?? '';
-        push('user', [{ functionResponse: { name, response: { content: textOf(message.content) } } }]);
+        push('user', [{ functionResponse: { name, response: { content: messageText(message.content) } } }]);
         break;
       }
       default:
@@ -93,23 +100,6 @@ function toolConfig(choice: ToolChoice | undefined): Record<string, unknown> | u
   if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
   return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
-}
-
-/** The text parts of a message, kept apart: joining them would run sentences together. */
-function textParts(content: ChatMessage['content']): string[] {
-  if (typeof content === 'string') return [content];
-  if (!content) return [];
-  return content.flatMap((part) =>
-    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
-  );
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (typeof content === 'string') return content;
-  if (!content) return '';
-  return content
-    .map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-    .join('');
 }
 
 function contentParts(content: ChatMessage['content']): Part[] {

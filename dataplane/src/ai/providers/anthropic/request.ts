@@ -2,7 +2,14 @@
 
 import { imageSourceOf } from '../../formats/anthropic/images.ts';
 import { isRecord } from '../../formats/http.ts';
-import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../unified.ts';
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type ContentPart,
+  messageText,
+  messageTextParts,
+  type ToolChoice,
+} from '../../unified.ts';
 import { type PrepareInput, ProviderRequestError } from '../types.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -45,7 +52,7 @@ export function toAnthropicRequest(
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textParts(message.content));
+        system.push(...messageTextParts(message.content));
         break;
       case 'user':
         push('user', contentBlocks(message.content));
@@ -55,7 +62,11 @@ export function toAnthropicRequest(
         break;
       case 'tool':
         push('user', [
-          { type: 'tool_result', tool_use_id: message.tool_call_id ?? '', content: textOf(message.content) },
+          {
+            type: 'tool_result',
+            tool_use_id: message.tool_call_id ?? '',
+            content: messageText(message.content),
+          },
         ]);
         break;
       default:
@@ -103,23 +114,6 @@ function toolChoice(choice: ToolChoice | undefined, parallel: boolean | undefine
   if (choice === 'auto') return { type: 'auto', ...noParallel };
   if (choice === 'required') return { type: 'any', ...noParallel };
   return { type: 'tool', name: choice.function.name, ...noParallel };
-}
-
-/** The text parts of a message, kept apart: joining them would run sentences together. */
-function textParts(content: ChatMessage['content']): string[] {
-  if (typeof content === 'string') return [content];
-  if (!content) return [];
-  return content.flatMap((part) =>
-    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
-  );
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (typeof content === 'string') return content;
-  if (!content) return '';
-  return content
-    .map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-    .join('');
 }
 
 function contentBlocks(content: ChatMessage['content']): Block[] {

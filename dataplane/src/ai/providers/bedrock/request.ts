@@ -1,6 +1,13 @@
 // Unified (OpenAI chat) request → Bedrock Converse request body.
 import { isRecord } from '../../formats/http.ts';
-import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../unified.ts';
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type ContentPart,
+  messageText,
+  messageTextParts,
+  type ToolChoice,
+} from '../../unified.ts';
 import { type PrepareInput, ProviderRequestError } from '../types.ts';
 
 type Block = Record<string, unknown>;
@@ -36,7 +43,7 @@ export function toConverseRequest(request: ChatRequest, defaultMaxTokens: number
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textParts(message.content));
+        system.push(...messageTextParts(message.content));
         break;
       case 'user':
         push('user', contentBlocks(message.content));
@@ -51,7 +58,7 @@ export function toConverseRequest(request: ChatRequest, defaultMaxTokens: number
           {
             toolResult: {
               toolUseId: message.tool_call_id ?? '',
-              content: [{ text: textOf(message.content) }],
+              content: [{ text: messageText(message.content) }],
             },
           },
         ]);
@@ -104,23 +111,6 @@ function toolChoice(choice: ToolChoice | undefined): Block | undefined {
   if (choice === 'auto') return { auto: {} };
   if (choice === 'required') return { any: {} };
   return { tool: { name: choice.function.name } };
-}
-
-/** The text parts of a message, kept apart: joining them would run sentences together. */
-function textParts(content: ChatMessage['content']): string[] {
-  if (typeof content === 'string') return [content];
-  if (!content) return [];
-  return content.flatMap((part) =>
-    part.type === 'text' && typeof part.text === 'string' ? [part.text] : [],
-  );
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (typeof content === 'string') return content;
-  if (!content) return '';
-  return content
-    .map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-    .join('');
 }
 
 function contentBlocks(content: ChatMessage['content']): Block[] {

@@ -18,6 +18,7 @@ import {
   type DataplaneMetrics,
   RouteMetrics,
 } from './observability/index.ts';
+import type { RateLimitStore } from './policies/index.ts';
 import { createProxyHandlers, DEFAULT_TIMEOUTS, wantsUpgrade } from './proxy/index.ts';
 import { PoolRegistry, type PoolSettings } from './upstream/index.ts';
 
@@ -39,6 +40,8 @@ export interface DataplaneOptions {
   clientKeepAliveMs?: number;
   /** AI gateway limits (request and response body sizes). */
   ai?: Omit<AIGatewayOptions, 'metrics'>;
+  /** Rate-limit counters shared by pods (a RedisRateLimitStore); default: in this process. */
+  rateLimits?: RateLimitStore;
 }
 
 export interface DataplanePorts {
@@ -131,6 +134,7 @@ export class Dataplane {
         pools: this.#pools,
         routeMetrics: (id) => this.#metricsFor(id),
         timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
+        rateLimits: this.#options.rateLimits,
       });
     } catch (error) {
       this.#metrics.snapshotRejections.inc();

@@ -85,6 +85,11 @@ export const ERRORS = {
   TG_ERR_AUTH_CONSUMER_DISABLED: { status: 403, message: 'consumer {consumer} is disabled' },
   TG_ERR_AUTH_FORBIDDEN: { status: 403, message: '{who} is not allowed{what} on this route ({why})' },
   TG_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded; retry after {seconds} s' },
+  /** A global limit with failureMode: closed, and its shared counter store did not answer. */
+  TG_ERR_RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    message: 'the rate-limit store is unavailable and this limit fails closed: {reason}',
+  },
   TG_ERR_INTERNAL: { status: 500, message: 'internal gateway error: {reason}' },
   /** Never sent (the client is gone); recorded in logs and metrics with nginx's 499 convention. */
   TG_ERR_CLIENT_CLOSED: {

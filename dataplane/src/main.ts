@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@tollgate/telemetry';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
+import { RedisRateLimitStore } from './policies/index.ts';
 
 const USAGE = `Usage: node dataplane/src/main.ts [options]
 
@@ -16,6 +17,9 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
   --zone <zone>             topology zone            (TOLLGATE_ZONE)
   --tls-ca, --tls-cert, --tls-key <file>
                             mTLS to the controller   (TOLLGATE_TLS_CA, TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY)
+  --redis <url>             Redis for global rate limits (TOLLGATE_REDIS_URL; without it they count per pod)
+  --redis-failure-mode open|closed
+                            when Redis does not answer: admit, or refuse with 503 (TOLLGATE_REDIS_FAILURE_MODE, default open)
   TOLLGATE_DRAIN_SECONDS    how long SIGTERM waits for in-flight requests (default 20)
   TOLLGATE_LOG_LEVEL        pino level (default info)
 `;
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
       'tls-ca': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      redis: { type: 'string' },
+      'redis-failure-mode': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,8 +83,30 @@ async function main(): Promise<void> {
     version: string;
   };
 
+  const redisURL = values.redis ?? env.TOLLGATE_REDIS_URL;
+  const failureMode = values['redis-failure-mode'] ?? env.TOLLGATE_REDIS_FAILURE_MODE ?? 'open';
+  if (failureMode !== 'open' && failureMode !== 'closed')
+    throw new Error(`--redis-failure-mode must be open or closed, got "${failureMode}"`);
+
   const logger = createLogger({ name: 'dataplane' });
-  const dataplane = new Dataplane({ logger, listen, admin });
+  let rateLimits: RedisRateLimitStore | undefined;
+  if (redisURL) {
+    let lastReport = 0;
+    rateLimits = new RedisRateLimitStore({
+      url: redisURL,
+      failureMode,
+      // One line per 10 s at most: an outage must not flood the log.
+      onFailure: (err, mode) => {
+        const now = Date.now();
+        if (now - lastReport < 10_000) return;
+        lastReport = now;
+        logger.warn({ err, failureMode: mode }, 'rate-limit store unavailable');
+      },
+    });
+  } else {
+    logger.warn('no Redis configured (--redis): global rate limits count in this pod only');
+  }
+  const dataplane = new Dataplane({ logger, listen, admin, rateLimits });
   const { port, adminPort } = await dataplane.start();
   logger.info({ port, adminPort, controller, nodeId }, 'data plane listening');
 
@@ -102,6 +130,7 @@ async function main(): Promise<void> {
     logger.info({ signal, drainSeconds, inflight: dataplane.inflight }, 'shutting down');
     await Promise.all([client.stop(), dataplane.drain(drainSeconds * 1000)]);
     await dataplane.close();
+    await rateLimits?.close();
     logger.info('stopped');
     logger.flush(() => process.exit(0));
   };

@@ -7,6 +7,7 @@ import type { AuthorizationRuleIR, RateLimitIR, RoutePolicyIR } from '@tollgate/
 import type { ErrorCode, ErrorParams } from '../errors.ts';
 import type { CallerIdentity, ConsumerDirectory } from './consumers.ts';
 import type { RateLimitRequest, RateLimitResult, RateLimitStore } from './rate-limit.ts';
+import { RateLimitUnavailableError } from './redis-store.ts';
 
 export interface Refusal {
   code: ErrorCode;
@@ -165,7 +166,12 @@ export function compilePolicyChain(
       return admission.ok && settle ? { ...admission, settle } : admission;
     };
     const { results } = limited;
-    return Array.isArray(results) ? decide(results) : results.then(decide);
+    if (Array.isArray(results)) return decide(results);
+    // A shared store that fails closed refuses in the caller's format rather than as a 500.
+    return results.then(decide, (error: unknown): Admission => {
+      if (!(error instanceof RateLimitUnavailableError)) throw error;
+      return { ok: false, context, refusal: { code: error.code, params: { reason: error.reason } } };
+    });
   }
 
   function contextOf(input: AdmitInput, authn: RoutePolicyIR['authentication']): RequestContext {

@@ -16,3 +16,9 @@ export {
   type RateLimitResult,
   type RateLimitStore,
 } from './rate-limit.ts';
+export {
+  type FailureMode,
+  RateLimitUnavailableError,
+  RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+} from './redis-store.ts';

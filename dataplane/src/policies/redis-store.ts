@@ -1,0 +1,160 @@
+// Global rate limits shared by data-plane pods: the GCRA of LocalRateLimitStore, run in Redis as
+// one Lua script per call so check-and-charge is atomic across pods and across the several
+// limits of a request. The script reads Redis's own clock (TIME), so pods' clocks do not matter,
+// and every counter carries a TTL that ends when it is back to full.
+import { Redis } from 'ioredis';
+import { TollgateError } from '../errors.ts';
+import type { RateLimitRequest, RateLimitResult, RateLimitStore } from './rate-limit.ts';
+
+// ARGV per request: limit, windowMs, cost. Returns per request: allowed, remaining, resetMs,
+// retryAfterMs (as strings: Redis would truncate Lua floats to integers).
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local eps = 1e-6
+local out, nexts, costs, ok = {}, {}, {}, true
+for i = 1, #KEYS do
+  local limit, window, cost = tonumber(ARGV[i*3-2]), tonumber(ARGV[i*3-1]), tonumber(ARGV[i*3])
+  local interval = window / limit
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  local nxt = tat + interval * cost
+  local ahead = nxt - now
+  local over
+  if cost == 0 then over = ahead >= window - eps else over = ahead > window + eps end
+  if over then
+    ok = false
+    local retry = ahead - window
+    if cost == 0 then retry = retry + interval end
+    out[#out+1] = '0'; out[#out+1] = '0'
+    out[#out+1] = string.format('%.3f', tat - now); out[#out+1] = string.format('%.3f', retry)
+  else
+    out[#out+1] = '1'; out[#out+1] = tostring(math.floor((window - ahead + eps) / interval))
+    out[#out+1] = string.format('%.3f', ahead); out[#out+1] = '0'
+  end
+  nexts[i] = nxt; costs[i] = cost
+end
+if ok then
+  for i = 1, #KEYS do
+    if costs[i] > 0 then
+      redis.call('SET', KEYS[i], string.format('%.3f', nexts[i]), 'PX', math.ceil(nexts[i] - now) + 1000)
+    end
+  end
+end
+return out
+`;
+
+const CHARGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+for i = 1, #KEYS do
+  local limit, window, cost = tonumber(ARGV[i*3-2]), tonumber(ARGV[i*3-1]), tonumber(ARGV[i*3])
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  local nxt = tat + window / limit * cost
+  redis.call('SET', KEYS[i], string.format('%.3f', nxt), 'PX', math.ceil(nxt - now) + 1000)
+end
+return 1
+`;
+
+export type FailureMode = 'open' | 'closed';
+
+/** Thrown by a fail-closed store when Redis does not answer; the chain turns it into a 503. */
+export class RateLimitUnavailableError extends TollgateError {
+  readonly reason: string;
+
+  constructor(reason: string, options?: ErrorOptions) {
+    super('TG_ERR_RATE_LIMIT_UNAVAILABLE', { reason }, options);
+    this.reason = reason;
+  }
+}
+
+export interface RedisRateLimitStoreOptions {
+  url: string;
+  /** What happens when Redis does not answer in time: admit (open) or refuse with 503 (closed). */
+  failureMode?: FailureMode;
+  /** Per command; past it Redis counts as unreachable. Default 250 ms. */
+  commandTimeoutMs?: number;
+  /** Prefix of every key. Default `tollgate:rl:`. */
+  keyPrefix?: string;
+  /** Called when a request is admitted (open) or refused (closed) because Redis failed. */
+  onFailure?: (error: Error, mode: FailureMode) => void;
+}
+
+type ScriptedRedis = Redis & {
+  tgAcquire(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
+  tgCharge(numKeys: number, ...args: Array<string | number>): Promise<number>;
+};
+
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly #redis: ScriptedRedis;
+  readonly #failureMode: FailureMode;
+  readonly #prefix: string;
+  readonly #onFailure: ((error: Error, mode: FailureMode) => void) | undefined;
+
+  constructor(options: RedisRateLimitStoreOptions) {
+    this.#failureMode = options.failureMode ?? 'open';
+    this.#prefix = options.keyPrefix ?? 'tollgate:rl:';
+    this.#onFailure = options.onFailure;
+    // Commands queue while (re)connecting, but the command timeout bounds how long a request
+    // waits, and no command is retried: a slow Redis costs a request at most commandTimeoutMs.
+    const redis = new Redis(options.url, {
+      commandTimeout: options.commandTimeoutMs ?? 250,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    });
+    redis.on('error', () => {
+      // Reported per request through onFailure; the client reconnects by itself.
+    });
+    redis.defineCommand('tgAcquire', { lua: ACQUIRE });
+    redis.defineCommand('tgCharge', { lua: CHARGE });
+    this.#redis = redis as ScriptedRedis;
+  }
+
+  async acquire(requests: readonly RateLimitRequest[]): Promise<RateLimitResult[]> {
+    let reply: string[];
+    try {
+      reply = await this.#redis.tgAcquire(requests.length, ...this.#keys(requests), ...argv(requests));
+    } catch (error) {
+      this.#onFailure?.(error as Error, this.#failureMode);
+      if (this.#failureMode === 'closed') {
+        throw new RateLimitUnavailableError((error as Error).message, { cause: error });
+      }
+      return requests.map((r) => ({
+        allowed: true,
+        limit: r.limit,
+        remaining: r.limit,
+        resetMs: 0,
+        retryAfterMs: 0,
+      }));
+    }
+    return requests.map((r, i) => ({
+      allowed: reply[i * 4] === '1',
+      limit: r.limit,
+      remaining: Number(reply[i * 4 + 1]),
+      resetMs: Number(reply[i * 4 + 2]),
+      retryAfterMs: Number(reply[i * 4 + 3]),
+    }));
+  }
+
+  async charge(requests: readonly RateLimitRequest[]): Promise<void> {
+    try {
+      await this.#redis.tgCharge(requests.length, ...this.#keys(requests), ...argv(requests));
+    } catch (error) {
+      // Tokens already spent cannot be refused; a lost charge only loosens the limit.
+      this.#onFailure?.(error as Error, 'open');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#redis.disconnect();
+  }
+
+  #keys(requests: readonly RateLimitRequest[]): string[] {
+    return requests.map((r) => this.#prefix + r.key);
+  }
+}
+
+function argv(requests: readonly RateLimitRequest[]): number[] {
+  return requests.flatMap((r) => [r.limit, r.windowMs, r.cost ?? 1]);
+}

@@ -19,7 +19,8 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
                             mTLS to the controller   (TOLLGATE_TLS_CA, TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY)
   --redis <url>             Redis for global rate limits (TOLLGATE_REDIS_URL; without it they count per pod)
   --redis-failure-mode open|closed
-                            when Redis does not answer: admit, or refuse with 503 (TOLLGATE_REDIS_FAILURE_MODE, default open)
+                            closed: every global limit refuses (503) when Redis does not answer, whatever
+                            its policy says (TOLLGATE_REDIS_FAILURE_MODE, default open: the policy decides)
   TOLLGATE_DRAIN_SECONDS    how long SIGTERM waits for in-flight requests (default 20)
   TOLLGATE_LOG_LEVEL        pino level (default info)
 `;

@@ -123,6 +123,8 @@ export function compilePolicyChain(
       limit: l.limit,
       windowMs: l.windowMs,
       cost: l.tokens ? 0 : 1,
+      ...(l.scope ? { scope: l.scope } : {}),
+      ...(l.failureMode ? { failureMode: l.failureMode } : {}),
     }));
     return { requests, limits: rateLimits.limits, results: ctx.rateLimits.acquire(requests) };
   }

@@ -14,6 +14,10 @@ export interface RateLimitRequest {
    * limits admit on that, and charge the tokens afterwards with `charge`.
    */
   cost?: number;
+  /** `local`: counted in this process even when a shared store is configured. */
+  scope?: 'local';
+  /** `closed`: refused when the shared store does not answer (default: admitted). */
+  failureMode?: 'closed';
 }
 
 export interface RateLimitResult {

@@ -4,7 +4,12 @@
 // and every counter carries a TTL that ends when it is back to full.
 import { Redis } from 'ioredis';
 import { TollgateError } from '../errors.ts';
-import type { RateLimitRequest, RateLimitResult, RateLimitStore } from './rate-limit.ts';
+import {
+  LocalRateLimitStore,
+  type RateLimitRequest,
+  type RateLimitResult,
+  type RateLimitStore,
+} from './rate-limit.ts';
 
 // ARGV per request: limit, windowMs, cost. Returns per request: allowed, remaining, resetMs,
 // retryAfterMs (as strings: Redis would truncate Lua floats to integers).
@@ -71,7 +76,10 @@ export class RateLimitUnavailableError extends TollgateError {
 
 export interface RedisRateLimitStoreOptions {
   url: string;
-  /** What happens when Redis does not answer in time: admit (open) or refuse with 503 (closed). */
+  /**
+   * When Redis does not answer in time: admit (open) or refuse with 503 (closed). A limit whose
+   * policy says `failureMode: closed` fails closed either way. Default open.
+   */
   failureMode?: FailureMode;
   /** Per command; past it Redis counts as unreachable. Default 250 ms. */
   commandTimeoutMs?: number;
@@ -91,6 +99,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly #failureMode: FailureMode;
   readonly #prefix: string;
   readonly #onFailure: ((error: Error, mode: FailureMode) => void) | undefined;
+  readonly #local = new LocalRateLimitStore();
 
   constructor(options: RedisRateLimitStoreOptions) {
     this.#failureMode = options.failureMode ?? 'open';
@@ -111,22 +120,40 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#redis = redis as ScriptedRedis;
   }
 
+  /**
+   * All or nothing across both stores: `scope: local` limits are taken in process first (they
+   * are synchronous); when a shared limit then refuses, the local charge is given back.
+   */
   async acquire(requests: readonly RateLimitRequest[]): Promise<RateLimitResult[]> {
+    const local = requests.filter((r) => r.scope === 'local');
+    if (local.length === requests.length) return this.#local.acquire(requests);
+    const shared = requests.filter((r) => r.scope !== 'local');
+    const localResults = local.length > 0 ? this.#local.acquire(local) : [];
+    if (localResults.some((r) => !r.allowed)) {
+      // Not evaluated in Redis; the refusing local result is what the caller reports.
+      return merge(requests, localResults, shared.map(untouched));
+    }
+    let sharedResults: RateLimitResult[];
+    try {
+      sharedResults = await this.#acquireShared(shared);
+    } catch (error) {
+      this.#local.charge(local.map(refund));
+      throw error;
+    }
+    if (sharedResults.some((r) => !r.allowed)) this.#local.charge(local.map(refund));
+    return merge(requests, localResults, sharedResults);
+  }
+
+  async #acquireShared(requests: readonly RateLimitRequest[]): Promise<RateLimitResult[]> {
     let reply: string[];
     try {
       reply = await this.#redis.tgAcquire(requests.length, ...this.#keys(requests), ...argv(requests));
     } catch (error) {
-      this.#onFailure?.(error as Error, this.#failureMode);
-      if (this.#failureMode === 'closed') {
-        throw new RateLimitUnavailableError((error as Error).message, { cause: error });
-      }
-      return requests.map((r) => ({
-        allowed: true,
-        limit: r.limit,
-        remaining: r.limit,
-        resetMs: 0,
-        retryAfterMs: 0,
-      }));
+      const closed = this.#failureMode === 'closed' || requests.some((r) => r.failureMode === 'closed');
+      const mode: FailureMode = closed ? 'closed' : 'open';
+      this.#onFailure?.(error as Error, mode);
+      if (closed) throw new RateLimitUnavailableError((error as Error).message, { cause: error });
+      return requests.map(untouched);
     }
     return requests.map((r, i) => ({
       allowed: reply[i * 4] === '1',
@@ -138,8 +165,12 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async charge(requests: readonly RateLimitRequest[]): Promise<void> {
+    const local = requests.filter((r) => r.scope === 'local');
+    if (local.length > 0) this.#local.charge(local);
+    const shared = requests.filter((r) => r.scope !== 'local');
+    if (shared.length === 0) return;
     try {
-      await this.#redis.tgCharge(requests.length, ...this.#keys(requests), ...argv(requests));
+      await this.#redis.tgCharge(shared.length, ...this.#keys(shared), ...argv(shared));
     } catch (error) {
       // Tokens already spent cannot be refused; a lost charge only loosens the limit.
       this.#onFailure?.(error as Error, 'open');
@@ -153,6 +184,26 @@ export class RedisRateLimitStore implements RateLimitStore {
   #keys(requests: readonly RateLimitRequest[]): string[] {
     return requests.map((r) => this.#prefix + r.key);
   }
+}
+
+/** A result that charged nothing: shown for limits not evaluated, or admitted by fail-open. */
+function untouched(r: RateLimitRequest): RateLimitResult {
+  return { allowed: true, limit: r.limit, remaining: r.limit, resetMs: 0, retryAfterMs: 0 };
+}
+
+function refund(r: RateLimitRequest): RateLimitRequest {
+  return { ...r, cost: -(r.cost ?? 1) };
+}
+
+/** Results back in the order of `requests`, from the local and the shared ones. */
+function merge(
+  requests: readonly RateLimitRequest[],
+  local: readonly RateLimitResult[],
+  shared: readonly RateLimitResult[],
+): RateLimitResult[] {
+  let l = 0;
+  let g = 0;
+  return requests.map((r) => (r.scope === 'local' ? local[l++]! : shared[g++]!));
 }
 
 function argv(requests: readonly RateLimitRequest[]): number[] {

@@ -7,7 +7,7 @@ import { type Gateway, routeObject, startGateway } from '../ai/helpers.ts';
 
 const LIMIT = 10;
 
-function manifests(upstream: TestUpstream): unknown[] {
+function manifests(upstream: TestUpstream, extra: Record<string, string> = {}): unknown[] {
   return [
     routeObject('app', [{ backendRefs: [{ url: upstream.url }] }]),
     {
@@ -16,7 +16,7 @@ function manifests(upstream: TestUpstream): unknown[] {
       metadata: { name: 'global', namespace: 'ai' },
       spec: {
         targetRefs: [{ kind: 'Route', name: 'app' }],
-        rateLimits: [{ name: 'shared', key: 'route', requests: { limit: LIMIT, window: '1h' } }],
+        rateLimits: [{ name: 'shared', key: 'route', requests: { limit: LIMIT, window: '1h' }, ...extra }],
       },
     },
   ];
@@ -42,10 +42,10 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function gatewayWith(prefix: string, failureMode: FailureMode = 'open'): Promise<Gateway> {
-  const store = new RedisRateLimitStore({ url: redis.url, keyPrefix: prefix, failureMode });
+async function gatewayWith(prefix: string, extra: Record<string, string> = {}): Promise<Gateway> {
+  const store = new RedisRateLimitStore({ url: redis.url, keyPrefix: prefix });
   stores.push(store);
-  const gateway = await startGateway(manifests(upstream), { rateLimits: store });
+  const gateway = await startGateway(manifests(upstream, extra), { rateLimits: store });
   gateways.push(gateway);
   return gateway;
 }
@@ -68,6 +68,24 @@ test('two data planes sharing Redis admit exactly the limit of a global limit in
     expect(r.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(r.headers.get('x-tollgate-error-code')).toBe('TG_ERR_RATE_LIMITED');
+  }
+});
+
+test('a limit with scope local counts in each data plane, not in Redis', async () => {
+  const [a, b] = [
+    await gatewayWith('local:', { scope: 'local' }),
+    await gatewayWith('local:', { scope: 'local' }),
+  ];
+  const responses = await Promise.all(
+    Array.from({ length: 40 }, (_v, i) => fetch(`${(i % 2 ? a : b).url}/x`)),
+  );
+  await Promise.all(responses.map((r) => r.arrayBuffer()));
+  expect(responses.filter((r) => r.status === 200)).toHaveLength(2 * LIMIT);
+  const client = new Redis(redis.url);
+  try {
+    expect(await client.keys('local:*')).toEqual([]);
+  } finally {
+    client.disconnect();
   }
 });
 
@@ -117,10 +135,10 @@ describe('when Redis is unreachable', () => {
     await dead.stop();
   });
 
-  async function deadGateway(failureMode: FailureMode): Promise<Gateway> {
+  async function deadGateway(failureMode: FailureMode, extra: Record<string, string> = {}): Promise<Gateway> {
     const store = new RedisRateLimitStore({ url: dead.url, failureMode, commandTimeoutMs: 100 });
     stores.push(store);
-    const gateway = await startGateway(manifests(upstream), { rateLimits: store });
+    const gateway = await startGateway(manifests(upstream, extra), { rateLimits: store });
     gateways.push(gateway);
     return gateway;
   }
@@ -144,5 +162,13 @@ describe('when Redis is unreachable', () => {
     expect(r.headers.get('x-tollgate-error-code')).toBe('TG_ERR_RATE_LIMIT_UNAVAILABLE');
     const body = (await r.json()) as { error: { code: string } };
     expect(body.error.code).toBe('TG_ERR_RATE_LIMIT_UNAVAILABLE');
+  });
+
+  test('a limit whose policy says failureMode closed refuses even when the store default is open', async () => {
+    const gateway = await deadGateway('open', { failureMode: 'closed' });
+    const r = await fetch(`${gateway.url}/x`);
+    await r.arrayBuffer();
+    expect(r.status).toBe(503);
+    expect(r.headers.get('x-tollgate-error-code')).toBe('TG_ERR_RATE_LIMIT_UNAVAILABLE');
   });
 });

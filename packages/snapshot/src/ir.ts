@@ -84,6 +84,10 @@ export const RateLimitIR = z.object({
    * admitted while the key is under the limit; its tokens are charged when the response ends.
    */
   tokens: z.enum(['input', 'output', 'total']).optional(),
+  /** `local` counts per data-plane pod; absent means global (shared in Redis when configured). */
+  scope: z.literal('local').optional(),
+  /** `closed` refuses (503) when the shared store does not answer; absent means open (admit). */
+  failureMode: z.literal('closed').optional(),
 });
 export type RateLimitIR = z.infer<typeof RateLimitIR>;
 

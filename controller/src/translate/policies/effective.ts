@@ -141,6 +141,8 @@ function effectiveFor(policies: PolicyIR[]): RoutePolicyIR {
       const ir: RateLimitIR = { name: limit.name, limit: counted.limit, windowMs, key: limit.key };
       if (limit.tokens) ir.tokens = limit.tokens.count;
       if (limit.header !== undefined) ir.header = limit.header.toLowerCase();
+      if (limit.scope === 'local') ir.scope = 'local';
+      if (limit.failureMode === 'closed') ir.failureMode = 'closed';
       limits.push(ir);
     }
     if (limits.length > 0) out.rateLimits = { from: limited.id, limits };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@tollgate/telemetry';
+import { Counter } from 'prom-client';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
 import { RedisRateLimitStore } from './policies/index.ts';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ name: 'dataplane' });
   let rateLimits: RedisRateLimitStore | undefined;
+  let storeFailures: Counter<'mode'> | undefined;
   if (redisURL) {
     let lastReport = 0;
     rateLimits = new RedisRateLimitStore({
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
       failureMode,
       // One line per 10 s at most: an outage must not flood the log.
       onFailure: (err, mode) => {
+        storeFailures?.labels(mode).inc();
         const now = Date.now();
         if (now - lastReport < 10_000) return;
         lastReport = now;
@@ -108,6 +111,14 @@ async function main(): Promise<void> {
     logger.warn('no Redis configured (--redis): global rate limits count in this pod only');
   }
   const dataplane = new Dataplane({ logger, listen, admin, rateLimits });
+  if (rateLimits) {
+    storeFailures = new Counter({
+      name: 'tollgate_rate_limit_store_failures_total',
+      help: 'Rate-limit decisions taken without Redis, by failure mode (open: admitted, closed: refused).',
+      labelNames: ['mode'],
+      registers: [dataplane.metrics.registry],
+    });
+  }
   const { port, adminPort } = await dataplane.start();
   logger.info({ port, adminPort, controller, nodeId }, 'data plane listening');
 

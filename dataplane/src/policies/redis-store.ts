@@ -110,6 +110,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     const redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs ?? 250,
       maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      disconnectTimeout: 100,
       retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     });
     redis.on('error', () => {

@@ -167,3 +167,16 @@ export class ProviderRequestError extends Error {
     this.name = 'ProviderRequestError';
   }
 }
+
+/**
+ * A tool call's arguments as an object, for providers that take them parsed (the unified format
+ * carries them as a JSON string). Unparsable arguments are the caller's mistake: a 400.
+ */
+export function toolCallArguments(call: { id: string; function: { arguments?: string } }): unknown {
+  if (!call.function.arguments) return {};
+  try {
+    return JSON.parse(call.function.arguments);
+  } catch {
+    throw new ProviderRequestError(`messages: tool call ${call.id} has arguments that are not JSON`);
+  }
+}

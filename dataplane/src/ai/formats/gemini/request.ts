@@ -1,6 +1,6 @@
 // Unified (OpenAI chat) request → Gemini generateContent request. Gemini and Vertex AI share this
 // body; only the URL and the credentials differ.
-import { ProviderRequestError } from '../../providers/types.ts';
+import { ProviderRequestError, toolCallArguments } from '../../providers/types.ts';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -126,12 +126,7 @@ function partOf(part: ContentPart): Part {
 function assistantParts(message: ChatMessage): Part[] {
   const parts = contentParts(message.content);
   for (const call of message.tool_calls ?? []) {
-    let args: unknown = {};
-    try {
-      args = call.function.arguments ? JSON.parse(call.function.arguments) : {};
-    } catch {
-      throw new ProviderRequestError(`messages: tool call ${call.id} has arguments that are not JSON`);
-    }
+    const args = toolCallArguments(call);
     parts.push({ functionCall: { name: call.function.name, args } });
   }
   return parts;

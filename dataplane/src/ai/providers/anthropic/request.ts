@@ -10,7 +10,7 @@ import {
   messageTextParts,
   type ToolChoice,
 } from '../../unified.ts';
-import { type PrepareInput, ProviderRequestError } from '../types.ts';
+import { type PrepareInput, ProviderRequestError, toolCallArguments } from '../types.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 /** Anthropic requires max_tokens; this applies when neither the request nor the model sets one. */
@@ -138,12 +138,7 @@ function partBlock(part: ContentPart): Block {
 function assistantBlocks(message: ChatMessage): Block[] {
   const blocks = contentBlocks(message.content);
   for (const call of message.tool_calls ?? []) {
-    let input: unknown = {};
-    try {
-      input = call.function.arguments ? JSON.parse(call.function.arguments) : {};
-    } catch {
-      throw new ProviderRequestError(`messages: tool call ${call.id} has arguments that are not JSON`);
-    }
+    const input = toolCallArguments(call);
     blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
   }
   return blocks;

@@ -8,7 +8,7 @@ import {
   messageTextParts,
   type ToolChoice,
 } from '../../unified.ts';
-import { type PrepareInput, ProviderRequestError } from '../types.ts';
+import { type PrepareInput, ProviderRequestError, toolCallArguments } from '../types.ts';
 
 type Block = Record<string, unknown>;
 interface ConverseMessage {
@@ -141,12 +141,7 @@ function partBlock(part: ContentPart): Block {
 function assistantBlocks(message: ChatMessage): Block[] {
   const blocks = contentBlocks(message.content);
   for (const call of message.tool_calls ?? []) {
-    let input: unknown = {};
-    try {
-      input = call.function.arguments ? JSON.parse(call.function.arguments) : {};
-    } catch {
-      throw new ProviderRequestError(`messages: tool call ${call.id} has arguments that are not JSON`);
-    }
+    const input = toolCallArguments(call);
     blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input } });
   }
   return blocks;

@@ -6,6 +6,7 @@ import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, type KubeCluster, type StartedProcess, startProcess, waitFor } from '@tollgate/testkit';
+import { startDataplaneProcess } from './dataplane-process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -85,25 +86,7 @@ export async function startKubernetesStack(cluster: KubeCluster): Promise<Kubern
 
   const controller = await startController();
   const dataplaneAdminUrl = `http://127.0.0.1:${dataplaneAdminPort}`;
-  const dataplane = startProcess(
-    process.execPath,
-    [
-      path.join(root, 'dataplane/src/main.ts'),
-      '--listen',
-      `127.0.0.1:${gatewayPort}`,
-      '--admin',
-      `127.0.0.1:${dataplaneAdminPort}`,
-      '--controller',
-      `127.0.0.1:${grpcPort}`,
-      '--node-id',
-      'e2e-dataplane',
-    ],
-    { name: 'dataplane', cwd: root, env: { TOLLGATE_DRAIN_SECONDS: '2' } },
-  );
-  await waitFor(async () => (await fetch(`${dataplaneAdminUrl}/readyz`)).ok, {
-    what: 'data plane ready',
-    timeoutMs: 20_000,
-  });
+  const dataplane = await startDataplaneProcess({ gatewayPort, adminPort: dataplaneAdminPort, grpcPort });
 
   const stack: KubernetesStack = {
     cluster,

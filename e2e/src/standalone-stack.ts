@@ -3,7 +3,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, type StartedProcess, startProcess, waitFor } from '@tollgate/testkit';
+import { freePort, type StartedProcess, startProcess } from '@tollgate/testkit';
+import { startDataplaneProcess } from './dataplane-process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -52,25 +53,7 @@ export async function startStandaloneStack(manifests: Record<string, string>): P
   };
 
   const controller = await startController();
-  const dataplane = startProcess(
-    process.execPath,
-    [
-      path.join(root, 'dataplane/src/main.ts'),
-      '--listen',
-      `127.0.0.1:${gatewayPort}`,
-      '--admin',
-      `127.0.0.1:${dataplaneAdminPort}`,
-      '--controller',
-      `127.0.0.1:${grpcPort}`,
-      '--node-id',
-      'e2e-dataplane',
-    ],
-    { name: 'dataplane', cwd: root, env: { TOLLGATE_DRAIN_SECONDS: '2' } },
-  );
-  await waitFor(async () => (await fetch(`${dataplaneAdminUrl}/readyz`)).ok, {
-    what: 'data plane ready',
-    timeoutMs: 20_000,
-  });
+  const dataplane = await startDataplaneProcess({ gatewayPort, adminPort: dataplaneAdminPort, grpcPort });
 
   const stack: StandaloneStack = {
     dir,

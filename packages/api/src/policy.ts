@@ -9,7 +9,7 @@ import { Budgets } from './policy/budgets.ts';
 import { Guardrails } from './policy/guardrails.ts';
 import { RateLimits } from './policy/rate-limits.ts';
 import { CircuitBreaker, HealthCheck, PolicyTimeouts, Retries } from './policy/resilience.ts';
-import { Cache, CORS, IPFilter, RequestSizeLimits } from './policy/traffic.ts';
+import { Cache, CORS, Compression, IPFilter, RequestSizeLimits } from './policy/traffic.ts';
 
 export * from './policy/authentication.ts';
 export * from './policy/authorization.ts';
@@ -85,6 +85,7 @@ export const policySections = [
   'healthCheck',
   'guardrails',
   'cache',
+  'compression',
   'cors',
   'ipFilter',
   'limits',
@@ -105,6 +106,7 @@ export const PolicySpec = withRules(
       healthCheck: HealthCheck.optional(),
       guardrails: Guardrails.optional(),
       cache: Cache.optional(),
+      compression: Compression.optional(),
       cors: CORS.optional(),
       ipFilter: IPFilter.optional(),
       limits: RequestSizeLimits.optional(),

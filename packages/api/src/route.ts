@@ -368,11 +368,37 @@ export const RouteRule = withRules(
 );
 export type RouteRule = z.infer<typeof RouteRule>;
 
+export const RouteTLS = z
+  .object({
+    certificateRefs: z
+      .array(
+        z
+          .object({
+            name: objectName.meta({
+              description: 'Name of a Secret of type kubernetes.io/tls (keys tls.crt and tls.key).',
+            }),
+          })
+          .meta({ description: "A certificate Secret in the Route's namespace." }),
+      )
+      .min(1)
+      .max(4)
+      .meta({
+        description:
+          "Certificates served for the Route's hostnames on the HTTPS listener. Each hostname gets the first certificate that covers it (its subject alternative names), else the first one.",
+      }),
+  })
+  .meta({
+    description:
+      "TLS termination for this Route's hostnames: the data plane's HTTPS listener (--listen-tls) presents these certificates by SNI. A Route without hostnames provides the default certificate.",
+  });
+export type RouteTLS = z.infer<typeof RouteTLS>;
+
 export const RouteSpec = z
   .object({
     hostnames: listSet(z.array(hostname).max(16)).optional().meta({
       description: 'Host names this Route serves. Empty serves every host not claimed more specifically.',
     }),
+    tls: RouteTLS.optional(),
     rules: z
       .array(RouteRule)
       .min(1)

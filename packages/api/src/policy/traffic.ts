@@ -1,11 +1,15 @@
-// Policy sections about who may send what: response caching, CORS, IP filters and request size limits.
+// Policy sections about traffic at the edge: response caching and compression, CORS, IP filters and
+// request size limits.
 import { z } from 'zod';
 import { listSet, withRules } from '../cel.ts';
 import { cidr, duration, headerName } from '../common.ts';
 
 export const Cache = z
   .object({
-    ttl: duration.default('5m').meta({ description: 'How long a response is served from the cache.' }),
+    ttl: duration.default('5m').meta({
+      description:
+        'Freshness of a cacheable response that states no lifetime of its own, and the longest any response is served from the cache (Cache-Control max-age / s-maxage beyond it are cut to it).',
+    }),
     maxEntryBytes: z
       .number()
       .int()
@@ -116,15 +120,56 @@ export const RequestSizeLimits = withRules(
         .optional()
         .meta({ description: 'Largest request body, in bytes; larger requests get 413.' }),
       maxRequestHeadersBytes: z.number().int().min(1).max(1_048_576).optional().meta({
-        description: 'Largest total size of the request headers, in bytes; larger requests get 431.',
+        description:
+          'Largest total size of the request headers (names and values), in bytes; larger requests get 431. The listener itself refuses headers over 16 KiB.',
       }),
+      maxRequestHeaders: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .optional()
+        .meta({ description: 'Most request header lines; requests with more get 431.' }),
     })
     .meta({ description: 'Size limits on requests.' }),
   [
     {
-      rule: 'has(self.maxRequestBodyBytes) || has(self.maxRequestHeadersBytes)',
-      message: 'set maxRequestBodyBytes, maxRequestHeadersBytes or both',
+      rule: 'has(self.maxRequestBodyBytes) || has(self.maxRequestHeadersBytes) || has(self.maxRequestHeaders)',
+      message: 'set maxRequestBodyBytes, maxRequestHeadersBytes, maxRequestHeaders or a combination',
     },
   ],
 );
 export type RequestSizeLimits = z.infer<typeof RequestSizeLimits>;
+
+const mediaRange = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/, {
+    message: 'must be a lowercase media type such as "application/json" or "text/*"',
+  });
+
+export const Compression = z
+  .object({
+    algorithms: listSet(z.array(z.enum(['br', 'gzip'])).min(1).max(2))
+      .default(['br', 'gzip'])
+      .meta({
+        description:
+          "Encodings offered, most preferred first; the client's Accept-Encoding (q-values) chooses among them.",
+      }),
+    minBytes: z.number().int().min(0).max(1_073_741_824).default(1024).meta({
+      description:
+        'Responses whose Content-Length is smaller are sent as they are (compressing them costs more than it saves).',
+    }),
+    contentTypes: listSet(z.array(mediaRange).max(64))
+      .optional()
+      .meta({
+        description:
+          'Media types compressed ("text/*" covers a family). Default: every type known to be compressible (text, JSON, JavaScript, XML, SVG, …); images, video and archives never are.',
+      }),
+  })
+  .meta({
+    description:
+      'Compresses responses with brotli or gzip as the client accepts. Responses already encoded, marked Cache-Control: no-transform, or of a type not listed are sent as they are; Vary: Accept-Encoding is added.',
+  });
+export type Compression = z.infer<typeof Compression>;

@@ -2,6 +2,7 @@
 // data plane validates it with these schemas before it swaps it in. It is deliberately flat
 // and pre-sorted so the data plane compiles it without re-deriving precedence.
 import { z } from 'zod';
+import { GuardrailsIR } from './guardrails-ir.ts';
 
 export const StringMatchIR = z.object({
   type: z.enum(['Exact', 'RegularExpression']),
@@ -121,6 +122,8 @@ export const RoutePolicyIR = z.object({
     })
     .optional(),
   rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
+  /** Content checks on AI requests and responses (guardrails-ir.ts). */
+  guardrails: GuardrailsIR.optional(),
   /**
    * Sections that Policies attached to a Consumer replace for that consumer's requests (keyed by
    * consumer id), where such a Policy is more specific than the entry's own (see docs/policies.md).
@@ -137,6 +140,7 @@ export const RoutePolicyIR = z.object({
           })
           .optional(),
         rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
+        guardrails: GuardrailsIR.optional(),
       }),
     )
     .optional(),

@@ -1,4 +1,5 @@
 export * from './codec.ts';
+export * from './edge-ir.ts';
 export * from './gen/tollgate/config/v1/config_pb.ts';
 export * from './grpc.ts';
 export * from './guardrails-ir.ts';

@@ -2,6 +2,7 @@
 // data plane validates it with these schemas before it swaps it in. It is deliberately flat
 // and pre-sorted so the data plane compiles it without re-deriving precedence.
 import { z } from 'zod';
+import { EdgePolicyIR, TlsIR } from './edge-ir.ts';
 import { GuardrailsIR } from './guardrails-ir.ts';
 
 export const StringMatchIR = z.object({
@@ -164,6 +165,8 @@ export const RouteEntryIR = z.object({
   action: RouteActionIR,
   /** Authentication, authorization and rate limits for this entry; absent ⇒ none. */
   policy: RoutePolicyIR.optional(),
+  /** CORS, IP filter, size limits, compression and response cache (edge-ir.ts); absent ⇒ none. */
+  edge: EdgePolicyIR.optional(),
   timeouts: z.object({
     requestMs: z.number().int().optional(),
     backendRequestMs: z.number().int().optional(),
@@ -270,6 +273,8 @@ export const SnapshotContent = z.object({
   consumers: z.array(ConsumerIR),
   /** Compiled policies; grows with the policy issues. Opaque to this schema version. */
   policies: z.array(z.looseObject({ id: z.string() })),
+  /** Certificates of the HTTPS listener by SNI name; absent ⇒ no Route asks for TLS. */
+  tls: TlsIR.optional(),
 });
 export type SnapshotContent = z.infer<typeof SnapshotContent>;
 

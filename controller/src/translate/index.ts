@@ -101,9 +101,12 @@ import { ClusterRegistry } from './backends.ts';
 import { compileConsumers } from './consumers.ts';
 import { type IndexedObject, ObjectIndex } from './objects.ts';
 import { compareStrings } from './order.ts';
-import { attachEffectivePolicies, compilePolicies } from './policies/index.ts';
+import { rejectInvalidGuardrails } from './policies/guardrails.ts';
+import { attachEdgePolicies, attachEffectivePolicies, compilePolicies } from './policies/index.ts';
+import { reportJWTProblems } from './policies/jwt.ts';
 import { type ObjectStatusReport, type ReportedKind, Reports } from './report.ts';
 import { compileRoute, type RouteDraft } from './routes.ts';
+import { compileTls, type TlsRoute } from './tls.ts';
 import { assembleVirtualHosts } from './virtual-hosts.ts';
 
 export type { PolicyIR, PolicyTargetIR } from './policies/index.ts';
@@ -127,6 +130,7 @@ export function translate(objects: readonly unknown[]): TranslateResult {
   const providers = compileAIProviders(index, reports);
   const clusters = new ClusterRegistry();
   const drafts: RouteDraft[] = [];
+  const tlsRoutes: TlsRoute[] = [];
   for (const entry of index.all('Route')) {
     if (!entry.object) continue;
     const report = reports.for({ ...entry.identity, kind: 'Route' });
@@ -135,6 +139,7 @@ export function translate(objects: readonly unknown[]): TranslateResult {
       clusters,
     });
     if (draft) drafts.push(draft);
+    if (draft && entry.object.spec.tls) tlsRoutes.push({ ...draft, route: entry.object });
   }
   const virtualHosts = assembleVirtualHosts(drafts);
 
@@ -146,8 +151,11 @@ export function translate(objects: readonly unknown[]): TranslateResult {
     }
   }
 
-  const policies = compilePolicies(index, reports);
+  const policies = rejectInvalidGuardrails(compilePolicies(index, reports), reports);
+  reportJWTProblems(policies, index, reports);
   attachEffectivePolicies(virtualHosts, policies, index);
+  attachEdgePolicies(virtualHosts, policies, index);
+  const tls = compileTls(tlsRoutes, index);
 
   const snapshot = sealSnapshot({
     virtualHosts,
@@ -155,6 +163,7 @@ export function translate(objects: readonly unknown[]): TranslateResult {
     aiProviders: [...providers.values()].map((p) => p.provider).sort((a, b) => compareStrings(a.id, b.id)),
     consumers: compileConsumers(index, reports),
     policies,
+    ...(tls ? { tls } : {}),
   });
   return { snapshot, statuses: reports.statuses() };
 }

@@ -16,9 +16,12 @@ import { durationToMs } from '../durations.ts';
 import type { ObjectIndex } from '../objects.ts';
 import { compareSeniority } from '../order.ts';
 import type { PolicyIR, PolicyTargetIR } from './attachment.ts';
+import { compileBudgets } from './budgets.ts';
+import { compileGuardrails } from './guardrails.ts';
+import { compileJWT } from './jwt.ts';
 
 /** Lower is more specific; undefined ⇒ the target does not cover the entry. */
-function specificity(target: PolicyTargetIR, entry: RouteEntryIR): number | undefined {
+export function specificity(target: PolicyTargetIR, entry: RouteEntryIR): number | undefined {
   const { route } = entry;
   if (target.namespace !== route.namespace) return undefined;
   switch (target.kind) {
@@ -47,7 +50,13 @@ export function attachEffectivePolicies(
   index: ObjectIndex,
 ): void {
   const relevant = policies.filter(
-    (p) => p.spec.authentication?.apiKey || p.spec.authorization || p.spec.rateLimits?.length,
+    (p) =>
+      p.spec.authentication?.apiKey ||
+      p.spec.authentication?.jwt ||
+      p.spec.authorization ||
+      p.spec.rateLimits?.length ||
+      p.spec.guardrails ||
+      p.spec.budgets?.length,
   );
   if (relevant.length === 0) return;
   const seniorFirst = [...relevant].sort((a, b) =>
@@ -77,7 +86,7 @@ export function attachEffectivePolicies(
       }
       if (ranked.length === 0) continue;
       const byLevel = (a: Ranked, b: Ranked) => a.level - b.level || a.seniority - b.seniority;
-      const effective = effectiveFor(ranked.sort(byLevel).map((r) => r.policy));
+      const effective = effectiveFor(ranked.sort(byLevel).map((r) => r.policy), index);
       // Consumer-attached Policies count only where the caller is known: behind authentication.
       if (effective.authentication) {
         for (const [consumerId, attached] of consumerPolicies) {
@@ -85,12 +94,16 @@ export function attachEffectivePolicies(
             ...ranked,
             ...attached.map((policy) => ({ policy, level: 2, seniority: seniority.get(policy.id) ?? 0 })),
           ].sort(byLevel);
-          const forConsumer = effectiveFor(withConsumer.map((r) => r.policy));
+          const forConsumer = effectiveFor(withConsumer.map((r) => r.policy), index);
           const sections: NonNullable<RoutePolicyIR['byConsumer']>[string] = {};
           if (forConsumer.authorization && forConsumer.authorization.from !== effective.authorization?.from)
             sections.authorization = forConsumer.authorization;
           if (forConsumer.rateLimits && forConsumer.rateLimits.from !== effective.rateLimits?.from)
             sections.rateLimits = forConsumer.rateLimits;
+          if (forConsumer.guardrails && forConsumer.guardrails.from !== effective.guardrails?.from)
+            sections.guardrails = forConsumer.guardrails;
+          if (forConsumer.budgets && forConsumer.budgets.from !== effective.budgets?.from)
+            sections.budgets = forConsumer.budgets;
           if (Object.keys(sections).length > 0) {
             effective.byConsumer ??= {};
             effective.byConsumer[consumerId] = sections;
@@ -103,15 +116,16 @@ export function attachEffectivePolicies(
 }
 
 /** `policies` from most to least specific; each section comes from the first that sets it. */
-function effectiveFor(policies: PolicyIR[]): RoutePolicyIR {
+function effectiveFor(policies: PolicyIR[], index: ObjectIndex): RoutePolicyIR {
   const out: RoutePolicyIR = {};
-  const authn = policies.find((p) => p.spec.authentication?.apiKey);
+  const authn = policies.find((p) => p.spec.authentication?.apiKey || p.spec.authentication?.jwt);
   const apiKey = authn?.spec.authentication?.apiKey;
-  if (authn && apiKey) {
-    out.authentication = {
-      from: authn.id,
-      apiKey: { required: apiKey.required, headers: apiKey.headers.map((h) => h.toLowerCase()) },
-    };
+  if (authn) {
+    out.authentication = { from: authn.id };
+    if (apiKey)
+      out.authentication.apiKey = { required: apiKey.required, headers: apiKey.headers.map((h) => h.toLowerCase()) };
+    const jwt = compileJWT(authn, index);
+    if (jwt) out.authentication.jwt = jwt;
   }
   const authz = policies.find((p) => p.spec.authorization);
   if (authz?.spec.authorization) {
@@ -147,5 +161,10 @@ function effectiveFor(policies: PolicyIR[]): RoutePolicyIR {
     }
     if (limits.length > 0) out.rateLimits = { from: limited.id, limits };
   }
+  const guarded = policies.find((p) => p.spec.guardrails);
+  if (guarded) out.guardrails = compileGuardrails(guarded);
+  const budgeted = policies.find((p) => p.spec.budgets?.length);
+  const budgets = budgeted && compileBudgets(budgeted);
+  if (budgets) out.budgets = budgets;
   return out;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Snapshot } from '@tollgate/snapshot';
-import type { Logger } from '@tollgate/telemetry';
+import type { Logger, Tracer } from '@tollgate/telemetry';
 import { z } from 'zod';
 import { AdminServer } from './admin/index.ts';
 import { AIGateway, type AIGatewayOptions } from './ai/index.ts';
@@ -14,8 +14,10 @@ import { TollgateError } from './errors.ts';
 import { Generation } from './generation.ts';
 import {
   AccessLog,
+  type AccessLogSettings,
   createDataplaneMetrics,
   type DataplaneMetrics,
+  DataplaneTracer,
   RouteMetrics,
 } from './observability/index.ts';
 import type { RateLimitStore } from './policies/index.ts';
@@ -42,6 +44,10 @@ export interface DataplaneOptions {
   ai?: Omit<AIGatewayOptions, 'metrics'>;
   /** Rate-limit counters shared by pods (a RedisRateLimitStore); default: in this process. */
   rateLimits?: RateLimitStore;
+  /** Spans for every request; absent ⇒ tracing off and it costs nothing (see startTracing). */
+  tracer?: Tracer;
+  /** Access-log sampling and per-route opt-out. */
+  accessLog?: AccessLogSettings;
 }
 
 export interface DataplanePorts {
@@ -74,7 +80,8 @@ export class Dataplane {
     const handlers = createProxyHandlers({
       ai: this.#ai,
       config: () => this.#active,
-      accessLog: new AccessLog(options.logger),
+      accessLog: new AccessLog(options.logger, options.accessLog),
+      ...(options.tracer ? { tracer: new DataplaneTracer(options.tracer) } : {}),
       metrics: this.#metrics,
       routeMetrics: (id) => this.#metricsFor(id),
       draining: () => this.#draining !== undefined,

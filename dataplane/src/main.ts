@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@tollgate/telemetry';
+import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
@@ -22,6 +22,12 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
   --redis-failure-mode open|closed
                             closed: every global limit refuses (503) when Redis does not answer, whatever
                             its policy says (TOLLGATE_REDIS_FAILURE_MODE, default open: the policy decides)
+  --access-log-sample <0..1>
+                            share of successful requests logged; failures always are (TOLLGATE_ACCESS_LOG_SAMPLE, default 1)
+  --access-log-exclude <routes>
+                            comma-separated Routes (ns/name) never logged (TOLLGATE_ACCESS_LOG_EXCLUDE)
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_SERVICE_NAME, …
+                            tracing (off unless an exporter or endpoint is set; see docs/observability.md)
   TOLLGATE_DRAIN_SECONDS    how long SIGTERM waits for in-flight requests (default 20)
   TOLLGATE_LOG_LEVEL        pino level (default info)
 `;
@@ -58,6 +64,8 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string' },
       redis: { type: 'string' },
       'redis-failure-mode': { type: 'string' },
+      'access-log-sample': { type: 'string' },
+      'access-log-exclude': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,7 +98,16 @@ async function main(): Promise<void> {
   if (failureMode !== 'open' && failureMode !== 'closed')
     throw new Error(`--redis-failure-mode must be open or closed, got "${failureMode}"`);
 
+  const sample = Number(values['access-log-sample'] ?? env.TOLLGATE_ACCESS_LOG_SAMPLE ?? '1');
+  if (!(sample >= 0 && sample <= 1)) throw new Error('--access-log-sample must be a number in [0, 1]');
+  const excludeRoutes = (values['access-log-exclude'] ?? env.TOLLGATE_ACCESS_LOG_EXCLUDE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
   const logger = createLogger({ name: 'dataplane' });
+  const tracing = startTracing({ serviceName: 'tollgate-dataplane' });
+  logger.info({ tracing: tracing.enabled, reason: tracing.reason }, 'tracing');
   let rateLimits: RedisRateLimitStore | undefined;
   let storeFailures: Counter<'mode'> | undefined;
   if (redisURL) {
@@ -110,7 +127,14 @@ async function main(): Promise<void> {
   } else {
     logger.warn('no Redis configured (--redis): global rate limits count in this pod only');
   }
-  const dataplane = new Dataplane({ logger, listen, admin, rateLimits });
+  const dataplane = new Dataplane({
+    logger,
+    listen,
+    admin,
+    rateLimits,
+    ...(tracing.tracer ? { tracer: tracing.tracer } : {}),
+    accessLog: { sampleRatio: sample, excludeRoutes },
+  });
   if (rateLimits) {
     storeFailures = new Counter({
       name: 'tollgate_rate_limit_store_failures_total',
@@ -143,6 +167,7 @@ async function main(): Promise<void> {
     await Promise.all([client.stop(), dataplane.drain(drainSeconds * 1000)]);
     await dataplane.close();
     await rateLimits?.close();
+    await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'trace export at shutdown failed'));
     logger.info('stopped');
     logger.flush(() => process.exit(0));
   };

@@ -3,6 +3,13 @@
 // the first byte reaches the client; after that a stream is never duplicated.
 import { performance } from 'node:perf_hooks';
 import type { ErrorCode, ErrorParams } from '../errors.ts';
+import {
+  type AIAttemptResult,
+  type AttemptSpan,
+  aiResponseFacts,
+  recordAIResult,
+  startAIAttemptSpan,
+} from '../observability/index.ts';
 import type { RoutePlan } from '../proxy/route-plan.ts';
 import { anthropicClient } from './clients/anthropic/index.ts';
 import { decodeOpenAIEmbeddings, openAIClient } from './clients/openai/index.ts';
@@ -77,6 +84,9 @@ export class AIRequest {
   #abortAttempt: ((reason: Error) => void) | undefined;
   /** Records the attempt's time to first byte with the balancer's latency figures. */
   #firstByte: (() => void) | undefined;
+  /** The CLIENT span of the attempt in flight (tracing on only) and what its response said. */
+  #attemptSpan: AttemptSpan | undefined;
+  #attemptFacts: AIAttemptResult | undefined;
 
   constructor(gateway: AIGatewaySettings, context: AIServeContext) {
     this.#gateway = gateway;
@@ -267,10 +277,23 @@ export class AIRequest {
         this.#firstByte = undefined;
         this.#gateway.load.observe(key, performance.now() - startedAt);
       };
-      let outcome: Attempt;
+      const span = startAIAttemptSpan(exchange.trace, {
+        operation: p.endpoint.operation,
+        providerType: provider.ir.type,
+        provider: provider.name,
+        requestModel: p.model,
+        upstreamModel: candidate.model.upstream,
+        cluster: candidate.backend.cluster.id,
+        stream: p.stream,
+        attempt: meter.attempts + 1,
+      });
+      this.#attemptSpan = span;
+      this.#attemptFacts = undefined;
+      let outcome: Attempt | undefined;
       try {
         outcome = await this.#attempt(p, candidate);
       } finally {
+        if (span) this.#endAttemptSpan(span, outcome);
         endLoad();
         const record = meter.record;
         admission.permit.release(record ? record.inputTokens + record.outputTokens : undefined);
@@ -323,6 +346,29 @@ export class AIRequest {
     this.#answerProviderError(p, last.candidate, last.error);
   }
 
+  #endAttemptSpan(span: AttemptSpan, outcome: Attempt | undefined): void {
+    this.#attemptSpan = undefined;
+    if (outcome?.kind === 'done') {
+      const record = this.#meter?.record;
+      recordAIResult(span, {
+        ...this.#attemptFacts,
+        ...(record
+          ? {
+              inputTokens: record.inputTokens,
+              outputTokens: record.outputTokens,
+              cachedInputTokens: record.cachedInputTokens,
+              ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
+            }
+          : {}),
+      });
+      span.end({ status: 200, ...(this.#exchange.errorCode ? { error: this.#exchange.errorCode } : {}) });
+    } else if (outcome?.kind === 'retry' || outcome?.kind === 'final') {
+      span.end({ status: outcome.error.status, error: outcome.error.kind });
+    } else {
+      span.end({ error: outcome ? 'client_closed' : 'internal' });
+    }
+  }
+
   /** One provider, one try. */
   async #attempt(p: Prepared, candidate: Candidate): Promise<Attempt> {
     const exchange = this.#exchange;
@@ -369,6 +415,7 @@ export class AIRequest {
     if (exchange.upstreamStartedAt === 0) exchange.upstreamStartedAt = performance.now();
     const extraHeaders: Record<string, string> = { 'x-request-id': exchange.requestId };
     p.plan.requestHeaders?.apply(extraHeaders);
+    this.#attemptSpan?.inject(extraHeaders);
     const call = await callUpstream({
       cluster: candidate.backend.cluster,
       request,
@@ -402,7 +449,7 @@ export class AIRequest {
         return { kind: 'retry', error: transportError(error as Error, controller.signal) };
       }
       stopTimer();
-      return this.#respondComplete(p, candidate, input, native, text);
+      return this.#respondComplete(p, candidate, input, native, text, response.headers);
     }
     return this.#relayStream(p, input, native, response, controller, stopTimer);
   }
@@ -420,6 +467,7 @@ export class AIRequest {
     input: PrepareInput,
     native: boolean,
     text: string,
+    responseHeaders: UpstreamResponse['headers'],
   ): Attempt {
     const exchange = this.#exchange;
     const adapter = candidate.backend.provider.adapter!;
@@ -437,10 +485,16 @@ export class AIRequest {
         generated = () => responseText(json);
         out = text;
       } else if (input.operation === 'embeddings') {
-        const converted = adapter.embeddingsResponse!(json, input);
+        const converted = adapter.embeddingsResponse!(json, input, responseHeaders);
         reported = converted.usage;
         generated = () => '';
-        out = JSON.stringify(converted.response);
+        // The response's usage is the metered one (estimated when the provider reported none).
+        encode = (usage) =>
+          JSON.stringify({
+            ...converted.response,
+            usage: { prompt_tokens: usage.inputTokens, total_tokens: usage.inputTokens },
+          });
+        out = '';
       } else {
         const converted = adapter.chatResponse(json, input);
         reported = converted.usage;
@@ -453,6 +507,7 @@ export class AIRequest {
     }
     meter.attempt(candidate, 'success');
     this.#firstByte?.();
+    if (this.#attemptSpan) this.#attemptFacts = aiResponseFacts(json);
     const metered = meter.served(reported, true, generated);
     if (encode) out = encode(metered.usage);
     exchange.ai = meter.record;
@@ -552,6 +607,7 @@ export class AIRequest {
       commit();
     }
     const error = state.error ?? broken;
+    if (this.#attemptSpan && state.responseModel) this.#attemptFacts = { responseModel: state.responseModel };
     const metered = meter.served(
       state.usage,
       state.finished,

@@ -15,6 +15,10 @@ export interface AccessRecord {
   upstreamMs: number | undefined;
   requestId: string;
   errorCode: string | undefined;
+  /** The trace this request belongs to (its SERVER span's, or the client's traceparent when not traced). */
+  traceId?: string;
+  /** Upstream attempts on plain routes (retries included); AI routes count theirs in `ai.attempts`. */
+  attempts?: number;
   /** The authenticated consumer (namespace/name) and its team, when a Policy authenticates. */
   consumer?: string;
   team?: string;
@@ -49,14 +53,51 @@ export interface AIAccessRecord {
   ttftMs?: number;
 }
 
+/** Which lines are written: a sample of successes, every failure, none for opted-out routes. */
+export interface AccessLogSettings {
+  /** Share of successful (status < 400) requests logged, 0..1. Failures are always logged. Default 1. */
+  sampleRatio?: number;
+  /**
+   * Routes whose requests are never logged, as `namespace/name` (every rule of the Route) or a
+   * full route entry id `namespace/name/rule/match`.
+   */
+  excludeRoutes?: readonly string[];
+  /** Random source in [0, 1); tests pin it. */
+  random?: () => number;
+}
+
 export class AccessLog {
   readonly #logger: Logger;
+  readonly #ratio: number;
+  readonly #excluded: ReadonlySet<string>;
+  readonly #random: () => number;
 
-  constructor(logger: Logger) {
-    this.#logger = logger.child({ log: 'access' });
+  constructor(logger: Logger, settings: AccessLogSettings = {}) {
+    // The record's fields are fixed and hold no secret (no headers, no query string): redaction,
+    // a walk over every line's object, would only cost time on the hottest log there is.
+    this.#logger = logger.child({ log: 'access' }, { redact: { paths: [] } });
+    const ratio = settings.sampleRatio ?? 1;
+    if (!(ratio >= 0 && ratio <= 1))
+      throw new RangeError(`access-log sample ratio must be in [0, 1], got ${ratio}`);
+    this.#ratio = ratio;
+    this.#excluded = new Set(settings.excludeRoutes ?? []);
+    this.#random = settings.random ?? Math.random;
   }
 
   write(record: AccessRecord): void {
+    if (!this.#wanted(record)) return;
     this.#logger.info(record, 'request');
+  }
+
+  #wanted(record: AccessRecord): boolean {
+    const { route } = record;
+    if (route !== undefined && this.#excluded.size > 0) {
+      if (this.#excluded.has(route)) return false;
+      // `ns/name/rule/match` → `ns/name`
+      const second = route.indexOf('/', route.indexOf('/') + 1);
+      if (second > 0 && this.#excluded.has(route.slice(0, second))) return false;
+    }
+    if (this.#ratio >= 1 || record.status >= 400 || record.errorCode !== undefined) return true;
+    return this.#random() < this.#ratio;
   }
 }

@@ -12,7 +12,14 @@ import {
   errorShapeFor,
   renderErrorBody,
 } from '../errors.ts';
-import type { AccessLog, AIAccessRecord, RouteMetrics } from '../observability/index.ts';
+import {
+  type AccessLog,
+  type AIAccessRecord,
+  endServerSpan,
+  type RequestTrace,
+  type RouteMetrics,
+  traceIdOf,
+} from '../observability/index.ts';
 import type { RequestContext } from '../policies/index.ts';
 
 /** Lets a generation (one compiled snapshot) know when its last request is over. */
@@ -63,6 +70,10 @@ export class Exchange {
   policy: RequestContext | undefined;
   /** Set by AI routes: model, provider, tokens and cost, for the access log. */
   ai: AIAccessRecord | undefined;
+  /** The SERVER span when tracing is on; attempt spans hang from it. */
+  trace: RequestTrace | undefined;
+  /** Upstream attempts made for a plain route (retries included). */
+  attempts = 0;
 
   readonly #hooks: ExchangeHooks;
   #finished = false;
@@ -150,6 +161,23 @@ export class Exchange {
     }
     this.upstreamEnded();
     const durationMs = performance.now() - this.startedAt;
+    const consumer = this.policy?.caller
+      ? `${this.policy.caller.namespace}/${this.policy.caller.name}`
+      : undefined;
+    const requestTrace = this.trace;
+    if (requestTrace) {
+      endServerSpan(requestTrace, {
+        status,
+        route: this.route,
+        cluster: this.cluster,
+        consumer,
+        errorCode: this.errorCode,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+        ...(this.ai ? { ai: this.ai } : {}),
+      });
+    }
+    const traceId = requestTrace ? requestTrace.traceId : traceIdOf(this.req.headers.traceparent);
     this.#hooks.accessLog.write({
       method: this.method,
       host: this.host ?? '',
@@ -164,9 +192,9 @@ export class Exchange {
       upstreamMs: this.upstreamMs === undefined ? undefined : round(this.upstreamMs),
       requestId: this.requestId,
       errorCode: this.errorCode,
-      ...(this.policy?.caller
-        ? { consumer: `${this.policy.caller.namespace}/${this.policy.caller.name}` }
-        : {}),
+      ...(traceId ? { traceId } : {}),
+      ...(this.attempts > 0 ? { attempts: this.attempts } : {}),
+      ...(consumer ? { consumer } : {}),
       ...(this.policy?.caller?.team ? { team: this.policy.caller.team } : {}),
       ...(this.ai ? { ai: this.ai } : {}),
     });

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.ts';
-import type { DataplaneMetrics } from '../observability/index.ts';
+import { type AttemptSpan, type DataplaneMetrics, startUpstreamAttemptSpan } from '../observability/index.ts';
 import type { UpstreamCluster, UpstreamEndpoint } from '../upstream/index.ts';
 import { ClientClosedError, type Exchange } from './exchange.ts';
 import { downstreamResponseHeaders, type HeaderMap } from './headers.ts';
@@ -54,7 +54,16 @@ export function classifyUpstreamError(error: Error, reachedConnection: boolean):
 export function forward(request: ForwardRequest): void {
   const { exchange, plan, endpoint, path, headers, body } = request;
   const { timeouts } = plan;
-  const handler = new ForwardHandler(request);
+  exchange.attempts++;
+  const attempt = startUpstreamAttemptSpan(exchange.trace, {
+    method: exchange.method,
+    cluster: request.cluster.id,
+    address: endpoint.address,
+    target: path,
+    resendCount: exchange.attempts - 1,
+  });
+  attempt?.inject(headers);
+  const handler = new ForwardHandler(request, attempt);
   exchange.upstreamStartedAt = performance.now();
   exchange.onClientClosed = (error) => handler.abort(error);
   endpoint.pool.dispatch(
@@ -78,9 +87,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #reachedConnection = false;
   #done = false;
   #failed = false;
+  /** The attempt's CLIENT span (tracing on only) and the status it answered. */
+  readonly #attempt: AttemptSpan | undefined;
+  #status = 0;
 
-  constructor(request: ForwardRequest) {
+  constructor(request: ForwardRequest, attempt: AttemptSpan | undefined) {
     this.#request = request;
+    this.#attempt = attempt;
     const { totalMs } = request.plan.timeouts;
     if (totalMs !== undefined) {
       this.#timer = setTimeout(() => this.abort(new UpstreamDeadlineError(totalMs)), totalMs);
@@ -118,6 +131,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   ): void {
     const { exchange, plan, draining } = this.#request;
     const { res } = exchange;
+    this.#status = statusCode;
     if (res.destroyed) return;
     const headers = downstreamResponseHeaders(upstreamHeaders);
     plan.responseHeaders?.apply(headers);
@@ -141,6 +155,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.#attempt?.end({
+      status: this.#status,
+      error:
+        this.#abortReason instanceof ClientClosedError
+          ? 'TG_ERR_CLIENT_CLOSED'
+          : classifyUpstreamError(error, this.#reachedConnection),
+    });
     this.#settle();
     // The client left first: nothing to answer, the exchange records it as a client close.
     if (this.#abortReason instanceof ClientClosedError) return;
@@ -152,6 +173,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#failed = true;
     const { exchange, cluster, metrics, plan } = this.#request;
     const code = classifyUpstreamError(error, this.#reachedConnection);
+    this.#attempt?.end({ status: this.#status, error: code });
     metrics.upstreamErrors.labels(cluster.id, code).inc();
     exchange.fail(code, {
       upstream: cluster.id,
@@ -164,6 +186,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   #settle(): void {
     this.#done = true;
+    this.#attempt?.end({ status: this.#status });
     if (this.#timer) clearTimeout(this.#timer);
     this.#request.exchange.upstreamEnded();
   }

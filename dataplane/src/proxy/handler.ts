@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AIGateway } from '../ai/index.ts';
 import { describeError, errorShapeFor, renderErrorBody } from '../errors.ts';
-import type { AccessLog, DataplaneMetrics, RouteMetrics } from '../observability/index.ts';
+import type { AccessLog, DataplaneMetrics, DataplaneTracer, RouteMetrics } from '../observability/index.ts';
 import { type Admission, identityHeaders } from '../policies/index.ts';
 import { type MatchInput, normalizeHost, type RouteMatch, type Router } from '../router/index.ts';
 import { Exchange, type Lease, requestHasBody } from './exchange.ts';
@@ -38,6 +38,8 @@ export interface ProxyOptions {
   scheme?: 'http' | 'https';
   /** Serves AI routes (model routing, provider translation, metering). */
   ai?: AIGateway;
+  /** Present only when tracing is on: requests then get a SERVER span. */
+  tracer?: DataplaneTracer;
 }
 
 export interface ProxyHandlers {
@@ -49,6 +51,7 @@ export interface ProxyHandlers {
 export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
   const { metrics, draining } = options;
   const scheme = options.scheme ?? 'http';
+  const { tracer } = options;
   const hooks = {
     accessLog: options.accessLog,
     unmatchedMetrics: options.routeMetrics(''),
@@ -64,6 +67,14 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     metrics.inflightRequests.inc();
     options.requestStarted();
     const exchange = new Exchange(req, res, hooks);
+    if (tracer) {
+      exchange.trace = tracer.startRequest(req, {
+        method: exchange.method,
+        path: exchange.path,
+        host: exchange.host,
+        scheme,
+      });
+    }
     if (draining()) res.setHeader('connection', 'close');
     try {
       serve(exchange);

@@ -1,2 +1,3 @@
 export { CONTROLLER_NAME, compilePolicies, type PolicyIR, type PolicyTargetIR } from './attachment.ts';
+export { attachEdgePolicies } from './edge.ts';
 export { attachEffectivePolicies } from './effective.ts';

@@ -78,14 +78,15 @@ export function compilePolicyChain(
   };
 
   function authenticate(req: IncomingMessage): { context: RequestContext } | { refusal: Refusal } {
-    if (!authentication) return { context: ANONYMOUS };
-    const found = findKey(req, authentication.apiKey.headers);
+    const apiKey = authentication?.apiKey;
+    if (!apiKey) return { context: ANONYMOUS };
+    const found = findKey(req, apiKey.headers);
     if (!found) {
-      if (!authentication.apiKey.required) return { context: ANONYMOUS };
+      if (!apiKey.required) return { context: ANONYMOUS };
       return {
         refusal: {
           code: 'TG_ERR_AUTH_MISSING_KEY',
-          params: { headers: authentication.apiKey.headers.join(', ') },
+          params: { headers: apiKey.headers.join(', ') },
           headers: CHALLENGE,
         },
       };
@@ -177,7 +178,7 @@ export function compilePolicyChain(
   }
 
   function contextOf(input: AdmitInput, authn: RoutePolicyIR['authentication']): RequestContext {
-    const found = authn ? findKey(input.req, authn.apiKey.headers) : undefined;
+    const found = authn?.apiKey ? findKey(input.req, authn.apiKey.headers) : undefined;
     return { caller: found ? ctx.consumers.byKey(found.key) : undefined, credentialHeader: found?.header };
   }
 

@@ -2,8 +2,10 @@
 // data plane validates it with these schemas before it swaps it in. It is deliberately flat
 // and pre-sorted so the data plane compiles it without re-deriving precedence.
 import { z } from 'zod';
+import { BudgetsIR } from './budgets-ir.ts';
 import { EdgePolicyIR, TlsIR } from './edge-ir.ts';
 import { GuardrailsIR } from './guardrails-ir.ts';
+import { JWTAuthenticationIR } from './jwt-ir.ts';
 
 export const StringMatchIR = z.object({
   type: z.enum(['Exact', 'RegularExpression']),
@@ -112,7 +114,9 @@ export const RoutePolicyIR = z.object({
   authentication: z
     .object({
       from: z.string(),
-      apiKey: z.object({ required: z.boolean(), headers: z.array(z.string()) }),
+      apiKey: z.object({ required: z.boolean(), headers: z.array(z.string()) }).optional(),
+      /** JWT/OIDC bearer tokens (jwt-ir.ts); with apiKey too, either one authenticates. */
+      jwt: JWTAuthenticationIR.optional(),
     })
     .optional(),
   authorization: z
@@ -125,6 +129,8 @@ export const RoutePolicyIR = z.object({
   rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
   /** Content checks on AI requests and responses (guardrails-ir.ts). */
   guardrails: GuardrailsIR.optional(),
+  /** Token and cost budgets per calendar period (budgets-ir.ts). */
+  budgets: BudgetsIR.optional(),
   /**
    * Sections that Policies attached to a Consumer replace for that consumer's requests (keyed by
    * consumer id), where such a Policy is more specific than the entry's own (see docs/policies.md).
@@ -142,6 +148,7 @@ export const RoutePolicyIR = z.object({
           .optional(),
         rateLimits: z.object({ from: z.string(), limits: z.array(RateLimitIR) }).optional(),
         guardrails: GuardrailsIR.optional(),
+        budgets: BudgetsIR.optional(),
       }),
     )
     .optional(),

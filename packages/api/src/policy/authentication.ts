@@ -2,7 +2,7 @@
 // JWT/OIDC bearer tokens; with both, either one authenticates the request.
 import { z } from 'zod';
 import { listMap, listSet, withRules } from '../cel.ts';
-import { duration, headerName, httpURL } from '../common.ts';
+import { duration, headerName, httpURL, SecretKeyRef } from '../common.ts';
 
 export const APIKeyAuthentication = z
   .object({
@@ -32,30 +32,90 @@ export const ClaimToHeader = z
   .meta({ description: 'Copies a claim of a verified token into a request header.' });
 export type ClaimToHeader = z.infer<typeof ClaimToHeader>;
 
-export const JWTAuthentication = z
-  .object({
-    required: z.boolean().default(true).meta({
-      description: 'When true, a request without a token is refused (401). An invalid token always is.',
-    }),
-    issuer: z.string().min(1).max(2048).meta({ description: 'Required value of the "iss" claim.' }),
-    audiences: listSet(z.array(z.string().min(1).max(256)).max(16))
-      .optional()
-      .meta({
-        description: 'Accepted "aud" values; the token must carry one of them. Unset: "aud" is not checked.',
+export const jwtAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+export const JWTAuthentication = withRules(
+  z
+    .object({
+      required: z.boolean().default(true).meta({
+        description: 'When true, a request without a token is refused (401). An invalid token always is.',
       }),
-    jwksURI: httpURL.meta({ description: 'URL of the JSON Web Key Set holding the signing keys.' }),
-    clockSkew: duration
-      .default('30s')
-      .meta({ description: 'Tolerance applied to the "exp" and "nbf" claims.' }),
-    consumerClaim: z.string().min(1).max(256).optional().meta({
-      description:
-        'Claim whose value is the name of the Consumer (in the policy namespace) the request is attributed to. Unset: requests are attributed to no Consumer.',
-    }),
-    forwardClaims: listMap(z.array(ClaimToHeader).max(16), ['header'])
-      .optional()
-      .meta({ description: 'Claims copied into request headers sent upstream.' }),
-  })
-  .meta({ description: 'Authenticates requests with JWT bearer tokens (OIDC access or ID tokens).' });
+      issuer: z.string().min(1).max(2048).meta({ description: 'Required value of the "iss" claim.' }),
+      audiences: listSet(z.array(z.string().min(1).max(256)).max(16))
+        .optional()
+        .meta({
+          description:
+            'Accepted "aud" values; the token must carry one of them. Unset: "aud" is not checked.',
+        }),
+      jwksURI: httpURL.optional().meta({
+        description:
+          'URL of the JSON Web Key Set holding the signing keys. Set exactly one of jwksURI, jwks and discovery.',
+      }),
+      jwks: z
+        .object({
+          secretRef: SecretKeyRef.meta({
+            description: 'Secret key whose value is a JSON Web Key Set ({"keys": [...]}) of public keys.',
+          }),
+        })
+        .optional()
+        .meta({ description: 'Signing keys given inline, from a Secret (no key server needed).' }),
+      discovery: z.boolean().optional().meta({
+        description:
+          "When true, the key set URL is read from the issuer's OpenID Connect discovery document (<issuer>/.well-known/openid-configuration).",
+      }),
+      jwksCacheDuration: duration.default('10m').meta({
+        description:
+          'How long fetched keys are used before they are fetched again. A token signed by an unknown key id triggers a refetch at once (at most every 30 s), so rotated keys work without waiting.',
+      }),
+      algorithms: listSet(z.array(z.enum(jwtAlgorithms)).min(1).max(10))
+        .optional()
+        .meta({
+          description:
+            'Accepted signature algorithms ("alg"). Unset: every asymmetric algorithm listed here.',
+        }),
+      clockSkew: duration
+        .default('30s')
+        .meta({ description: 'Tolerance applied to the "exp" and "nbf" claims.' }),
+      consumerClaim: z.string().min(1).max(256).optional().meta({
+        description:
+          'Claim whose value names the Consumer (in the policy namespace) the request is attributed to, e.g. "sub". A value naming no Consumer still identifies the caller (for budgets, rate limits and authorization by consumer). Unset: requests are attributed to no Consumer.',
+      }),
+      teamClaim: z.string().min(1).max(256).optional().meta({
+        description:
+          "Claim holding the caller's team, used when the Consumer it maps to has none (or there is no such Consumer).",
+      }),
+      tenantClaim: z.string().min(1).max(256).optional().meta({
+        description:
+          "Claim holding the caller's tenant, used when the Consumer it maps to has none (or there is no such Consumer).",
+      }),
+      forwardClaims: listMap(z.array(ClaimToHeader).max(16), ['header']).optional().meta({
+        description:
+          'Claims copied into request headers sent upstream (client-sent copies of these headers are always removed).',
+      }),
+      forwardToken: z.boolean().default(false).meta({
+        description:
+          'When true, the Authorization header with the token is sent upstream; by default it is removed.',
+      }),
+    })
+    .meta({ description: 'Authenticates requests with JWT bearer tokens (OIDC access or ID tokens).' }),
+  [
+    {
+      rule: '(has(self.jwksURI) ? 1 : 0) + (has(self.jwks) ? 1 : 0) + (has(self.discovery) && self.discovery ? 1 : 0) == 1',
+      message: 'set exactly one of jwksURI, jwks and discovery: true',
+    },
+  ],
+);
 export type JWTAuthentication = z.infer<typeof JWTAuthentication>;
 
 export const Authentication = withRules(

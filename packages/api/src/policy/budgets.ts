@@ -44,6 +44,10 @@ export const Budget = withRules(
         description:
           'enforce refuses requests once the budget is spent (429); shadow only reports and meters.',
       }),
+      failureMode: z.enum(['open', 'closed']).default('open').meta({
+        description:
+          'When the shared store (Redis) does not answer: open admits the request unmetered by this budget, closed refuses it (503).',
+      }),
     })
     .meta({ description: 'One budget.' }),
   [{ rule: 'has(self.tokens) != has(self.cost)', message: 'set exactly one of tokens and cost' }],

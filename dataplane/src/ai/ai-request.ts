@@ -25,6 +25,7 @@ import type { Usage } from './metering/usage.ts';
 import { formatUsageHeader, USAGE_HEADER } from './metering/usage-header.ts';
 import { modelsOfHost, renderModelList } from './models-list.ts';
 import type { AIPlan, Candidate } from './plan.ts';
+import { PROVIDER_REJECTED, rejectionBody, rejectionStatus } from './provider-rejection.ts';
 import {
   type ClientAPI,
   type Operation,
@@ -673,13 +674,25 @@ export class AIRequest {
       exchange.fail(code, { ...common, ...params }, headers);
       return;
     }
-    // The provider refused the request itself: keep its status (400, 404, 413, 422, …) and words.
-    const status = error.status >= 400 && error.status < 500 ? error.status : 400;
-    exchange.respondError(
-      'TG_ERR_AI_PROVIDER_REJECTED',
-      status,
+    // The provider refused the request itself: keep its status (400, 404, 413, 422, …), code and words.
+    const status = rejectionStatus(error);
+    const body = rejectionBody(
+      p.endpoint.api,
+      error,
       `provider ${provider.name} rejected the request: ${reason}`,
     );
+    exchange.errorCode = PROVIDER_REJECTED;
+    const { res } = exchange;
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-tollgate-error-code': PROVIDER_REJECTED,
+      'x-request-id': exchange.requestId,
+    };
+    res.writeHead(status, headers);
+    exchange.bytesOut += Buffer.byteLength(body);
+    res.end(exchange.method === 'HEAD' ? undefined : body);
   }
 
   #invalid(reason: string): void {

@@ -287,4 +287,59 @@ describe('bedrock adapter', () => {
       ),
     ).toThrow('data: URLs');
   });
+
+  function embeddingsInput(model: string, input: string | string[], extra: Record<string, unknown> = {}) {
+    const target = targetFor(mock, CREDENTIALS);
+    return {
+      target,
+      operation: 'embeddings' as const,
+      model,
+      stream: false,
+      body: { kind: 'embeddings' as const, request: { model: 'client-name', input, ...extra } },
+      clientHeaders: {},
+    };
+  }
+
+  test('Titan embeddings go through a signed InvokeModel with inputText; usage is the reported token count', async () => {
+    const input = embeddingsInput('amazon.titan-embed-text-v2:0', 'one two three', { dimensions: 4 });
+    const response = await send(mock, input);
+    expect(response.status).toBe(200);
+    expect(new URL(mock.requests.at(-1)!.url, 'http://x').pathname).toBe(
+      '/model/amazon.titan-embed-text-v2%3A0/invoke',
+    );
+    expect(mock.requests.at(-1)!.body).toEqual({ inputText: 'one two three', dimensions: 4 });
+    const converted = bedrockAdapter.embeddingsResponse!(await response.json(), input, headersOf(response));
+    expect(converted.response.data).toHaveLength(1);
+    expect(converted.response.data[0]!.embedding).toHaveLength(4);
+    expect(converted.usage).toMatchObject({
+      inputTokens: mock.reported.at(-1)!.inputTokens,
+      estimated: false,
+    });
+  });
+
+  test('Cohere embeddings batch the texts; base64 is asked for by the client, float32 little-endian comes back', async () => {
+    const input = embeddingsInput('cohere.embed-multilingual-v3', ['a b', 'c'], {
+      encoding_format: 'base64',
+    });
+    const response = await send(mock, input);
+    expect(mock.requests.at(-1)!.body).toEqual({ texts: ['a b', 'c'], input_type: 'search_document' });
+    const json = await response.json();
+    const converted = bedrockAdapter.embeddingsResponse!(json, input, headersOf(response));
+    const first = Buffer.from(converted.response.data[0]!.embedding as string, 'base64');
+    expect(Array.from(new Float32Array(first.buffer, first.byteOffset, first.length / 4))).toEqual(
+      (json as { embeddings: number[][] }).embeddings[0]!.map((v) => Math.fround(v)),
+    );
+    expect(converted.usage?.inputTokens).toBe(mock.reported.at(-1)!.inputTokens);
+  });
+
+  test('Titan refuses several inputs in one request, and a chat model is no embeddings model: clear 400s before sending', async () => {
+    const before = mock.requests.length;
+    await expect(
+      bedrockAdapter.prepare(embeddingsInput('amazon.titan-embed-text-v2:0', ['a', 'b'])),
+    ).rejects.toThrow(/one text per request/);
+    await expect(bedrockAdapter.prepare(embeddingsInput('anthropic.claude-test-v1:0', 'a'))).rejects.toThrow(
+      /not an embeddings model/,
+    );
+    expect(mock.requests.length).toBe(before);
+  });
 });

@@ -70,8 +70,12 @@ export interface ProviderError {
   status: number;
   kind: ProviderErrorKind;
   message: string;
-  /** The provider's own error type/code, for the caller (e.g. "context_length_exceeded"). */
+  /** The provider's own error code, for the caller (e.g. "context_length_exceeded", "ValidationException"). */
   providerCode?: string;
+  /** The provider's error type where its format has one besides the code (e.g. "invalid_request_error"). */
+  providerType?: string;
+  /** The request field the provider blamed (OpenAI's `param`). */
+  param?: string;
   /** From Retry-After / retry-after-ms (or a provider-specific hint), in milliseconds. */
   retryAfterMs?: number;
 }
@@ -142,10 +146,14 @@ export interface ProviderAdapter {
   prepare(input: PrepareInput): UpstreamRequest | Promise<UpstreamRequest>;
   /** A successful non-streaming chat response (parsed JSON) → unified completion and usage. */
   chatResponse(json: unknown, input: PrepareInput): { completion: ChatCompletion; usage: Usage | undefined };
-  /** A successful embeddings response → unified response and usage (only when supports('embeddings')). */
+  /**
+   * A successful embeddings response → unified response and usage (only when supports('embeddings')).
+   * Usage undefined ⇒ the provider reported none: the gateway estimates it and fills the response's.
+   */
   embeddingsResponse?(
     json: unknown,
     input: PrepareInput,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
   ): { response: EmbeddingsResponse; usage: Usage | undefined };
   /** Usage of a successful native response body, for pass-through (non-streaming). */
   nativeUsage(json: unknown, operation: Operation): Usage | undefined;

@@ -24,6 +24,8 @@ export interface AdapterCase {
   /** The provider model the mock serves for chat (and embeddings when supported). */
   chatModel: string;
   embeddingsModel?: string;
+  /** False when the provider's embeddings answer carries no token counts (the gateway estimates). */
+  embeddingsUsageReported?: boolean;
   /** Whether the provider reports cached/cache-write/reasoning tokens (checked field by field). */
   reportsDetailedUsage: boolean;
   /** For formats other than OpenAI's and Anthropic's: checks the image part of the body sent upstream. */
@@ -95,6 +97,8 @@ export const ADAPTER_CASES: AdapterCase[] = [
     startMock: (options) => startGeminiMock({ ...options, variant: 'gemini' }),
     spec: (mock) => ({ type: 'gemini', baseURL: mock.baseURL }),
     chatModel: 'gemini-2.5-flash',
+    embeddingsModel: 'gemini-embedding-001',
+    embeddingsUsageReported: false,
     reportsDetailedUsage: true,
     ...GEMINI_BODY_CHECKS,
   },
@@ -130,6 +134,7 @@ export const ADAPTER_CASES: AdapterCase[] = [
       },
     }),
     chatModel: 'anthropic.claude-test-v1:0',
+    embeddingsModel: 'cohere.embed-english-v3',
     reportsDetailedUsage: true,
     expectSentImage(body: Record<string, unknown>): void {
       const content = (body.messages as Array<{ content: unknown[] }>).at(-1)!.content;

@@ -294,13 +294,17 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
       expect(sent.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema } });
   });
 
-  if (row.embeddingsModel) {
+  if (row.embeddingsModel && row.embeddingsUsageReported !== false) {
     test('OpenAI client: embeddings come back with usage metered exactly', async () => {
+      const before = mock.reported.length;
       const result = await openai.embeddings.create({
         model: row.embeddingsModel!,
         input: ['one two', 'three'],
       });
       expect(result.data).toHaveLength(2);
+      expect(result.data.map((d) => d.index)).toEqual([0, 1]);
+      expect(result.data[0]!.embedding.length).toBeGreaterThan(0);
+      expect(mock.reported.length).toBe(before + 1);
       const reported = mock.reported.at(-1)!;
       expect(result.usage.prompt_tokens).toBe(reported.inputTokens);
       const record = await metered();
@@ -309,7 +313,28 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
         inputTokens: reported.inputTokens,
         outputTokens: 0,
         estimated: false,
+        provider: 'ai/p',
+        providerType: row.type,
       });
+    });
+  } else if (row.embeddingsModel) {
+    test('OpenAI client: embeddings come back; the provider reports no usage, so it is estimated and marked so', async () => {
+      const result = await openai.embeddings.create({
+        model: row.embeddingsModel!,
+        input: ['one two', 'three'],
+      });
+      expect(result.data).toHaveLength(2);
+      expect(result.data[1]!.embedding.length).toBeGreaterThan(0);
+      const record = await metered();
+      expect(record).toMatchObject({
+        operation: 'embeddings',
+        outputTokens: 0,
+        estimated: true,
+        provider: 'ai/p',
+        providerType: row.type,
+      });
+      expect(record.inputTokens).toBeGreaterThan(0);
+      expect(result.usage.prompt_tokens).toBe(record.inputTokens);
     });
   } else {
     test('OpenAI client: embeddings are refused with a clear 400 (the provider has none)', async () => {

@@ -1,7 +1,9 @@
 // A mock of AWS Bedrock's Converse API: `POST /model/{modelId}/converse` answered as JSON and
 // `/converse-stream` as the binary `application/vnd.amazon.eventstream` (messageStart,
 // contentBlockStart/Delta/Stop, messageStop, metadata; exceptions as `:message-type: exception`
-// frames). Every request's SigV4 signature is recomputed with the same signing library and
+// frames), and InvokeModel (`POST /model/{modelId}/invoke`) for the embeddings models: Amazon Titan
+// Text Embeddings (one inputText, inputTextTokenCount in the body) and Cohere Embed (a batch of
+// texts), both with the x-amzn-bedrock-input-token-count header. Every request's SigV4 signature is recomputed with the same signing library and
 // compared; a wrong key or signature gets AWS's 403. Shapes follow the official SDK's types.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -20,7 +22,7 @@ import type {
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { type Conversation, type Counts, countTokens, pieces, type Reply, replyTo } from './script.ts';
+import { type Conversation, type Counts, countTokens, pieces, type Reply, replyTo, words } from './script.ts';
 import { type MockExchange, sendJson, startMockServer } from './server.ts';
 import type { MockProvider, MockProviderOptions, MockUsage } from './types.ts';
 
@@ -185,11 +187,12 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
     errorBody,
     async handle(exchange) {
       const { req, url, body } = exchange;
-      const route = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(url.pathname);
+      const route = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(url.pathname);
       if (!route || req.method !== 'POST')
         return sendError(exchange, 404, 'UnknownOperationException', 'Unknown operation');
       const check = await checkSignature(req, exchange.text, apiKey, secretAccessKey, region);
       if (!check.ok) return sendError(exchange, 403, check.type, check.message);
+      if (route[2] === 'invoke') return invoke(exchange, decodeURIComponent(route[1]!));
       if (!body || !Array.isArray(body.messages))
         return sendError(exchange, 400, 'ValidationException', 'messages is required');
       const conversation = conversationOf(body);
@@ -221,6 +224,56 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
       sendJson(exchange.res, 200, response);
     },
   });
+
+  /** InvokeModel on an embeddings model: a vector per text, a token count per text (words + 1). */
+  function invoke(exchange: MockExchange, model: string): void {
+    const body = exchange.body ?? {};
+    let texts: string[];
+    if (model.includes('amazon.titan-embed')) {
+      if (typeof body.inputText !== 'string') {
+        sendError(exchange, 400, 'ValidationException', 'inputText is required');
+        return;
+      }
+      texts = [body.inputText];
+    } else if (model.includes('cohere.embed')) {
+      if (!Array.isArray(body.texts) || !body.texts.every((t) => typeof t === 'string')) {
+        sendError(exchange, 400, 'ValidationException', 'texts is required');
+        return;
+      }
+      if (typeof body.input_type !== 'string') {
+        sendError(exchange, 400, 'ValidationException', 'input_type is required');
+        return;
+      }
+      texts = body.texts as string[];
+    } else {
+      sendError(exchange, 400, 'ValidationException', `${model} does not support InvokeModel here`);
+      return;
+    }
+    const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 8;
+    const vectors = texts.map((_, index) =>
+      Array.from({ length: dimensions }, (_, d) => (index + 1) / (d + 2)),
+    );
+    const tokens = texts.reduce((n, text) => n + words(text) + 1, 0);
+    reported.push({
+      inputTokens: tokens,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+    });
+    const payload = model.includes('amazon.titan-embed')
+      ? { embedding: vectors[0], inputTextTokenCount: tokens }
+      : { id: 'emb-mock-1', embeddings: vectors, texts, response_type: 'embeddings_floats' };
+    const text = JSON.stringify(payload);
+    exchange.res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...(reportsUsage
+        ? { 'x-amzn-bedrock-input-token-count': String(tokens), 'x-amzn-bedrock-output-token-count': '0' }
+        : {}),
+    });
+    exchange.res.end(text);
+  }
 
   function mockUsage(counts: Counts): MockUsage {
     return {

@@ -92,7 +92,8 @@ function usageMetadata(counts: Counts): Record<string, number> {
 }
 
 const METADATA_TOKEN_PATH = '/computeMetadata/v1/instance/service-accounts/default/token';
-const GEMINI_PATH = /^\/v1beta\/models\/(.+):(generateContent|streamGenerateContent|predict)$/;
+const GEMINI_PATH =
+  /^\/v1beta\/models\/(.+):(generateContent|streamGenerateContent|predict|batchEmbedContents)$/;
 const VERTEX_PATH =
   /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/(.+):(generateContent|streamGenerateContent|predict)$/;
 
@@ -183,6 +184,7 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
       const model = decodeURIComponent(variant === 'gemini' ? match[1]! : match[3]!);
       const method = variant === 'gemini' ? match[2] : match[4];
       if (method === 'predict') return predict(exchange);
+      if (method === 'batchEmbedContents') return batchEmbed(exchange, model);
       if (!body || !Array.isArray(body.contents) || body.contents.length === 0)
         return sendJson(res, 400, JSON.parse(errorBody(400, 'contents is not specified')));
       const conversation = conversationOf(body);
@@ -240,6 +242,35 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
       reasoningTokens: 0,
     });
     sendJson(exchange.res, 200, { predictions, metadata: { billableCharacterCount: input * 4 } });
+  }
+
+  /**
+   * Gemini (AI Studio) batch embeddings: a vector per request, no token counts (the API reports
+   * none). `reported` records what the gateway's estimate is checked against: nothing.
+   */
+  function batchEmbed(exchange: MockExchange, model: string): void {
+    const requests = Array.isArray(exchange.body?.requests)
+      ? (exchange.body.requests as Array<Record<string, unknown>>)
+      : [];
+    const bad = requests.find(
+      (r) =>
+        r.model !== `models/${model}` ||
+        !Array.isArray((r.content as { parts?: unknown } | undefined)?.parts),
+    );
+    if (requests.length === 0 || bad) {
+      const reason = bad
+        ? `requests[].model must be "models/${model}" with content.parts`
+        : 'requests is required';
+      sendJson(exchange.res, 400, JSON.parse(errorBody(400, reason)));
+      return;
+    }
+    const embeddings = requests.map((r, index) => ({
+      values: Array.from(
+        { length: typeof r.outputDimensionality === 'number' ? r.outputDimensionality : 8 },
+        (_, d) => (index + 1) / (d + 2),
+      ),
+    }));
+    sendJson(exchange.res, 200, { embeddings });
   }
 
   function replyParts(reply: Reply): Part[] {

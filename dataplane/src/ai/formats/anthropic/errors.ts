@@ -25,7 +25,10 @@ export function parseAnthropicError(status: number, headers: Headers, body: stri
       ? error.message
       : body.trim().slice(0, 500) || `status ${status}`;
   const out: ProviderError = { status, kind: kindOfStatus(status), message };
-  if (type) out.providerCode = type;
+  if (type) {
+    out.providerCode = type;
+    out.providerType = type;
+  }
   const retry = retryAfterMs(headers);
   if (retry !== undefined) out.retryAfterMs = retry;
   return out;

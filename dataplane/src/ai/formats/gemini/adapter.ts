@@ -21,7 +21,7 @@ export interface GoogleAdapterOptions {
   /** Embeddings, where the provider has an embeddings method with exact usage. */
   embeddings?: {
     path(input: PrepareInput): string;
-    body(request: EmbeddingsRequest): Record<string, unknown>;
+    body(request: EmbeddingsRequest, input: PrepareInput): Record<string, unknown>;
     response(json: unknown, input: PrepareInput): { response: EmbeddingsResponse; usage: Usage | undefined };
   };
 }
@@ -38,7 +38,7 @@ export function googleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
           method: 'POST',
           path: embeddings.path(input),
           headers: { 'content-type': 'application/json', ...(await options.headers(input)) },
-          body: JSON.stringify(embeddings.body(input.body.request)),
+          body: JSON.stringify(embeddings.body(input.body.request, input)),
         };
       }
       if (input.body.kind !== 'chat') throw new ProviderRequestError('this provider serves chat only');

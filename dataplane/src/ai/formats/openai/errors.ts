@@ -15,6 +15,8 @@ export function parseOpenAIError(status: number, headers: Headers, body: string)
     typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : undefined;
   const out: ProviderError = { status, kind: kindOfStatus(status), message };
   if (code) out.providerCode = code;
+  if (typeof error?.type === 'string' && error.type) out.providerType = error.type;
+  if (typeof error?.param === 'string' && error.param) out.param = error.param;
   const retry = retryAfterMs(headers);
   if (retry !== undefined) out.retryAfterMs = retry;
   return out;

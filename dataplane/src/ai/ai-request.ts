@@ -30,6 +30,7 @@ import {
   type ClientAPI,
   type Operation,
   type PrepareInput,
+  ProviderAuthError,
   type ProviderError,
   ProviderRequestError,
   type RequestBody,
@@ -397,6 +398,7 @@ export class AIRequest {
       request = await adapter.prepare(input);
     } catch (error) {
       if (error instanceof ProviderRequestError) return final(400, 'invalid_request', error.message);
+      if (error instanceof ProviderAuthError) return final(0, 'authentication', error.message);
       throw error;
     }
 
@@ -421,8 +423,9 @@ export class AIRequest {
       cluster: candidate.backend.cluster,
       request,
       extraHeaders,
-      signal: controller.signal,
+      controller,
       idleMs: p.plan.timeouts.idleMs,
+      connectMs: provider.connectTimeoutMs,
     });
     if (this.#clientGone) {
       stopTimer();
@@ -645,9 +648,9 @@ export class AIRequest {
     const meter = this.#meter!;
     const { provider } = candidate.backend;
     meter.candidate = candidate;
-    meter.failed(error.kind);
-    exchange.ai = meter.record;
     const reason = redact(error.message, provider.ir.credentials);
+    meter.failed(error.kind, reason);
+    exchange.ai = meter.record;
     const common = { provider: provider.name, model: p.model, reason };
     const retryHeader =
       error.retryAfterMs !== undefined
@@ -656,8 +659,9 @@ export class AIRequest {
     const timeoutMs = attemptTimeoutMs(p, provider);
     const answers: Partial<Record<ProviderError['kind'], [ErrorCode, ErrorParams, Record<string, string>?]>> =
       {
-        authentication: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status }],
-        permission: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status }],
+        // Status 0: the gateway could not obtain credentials to send (a refused token exchange).
+        authentication: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status || 'not sent' }],
+        permission: ['TG_ERR_AI_PROVIDER_AUTH', { providerStatus: error.status || 'not sent' }],
         rate_limit: [
           'TG_ERR_AI_RATE_LIMITED',
           { seconds: retryHeader?.['retry-after'] ?? '1' },

@@ -54,6 +54,11 @@ export class CompiledProvider {
     return this.ir.timeouts?.requestMs || undefined;
   }
 
+  /** This provider's own connect deadline; undefined ⇒ the connection pool's. */
+  get connectTimeoutMs(): number | undefined {
+    return this.ir.timeouts?.connectMs || undefined;
+  }
+
   /** Short name for logs and labels: namespace/name. */
   get name(): string {
     return `${this.ir.namespace}/${this.ir.name}`;

@@ -88,9 +88,10 @@ export class RequestMeter {
   }
 
   /** No provider served: only the attempt and the duration are recorded. */
-  failed(errorType: string): void {
+  failed(errorType: string, reason?: string): void {
     if (this.#record) return;
     this.#finish(undefined, undefined, errorType);
+    if (reason) this.#record!.error = reason;
   }
 
   #finish(usage: Usage | undefined, cost: MeteredResult['cost'], errorType: string | undefined): void {

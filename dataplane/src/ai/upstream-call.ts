@@ -23,24 +23,52 @@ export interface UpstreamResponse {
 
 export type CallResult = { ok: true; response: UpstreamResponse } | { ok: false; error: ProviderError };
 
+/** No connection to the provider was established within its own connect timeout. */
+export class ConnectTimeoutError extends Error {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`no connection within ${timeoutMs} ms`);
+    this.name = 'ConnectTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 export interface CallOptions {
   cluster: UpstreamCluster;
   request: UpstreamRequest;
   extraHeaders: Record<string, string>;
-  signal: AbortSignal;
+  /** Aborted ⇒ the call fails (its reason decides how: see transportError). */
+  controller: AbortController;
   /** Longest silence between response body chunks; 0 ⇒ none. */
   idleMs: number;
+  /**
+   * The provider's own connect deadline (TCP and TLS, or waiting for a pooled connection); 0 ⇒ the
+   * pool's. The pools are shared per endpoint, so it is enforced per request, not per pool.
+   */
+  connectMs?: number;
 }
 
 export async function callUpstream(options: CallOptions): Promise<CallResult> {
-  const { cluster, request, signal } = options;
+  const { cluster, request, controller } = options;
+  const { signal } = controller;
   const endpoint = cluster.next();
   if (!endpoint)
     return { ok: false, error: { status: 0, kind: 'connect', message: `${cluster.id} has no endpoint` } };
   const headers: Record<string, string> = { ...options.extraHeaders, ...request.headers };
   if (cluster.authority) headers.host = cluster.authority;
+  const connectMs = options.connectMs ?? 0;
+  let dispatcher: Dispatcher = endpoint.pool;
+  let connectTimer: NodeJS.Timeout | undefined;
+  if (connectMs > 0) {
+    connectTimer = setTimeout(() => controller.abort(new ConnectTimeoutError(connectMs)), connectMs);
+    dispatcher = endpoint.pool.compose(
+      onConnected(() => {
+        clearTimeout(connectTimer);
+      }),
+    );
+  }
   try {
-    const response = await endpoint.pool.request({
+    const response = await dispatcher.request({
       method: request.method,
       path: request.path,
       headers,
@@ -57,13 +85,37 @@ export async function callUpstream(options: CallOptions): Promise<CallResult> {
     };
   } catch (error) {
     return { ok: false, error: transportError(error as Error, signal) };
+  } finally {
+    clearTimeout(connectTimer);
   }
+}
+
+/**
+ * An interceptor that calls `connected` once the request is on an open connection: undici starts
+ * a request (onRequestStart) only then, so time before it is connect time.
+ */
+function onConnected(connected: () => void): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) =>
+    dispatch(opts, {
+      onRequestStart(controller, context) {
+        connected();
+        handler.onRequestStart?.(controller, context);
+      },
+      onRequestUpgrade: (controller, statusCode, headers, socket) =>
+        handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+      onResponseStart: (controller, statusCode, headers, statusMessage) =>
+        handler.onResponseStart?.(controller, statusCode, headers, statusMessage),
+      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+    });
 }
 
 /** A failure below HTTP as a ProviderError: timeouts, connect failures, resets. */
 export function transportError(error: Error, signal: AbortSignal): ProviderError {
   const reason = signal.aborted ? (signal.reason as Error | undefined) : undefined;
   if (reason instanceof AttemptTimeoutError) return { status: 0, kind: 'timeout', message: reason.message };
+  if (reason instanceof ConnectTimeoutError) return { status: 0, kind: 'connect', message: reason.message };
   if (reason) return { status: 0, kind: 'connect', message: reason.message };
   const code = (error as { code?: string }).code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')

@@ -51,6 +51,8 @@ export interface AIAccessRecord {
   currency?: string;
   /** Time to first token (first byte of a stream reaching the client), streams only. */
   ttftMs?: number;
+  /** Why no provider served: the last provider's error, credentials redacted. */
+  error?: string;
 }
 
 /** Which lines are written: a sample of successes, every failure, none for opted-out routes. */

@@ -2,7 +2,7 @@
 // exchange for many requests, single-flight, refresh before expiry, refused keys) and the Gemini
 // wire details (error bodies, retry hints, finish reasons, thinking tokens).
 import { generateKeyPairSync } from 'node:crypto';
-import { type GeminiMock, startGeminiMock } from '@tollgate/testkit';
+import { type GeminiMock, startGeminiMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { parseGeminiError } from '../../src/ai/formats/gemini/errors.ts';
 import { toGeminiRequest } from '../../src/ai/formats/gemini/request.ts';
@@ -153,13 +153,26 @@ describe('Vertex AI through the gateway', () => {
     expect(mock.tokenRequests - before).toBe(1);
   });
 
-  test('a service account the token endpoint refuses gives the caller a 502 provider-auth error, and no key is logged', async () => {
+  test('a service account the token endpoint refuses gives the caller a 502 naming the refusal, logs the reason, sends nothing, and logs no key', async () => {
+    const modelCalls = () => mock.requests.filter((r) => r.url.includes('/publishers/')).length;
+    const before = modelCalls();
     const error = await openai.chat.completions
       .create({ model: 'forged', messages: [{ role: 'user', content: 'hi' }] })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
-    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
-    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('TG_ERR_AI_PROVIDER_AUTH');
+    const apiError = error as InstanceType<typeof OpenAI.APIError>;
+    expect(apiError.status).toBe(502);
+    expect(apiError.code).toBe('TG_ERR_AI_PROVIDER_AUTH');
+    // The token endpoint's own words reach the caller and the access log.
+    expect(apiError.message).toContain('OAuth token exchange');
+    expect(apiError.message).toContain('Invalid JWT Signature.');
+    expect(modelCalls()).toBe(before);
+    const line = await waitFor(() =>
+      gateway
+        .accessLogs()
+        .find((l) => (l.ai as { requestModel?: string } | undefined)?.requestModel === 'forged'),
+    );
+    expect((line.ai as { error?: string }).error).toContain('Invalid JWT Signature.');
     const logs = JSON.stringify(gateway.logs);
     expect(logs).not.toContain('PRIVATE KEY');
     expect(logs).not.toContain('ya29.mock-');

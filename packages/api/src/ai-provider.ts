@@ -258,7 +258,10 @@ export const ProviderTimeouts = z
       description:
         "Deadline for one attempt to this provider, until its answer starts; then the next backend is tried. The shorter of this and the rule's timeouts.backendRequest applies.",
     }),
-    connect: duration.optional().meta({ description: 'Deadline for opening a connection. Defaults to 10s.' }),
+    connect: duration.optional().meta({
+      description:
+        "Deadline for opening a connection to this provider (TCP and TLS, or waiting for a pooled one); then the next backend is tried. Without it, and never longer than, the data plane's pool connect timeout (5s).",
+    }),
   })
   .meta({ description: 'Timeouts for requests to this provider.' });
 export type ProviderTimeouts = z.infer<typeof ProviderTimeouts>;

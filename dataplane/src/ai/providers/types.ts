@@ -177,6 +177,18 @@ export class ProviderRequestError extends Error {
 }
 
 /**
+ * Thrown by `prepare` when the gateway cannot obtain the provider's credentials (a token exchange
+ * refused, a key that is not a key): the caller gets the provider-auth error with this reason,
+ * and the access log records it. The message must never hold a secret.
+ */
+export class ProviderAuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderAuthError';
+  }
+}
+
+/**
  * A tool call's arguments as an object, for providers that take them parsed (the unified format
  * carries them as a JSON string). Unparsable arguments are the caller's mistake: a 400.
  */

@@ -1,11 +1,17 @@
 // Vertex AI (publisher google): the Gemini body format at
 // `{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent`,
 // authorised with an OAuth token from the service-account key in the credentials, else an API key
-// (x-goog-api-key) when one is given, else the ambient credentials of the metadata server.
+// (x-goog-api-key) when one is given, else the ambient credentials of the metadata server. When no
+// token can be had, the request is not sent: the caller gets the provider-auth error with the reason.
 import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
 import { parseGeminiError } from '../../formats/gemini/errors.ts';
 import { isRecord } from '../../formats/http.ts';
-import { type PrepareInput, type ProviderAdapter, ProviderRequestError } from '../types.ts';
+import {
+  type PrepareInput,
+  type ProviderAdapter,
+  ProviderAuthError,
+  ProviderRequestError,
+} from '../types.ts';
 import { fromPredictResponse, toPredictRequest } from './embeddings.ts';
 import { ambientTokens, invalidateAmbientTokens } from './metadata.ts';
 import { parseServiceAccountKey } from './service-account.ts';
@@ -24,20 +30,24 @@ async function credentialHeaders(input: PrepareInput): Promise<Record<string, st
   const { credentials } = input.target.ir;
   if (credentials.serviceAccountKey !== undefined) {
     const key = parseServiceAccountKey(credentials.serviceAccountKey);
-    // An unusable key or a refused exchange sends the request unauthorised: the provider's own
-    // 401 then reaches the caller as the provider authentication failure it is.
-    if (!key) return {};
+    if (!key)
+      throw new ProviderAuthError(
+        'the Secret behind spec.auth.gcp.serviceAccountKeyRef does not hold a service-account JSON key',
+      );
     try {
       return { authorization: `Bearer ${await tokensFor(key).token()}` };
-    } catch {
-      return {};
+    } catch (error) {
+      // TokenError messages name the account and the endpoint's refusal, never the key or a token.
+      throw new ProviderAuthError(
+        `the OAuth token exchange for ${key.client_email} failed: ${(error as Error).message}`,
+      );
     }
   }
   if (credentials.apiKey) return { 'x-goog-api-key': credentials.apiKey };
   try {
     return { authorization: `Bearer ${await ambientTokens().token()}` };
-  } catch {
-    return {};
+  } catch (error) {
+    throw new ProviderAuthError(`no ambient Google access token: ${(error as Error).message}`);
   }
 }
 

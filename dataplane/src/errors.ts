@@ -22,6 +22,21 @@ export const ERRORS = {
     status: 501,
     message: 'protocol upgrades ({protocol}) are not supported by this gateway yet',
   },
+  TG_ERR_UPGRADE_FAILED: { status: 502, message: 'the {protocol} upgrade to upstream {upstream} failed: {reason}' },
+  /** Edge protections (Policy cors, ipFilter, limits). */
+  TG_ERR_IP_FORBIDDEN: { status: 403, message: 'client address {ip} is not allowed on this route' },
+  TG_ERR_CORS_FORBIDDEN: {
+    status: 403,
+    message: 'cross-origin request from "{origin}" refused: {reason}',
+  },
+  TG_ERR_REQUEST_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'the request body is larger than the {limit} bytes this route accepts',
+  },
+  TG_ERR_REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    message: 'the request headers are too large: {reason}',
+  },
   /** Sent by direct responses the translator compiles for rules whose backends did not resolve. */
   TG_ERR_BACKEND_NOT_RESOLVED: {
     status: 500,

@@ -4,6 +4,7 @@
 import type { RouteEntryIR, Snapshot } from '@tollgate/snapshot';
 import { compileAIPlan, compileProviders } from './ai/index.ts';
 import type { RouteMetrics } from './observability/index.ts';
+import { compileEdgeSteps } from './policies/edge/index.ts';
 import {
   ConsumerDirectory,
   compilePolicyChain,
@@ -11,6 +12,7 @@ import {
   type RateLimitStore,
 } from './policies/index.ts';
 import { compileRoutePlan, type Lease, type ProxyConfig, type RoutePlan } from './proxy/index.ts';
+import type { ResponseCacheStore } from './response/index.ts';
 import { compileRouter, type Router } from './router/index.ts';
 import { type PoolRegistry, UpstreamSet } from './upstream/index.ts';
 
@@ -20,6 +22,8 @@ export interface CompileOptions {
   timeouts?: { headersMs: number; idleMs: number };
   /** Rate-limit counters; they outlive snapshots. Default: one in-process store per pool registry. */
   rateLimits?: RateLimitStore;
+  /** The process's HTTP response cache (Policy cache); it outlives snapshots. */
+  responseCache?: ResponseCacheStore;
 }
 
 // Counters must survive snapshot swaps; the pool registry lives as long as the data plane does.
@@ -53,6 +57,8 @@ export class Generation implements ProxyConfig, Lease {
       };
       const context = {
         compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),
+        compileEdge: (ir: RouteEntryIR) =>
+          compileEdgeSteps(ir.edge, { responseCache: options.responseCache }),
         upstreams: this.#upstreams,
         routeMetrics: options.routeMetrics,
         defaults: options.timeouts,

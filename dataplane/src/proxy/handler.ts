@@ -6,6 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { AIGateway } from '../ai/index.ts';
 import { describeError, errorShapeFor, renderErrorBody } from '../errors.ts';
 import type { AccessLog, DataplaneMetrics, DataplaneTracer, RouteMetrics } from '../observability/index.ts';
+import { preflightMethod } from '../policies/edge/index.ts';
 import { type Admission, identityHeaders } from '../policies/index.ts';
 import { type MatchInput, normalizeHost, type RouteMatch, type Router } from '../router/index.ts';
 import { Exchange, type Lease, requestHasBody } from './exchange.ts';
@@ -98,7 +99,8 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     const input: MatchInput = {
       host: exchange.host,
       path: exchange.path,
-      method: exchange.method,
+      // A CORS preflight is routed as the request it announces, so the route's CORS policy answers it.
+      method: exchange.method === 'OPTIONS' ? (preflightMethod(req) ?? 'OPTIONS') : exchange.method,
       headers: req.headers,
       query: exchange.query,
     };
@@ -114,6 +116,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     const plan = match.entry.data;
     exchange.route = plan.id;
     exchange.routeMetrics = plan.metrics;
+    if (plan.edge?.inbound(exchange, clientAddress(req))) return;
     // AI routes, and routes matching on the model, need the body's model before the final lookup.
     const { ai } = options;
     const byAI = ai?.handles(exchange, match) ?? false;
@@ -190,7 +193,8 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       exchange.res.end();
       return;
     }
-    forwardToBackend(exchange, plan, body);
+    if (plan.edge?.respond) plan.edge.respond(exchange, () => forwardToBackend(exchange, plan, body));
+    else forwardToBackend(exchange, plan, body);
   }
 
   function forwardToBackend(exchange: Exchange, plan: RoutePlan, buffered: Buffer | undefined): void {
@@ -215,7 +219,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     plan.requestHeaders?.apply(headers);
     const path = exchange.target(plan.rewritePath ? plan.rewritePath(exchange.path) : exchange.path);
     const hasBody = buffered !== undefined || requestHasBody(req);
-    let body: Readable | Buffer | null = buffered ?? (hasBody ? req : null);
+    let body: Readable | Buffer | null = buffered ?? (hasBody ? (plan.edge?.requestBody?.(exchange) ?? req) : null);
     if (plan.mirrors.length > 0) {
       // Mirrors read the body from data events; the main request then reads a piped copy so
       // the client stream's flow is started once, with backpressure from the main upstream only.

@@ -3,6 +3,7 @@
 import type { RouteActionIR, RouteEntryIR } from '@tollgate/snapshot';
 import type { AIPlan } from '../ai/index.ts';
 import type { RouteMetrics } from '../observability/index.ts';
+import type { EdgeSteps } from '../policies/edge/index.ts';
 import type { PolicyChain } from '../policies/index.ts';
 import { type UpstreamCluster, type UpstreamSet, WeightedPicker } from '../upstream/index.ts';
 import { compileHeaderModifier, type HeaderModifier } from './headers.ts';
@@ -41,6 +42,8 @@ export interface RoutePlan {
   readonly ai: AIPlan | undefined;
   /** Authentication, authorization and rate limits; undefined when no Policy applies. */
   readonly policy: PolicyChain | undefined;
+  /** CORS, IP filter, size limits, compression, response cache; undefined when none applies. */
+  readonly edge: EdgeSteps | undefined;
 }
 
 export interface PlanContext {
@@ -51,6 +54,8 @@ export interface PlanContext {
   compileAI?(ir: RouteEntryIR): AIPlan | undefined;
   /** Compiles the entry's policy chain (undefined when none applies). */
   compilePolicy?(ir: RouteEntryIR): PolicyChain | undefined;
+  /** Compiles the entry's edge steps (undefined when none applies). */
+  compileEdge?(ir: RouteEntryIR): EdgeSteps | undefined;
 }
 
 /** Throws on anything that cannot work (unknown cluster, impossible rewrite), so the snapshot is rejected. */
@@ -83,6 +88,7 @@ export function compileRoutePlan(ir: RouteEntryIR, context: PlanContext): RouteP
     metrics: context.routeMetrics(ir.id),
     ai: context.compileAI?.(ir),
     policy: context.compilePolicy?.(ir),
+    edge: context.compileEdge?.(ir),
   };
 }
 

@@ -15,10 +15,14 @@ import { Generation } from './generation.ts';
 import {
   AccessLog,
   type AccessLogSettings,
+  answerUsage,
   createDataplaneMetrics,
   type DataplaneMetrics,
   DataplaneTracer,
+  RequestObserver,
   RouteMetrics,
+  trackConnections,
+  UsageAggregator,
 } from './observability/index.ts';
 import type { RateLimitStore } from './policies/index.ts';
 import { createProxyHandlers, DEFAULT_TIMEOUTS, wantsUpgrade } from './proxy/index.ts';
@@ -64,6 +68,7 @@ export class Dataplane {
   readonly #server: Server;
   readonly #admin: AdminServer;
   readonly #ai: AIGateway;
+  readonly #usage = new UsageAggregator();
   #active: Generation | undefined;
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -82,6 +87,7 @@ export class Dataplane {
       config: () => this.#active,
       accessLog: new AccessLog(options.logger, options.accessLog),
       ...(options.tracer ? { tracer: new DataplaneTracer(options.tracer) } : {}),
+      observer: new RequestObserver(this.#metrics, this.#usage),
       metrics: this.#metrics,
       routeMetrics: (id) => this.#metricsFor(id),
       draining: () => this.#draining !== undefined,
@@ -98,6 +104,7 @@ export class Dataplane {
       { keepAliveTimeout: options.clientKeepAliveMs ?? 60_000, shouldUpgradeCallback: wantsUpgrade },
       handlers.request,
     );
+    trackConnections(this.#server, this.#metrics);
     this.#server.on('upgrade', handlers.upgrade);
     this.#server.on('connect', handlers.upgrade);
     this.#admin = new AdminServer(
@@ -105,6 +112,7 @@ export class Dataplane {
         ready: () => this.#active !== undefined && this.#draining === undefined,
         draining: () => this.#draining !== undefined,
         active: () => this.#active,
+        usage: (params) => answerUsage(this.#usage, params),
       },
       this.#metrics.registry,
     );

@@ -10,6 +10,8 @@ export interface AdminState {
   ready(): boolean;
   draining(): boolean;
   active(): { snapshot: Snapshot; appliedAt: Date } | undefined;
+  /** GET /usage: top consumers, models, providers or routes over a window (see observability/usage.ts). */
+  usage?(params: URLSearchParams): { status: number; body: unknown };
 }
 
 export class AdminServer {
@@ -43,6 +45,12 @@ export class AdminServer {
             (error: Error) => json(500, { error: { code: 'TG_ERR_INTERNAL', message: error.message } }),
           );
           return;
+        case '/usage': {
+          if (!state.usage)
+            return json(404, { error: { code: 'TG_ERR_NOT_FOUND', message: 'usage is not recorded' } });
+          const answer = state.usage(new URL(req.url ?? '/', 'http://admin').searchParams);
+          return json(answer.status, answer.body);
+        }
         case '/config_dump': {
           const active = state.active();
           const dump: ConfigDump = {

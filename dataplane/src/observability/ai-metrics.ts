@@ -17,9 +17,12 @@ export interface AIMetrics {
   tokenUsage: Histogram<SeriesLabel | 'gen_ai_token_type'>;
   operationDuration: Histogram<SeriesLabel | 'error_type'>;
   timeToFirstToken: Histogram<SeriesLabel>;
+  timePerOutputToken: Histogram<'gen_ai_provider_name' | 'gen_ai_request_model' | 'tollgate_provider'>;
   tokens: Counter<SeriesLabel | 'gen_ai_token_type' | 'estimated'>;
   cost: Counter<SeriesLabel | 'currency'>;
   attempts: Counter<'tollgate_provider' | 'gen_ai_provider_name' | 'outcome'>;
+  /** Guardrail decisions by stage (request, response), rule kind and action (mask, block, log). */
+  guardrailDecisions: Counter<'stage' | 'rule' | 'action'>;
 }
 
 export function createAIMetrics(registry: Registry): AIMetrics {
@@ -45,6 +48,15 @@ export function createAIMetrics(registry: Registry): AIMetrics {
       buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
       registers: [registry],
     }),
+    timePerOutputToken: new Histogram({
+      name: 'gen_ai_server_time_per_output_token_seconds',
+      help: 'Streams only: time per output token after the first, (end - first token) / (output tokens - 1).',
+      labelNames: ['gen_ai_provider_name', 'gen_ai_request_model', 'tollgate_provider'],
+      buckets: [
+        0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
+      ],
+      registers: [registry],
+    }),
     tokens: new Counter({
       name: 'tollgate_ai_tokens_total',
       help: 'Tokens metered, by type (input, output, cached_input, cache_write, reasoning; the last three are parts of the first two) and whether they were estimated.',
@@ -55,6 +67,12 @@ export function createAIMetrics(registry: Registry): AIMetrics {
       name: 'tollgate_ai_cost_micros_total',
       help: "Cost metered from the AIProvider's price table, in micro-units of the currency.",
       labelNames: [...SERIES, 'currency'],
+      registers: [registry],
+    }),
+    guardrailDecisions: new Counter({
+      name: 'tollgate_guardrail_decisions_total',
+      help: 'Guardrail findings acted on, by stage (request, response), rule (pii_<type>, deny_pattern, prompt_injection, max_input_tokens, allowed_models) and action (mask, block, log).',
+      labelNames: ['stage', 'rule', 'action'],
       registers: [registry],
     }),
     attempts: new Counter({

@@ -1,4 +1,6 @@
 export * from './access-log.ts';
 export * from './ai-metrics.ts';
 export * from './metrics.ts';
+export * from './request-observer.ts';
 export * from './tracing.ts';
+export * from './usage.ts';

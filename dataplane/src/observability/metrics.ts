@@ -1,5 +1,6 @@
 // Data-plane metrics, on a registry of our own (not prom-client's global one) so tests and
 // embedded use never collide. Labels are bounded: route ids and cluster ids, never raw paths.
+import type { Server } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type AIMetrics, createAIMetrics } from './ai-metrics.ts';
 
@@ -13,6 +14,24 @@ export interface DataplaneMetrics {
   snapshotSwaps: Counter;
   snapshotRejections: Counter;
   inflightRequests: Gauge;
+  activeConnections: Gauge;
+  connections: Counter;
+  requestBytes: Counter<'route'>;
+  responseBytes: Counter<'route'>;
+  backendRequests: Counter<'backend' | 'status_class'>;
+  backendDuration: Histogram<'backend'>;
+  upstreamConnectErrors: Counter<'backend' | 'reason'>;
+  upstreamRetries: Counter<'backend'>;
+  /** Set by the health checker and outlier detection (1 healthy, 0 not). */
+  endpointHealthy: Gauge<'backend' | 'endpoint'>;
+  ejections: Counter<'backend' | 'reason'>;
+  /** Set by the circuit breaker: 0 closed, 1 open, 2 half-open. */
+  circuitBreakerState: Gauge<'backend'>;
+  circuitBreakerRejections: Counter<'backend'>;
+  rateLimitDecisions: Counter<'route' | 'decision'>;
+  budgetDecisions: Counter<'route' | 'decision'>;
+  consumerTokens: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
+  consumerCost: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'currency'>;
   ai: AIMetrics;
 }
 
@@ -67,6 +86,101 @@ export function createDataplaneMetrics(): DataplaneMetrics {
       help: 'Requests being served right now.',
       registers: [registry],
     }),
+    activeConnections: new Gauge({
+      name: 'tollgate_active_connections',
+      help: 'Client connections open on the proxy listener.',
+      registers: [registry],
+    }),
+    connections: new Counter({
+      name: 'tollgate_connections_total',
+      help: 'Client connections accepted on the proxy listener.',
+      registers: [registry],
+    }),
+    requestBytes: new Counter({
+      name: 'tollgate_request_bytes_total',
+      help: 'Request body bytes received from clients and sent upstream, by route id.',
+      labelNames: ['route'],
+      registers: [registry],
+    }),
+    responseBytes: new Counter({
+      name: 'tollgate_response_bytes_total',
+      help: 'Response body bytes sent to clients, by route id.',
+      labelNames: ['route'],
+      registers: [registry],
+    }),
+    backendRequests: new Counter({
+      name: 'tollgate_backend_requests_total',
+      help: 'Requests answered through a backend (cluster id: service, url or AI provider), by status class of the client response.',
+      labelNames: ['backend', 'status_class'],
+      registers: [registry],
+    }),
+    backendDuration: new Histogram({
+      name: 'tollgate_backend_duration_seconds',
+      help: 'Time from sending a request upstream to the end of its response, by backend.',
+      labelNames: ['backend'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    upstreamConnectErrors: new Counter({
+      name: 'tollgate_upstream_connect_errors_total',
+      help: 'Upstream connections that could not be opened, by backend and reason (refused, timeout, dns, tls, unreachable, other).',
+      labelNames: ['backend', 'reason'],
+      registers: [registry],
+    }),
+    upstreamRetries: new Counter({
+      name: 'tollgate_upstream_retries_total',
+      help: 'Upstream attempts beyond the first (retries) on plain routes, by backend.',
+      labelNames: ['backend'],
+      registers: [registry],
+    }),
+    endpointHealthy: new Gauge({
+      name: 'tollgate_upstream_endpoint_healthy',
+      help: 'Whether an upstream endpoint receives traffic (1) or is marked unhealthy or ejected (0), by backend and endpoint (host:port).',
+      labelNames: ['backend', 'endpoint'],
+      registers: [registry],
+    }),
+    ejections: new Counter({
+      name: 'tollgate_upstream_ejections_total',
+      help: 'Endpoints taken out of rotation, by backend and reason (health_check, outlier).',
+      labelNames: ['backend', 'reason'],
+      registers: [registry],
+    }),
+    circuitBreakerState: new Gauge({
+      name: 'tollgate_circuit_breaker_state',
+      help: "A backend's circuit breaker: 0 closed, 1 open, 2 half-open.",
+      labelNames: ['backend'],
+      registers: [registry],
+    }),
+    circuitBreakerRejections: new Counter({
+      name: 'tollgate_circuit_breaker_rejections_total',
+      help: 'Requests refused because the backend circuit breaker was open or at its limits.',
+      labelNames: ['backend'],
+      registers: [registry],
+    }),
+    rateLimitDecisions: new Counter({
+      name: 'tollgate_rate_limit_decisions_total',
+      help: 'Rate-limit decisions on routes with limits, by route id and decision (allowed, limited, unavailable).',
+      labelNames: ['route', 'decision'],
+      registers: [registry],
+    }),
+    budgetDecisions: new Counter({
+      name: 'tollgate_budget_decisions_total',
+      help: 'Budget decisions on routes with budgets, by route id and decision (allowed, exceeded, unavailable).',
+      labelNames: ['route', 'decision'],
+      registers: [registry],
+    }),
+    consumerTokens: new Counter({
+      name: 'tollgate_consumer_tokens_total',
+      help: 'AI tokens by consumer (namespace/name, "" when anonymous), provider, model and type (input, output, cached_input).',
+      labelNames: ['consumer', 'tollgate_provider', 'gen_ai_request_model', 'gen_ai_token_type'],
+      registers: [registry],
+    }),
+    consumerCost: new Counter({
+      name: 'tollgate_consumer_cost_micros_total',
+      help: 'AI cost by consumer, provider and model, in micro-units of the currency.',
+      labelNames: ['consumer', 'tollgate_provider', 'gen_ai_request_model', 'currency'],
+      registers: [registry],
+    }),
     ai: createAIMetrics(registry),
   };
 }
@@ -113,4 +227,28 @@ export class RouteMetrics {
     this.#duration ??= this.#metrics.requestDuration.labels(this.#route);
     this.#duration.observe(seconds);
   }
+}
+
+/** Why an upstream connection could not be opened, as a bounded label value. */
+export function connectErrorReason(error: Error): string {
+  const code = (error as { code?: string }).code ?? '';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|SSL/.test(code))
+    return 'tls';
+  return 'other';
+}
+
+/** Counts the proxy listener's open client connections. */
+export function trackConnections(
+  server: Server,
+  metrics: Pick<DataplaneMetrics, 'activeConnections' | 'connections'>,
+): void {
+  server.on('connection', (socket) => {
+    metrics.connections.inc();
+    metrics.activeConnections.inc();
+    socket.once('close', () => metrics.activeConnections.dec());
+  });
 }

@@ -14,6 +14,7 @@ import {
 } from '../errors.ts';
 import {
   type AccessLog,
+  type AccessRecord,
   type AIAccessRecord,
   endServerSpan,
   type RequestTrace,
@@ -37,6 +38,8 @@ export interface ExchangeHooks {
   cutByDrain(): boolean;
   /** Called once per exchange, after logging. */
   onFinished(): void;
+  /** Sees every request's record, before access-log sampling (metrics, usage aggregation). */
+  observe?(record: AccessRecord): void;
 }
 
 const MAX_REQUEST_ID_LENGTH = 200;
@@ -178,7 +181,7 @@ export class Exchange {
       });
     }
     const traceId = requestTrace ? requestTrace.traceId : traceIdOf(this.req.headers.traceparent);
-    this.#hooks.accessLog.write({
+    const record: AccessRecord = {
       method: this.method,
       host: this.host ?? '',
       path: this.path,
@@ -197,7 +200,9 @@ export class Exchange {
       ...(consumer ? { consumer } : {}),
       ...(this.policy?.caller?.team ? { team: this.policy.caller.team } : {}),
       ...(this.ai ? { ai: this.ai } : {}),
-    });
+    };
+    this.#hooks.observe?.(record);
+    this.#hooks.accessLog.write(record);
     (this.routeMetrics ?? this.#hooks.unmatchedMetrics).record(this.method, status, durationMs / 1000);
     this.lease?.release();
     this.#hooks.onFinished();

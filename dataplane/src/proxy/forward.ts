@@ -5,7 +5,12 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.ts';
-import { type AttemptSpan, type DataplaneMetrics, startUpstreamAttemptSpan } from '../observability/index.ts';
+import {
+  type AttemptSpan,
+  connectErrorReason,
+  type DataplaneMetrics,
+  startUpstreamAttemptSpan,
+} from '../observability/index.ts';
 import type { UpstreamCluster, UpstreamEndpoint } from '../upstream/index.ts';
 import { ClientClosedError, type Exchange } from './exchange.ts';
 import { downstreamResponseHeaders, type HeaderMap } from './headers.ts';
@@ -55,6 +60,7 @@ export function forward(request: ForwardRequest): void {
   const { exchange, plan, endpoint, path, headers, body } = request;
   const { timeouts } = plan;
   exchange.attempts++;
+  if (exchange.attempts > 1) request.metrics.upstreamRetries.labels(request.cluster.id).inc();
   const attempt = startUpstreamAttemptSpan(exchange.trace, {
     method: exchange.method,
     cluster: request.cluster.id,
@@ -175,6 +181,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const code = classifyUpstreamError(error, this.#reachedConnection);
     this.#attempt?.end({ status: this.#status, error: code });
     metrics.upstreamErrors.labels(cluster.id, code).inc();
+    if (code === 'TG_ERR_UPSTREAM_CONNECT')
+      metrics.upstreamConnectErrors.labels(cluster.id, connectErrorReason(error)).inc();
     exchange.fail(code, {
       upstream: cluster.id,
       // Error codes (ECONNREFUSED, …) tell the client enough without exposing internal addresses.

@@ -5,7 +5,14 @@ import type { Duplex } from 'node:stream';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AIGateway } from '../ai/index.ts';
 import { describeError, errorShapeFor, renderErrorBody } from '../errors.ts';
-import type { AccessLog, DataplaneMetrics, DataplaneTracer, RouteMetrics } from '../observability/index.ts';
+import {
+  type AccessLog,
+  admissionDecision,
+  type DataplaneMetrics,
+  type DataplaneTracer,
+  type RequestObserver,
+  type RouteMetrics,
+} from '../observability/index.ts';
 import { preflightMethod } from '../policies/edge/index.ts';
 import { type Admission, identityHeaders } from '../policies/index.ts';
 import { type MatchInput, normalizeHost, type RouteMatch, type Router } from '../router/index.ts';
@@ -41,6 +48,8 @@ export interface ProxyOptions {
   ai?: AIGateway;
   /** Present only when tracing is on: requests then get a SERVER span. */
   tracer?: DataplaneTracer;
+  /** Per-request metrics beyond the route's RED set, and the usage aggregation. */
+  observer?: RequestObserver;
 }
 
 export interface ProxyHandlers {
@@ -52,12 +61,13 @@ export interface ProxyHandlers {
 export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
   const { metrics, draining } = options;
   const scheme = options.scheme ?? 'http';
-  const { tracer } = options;
+  const { tracer, observer } = options;
   const hooks = {
     accessLog: options.accessLog,
     unmatchedMetrics: options.routeMetrics(''),
     draining,
     cutByDrain: options.cutByDrain,
+    ...(observer ? { observe: observer.finished.bind(observer) } : {}),
     onFinished: () => {
       metrics.inflightRequests.dec();
       options.requestFinished();
@@ -151,6 +161,12 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     });
     const decide = (outcome: Admission): void => {
       exchange.policy = outcome.context;
+      if (observer) {
+        const decision = outcome.ok
+          ? admissionDecision(undefined, outcome.responseHeaders['x-ratelimit-limit'] !== undefined)
+          : admissionDecision(outcome.refusal.code, false);
+        if (decision) observer.decision(decision.kind, plan.id, decision.decision);
+      }
       if (!outcome.ok) {
         exchange.fail(outcome.refusal.code, outcome.refusal.params, outcome.refusal.headers);
         return;

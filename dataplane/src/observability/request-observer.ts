@@ -1,0 +1,121 @@
+// Everything recorded once per finished request beyond the route's RED metrics: bytes, backend
+// RED, per-consumer tokens and cost, time per output token, and the usage aggregation behind the
+// admin /usage endpoint. Label children are cached by key so a request costs a few map lookups.
+import type { Counter, Histogram } from 'prom-client';
+import type { AccessRecord } from './access-log.ts';
+import type { DataplaneMetrics } from './metrics.ts';
+import type { UsageAggregator } from './usage.ts';
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+/** Most distinct model names kept as label values; later ones are counted as "other". */
+export const MAX_MODEL_LABELS = 200;
+
+export class RequestObserver {
+  readonly #metrics: DataplaneMetrics;
+  readonly #usage: UsageAggregator | undefined;
+  readonly #counters = new Map<string, Counter.Internal>();
+  readonly #histograms = new Map<string, Histogram.Internal<string>>();
+  readonly #models = new Set<string>();
+
+  constructor(metrics: DataplaneMetrics, usage?: UsageAggregator) {
+    this.#metrics = metrics;
+    this.#usage = usage;
+  }
+
+  /** Called once per request, after its access-log record is built (before sampling). */
+  finished(record: AccessRecord): void {
+    const m = this.#metrics;
+    const route = record.route ?? '';
+    if (record.bytesIn > 0) this.#counter(m.requestBytes, 'in', route).inc(record.bytesIn);
+    if (record.bytesOut > 0) this.#counter(m.responseBytes, 'out', route).inc(record.bytesOut);
+    const backend = record.cluster;
+    if (backend !== undefined) {
+      const statusClass = STATUS_CLASSES[Math.floor(record.status / 100) - 1] ?? 'other';
+      this.#counter(m.backendRequests, 'b', backend, statusClass).inc();
+      if (record.upstreamMs !== undefined)
+        this.#histogram(m.backendDuration, 'bd', backend).observe(record.upstreamMs / 1000);
+    }
+    const { ai } = record;
+    if (ai?.provider !== undefined) {
+      const consumer = record.consumer ?? '';
+      const model = this.#modelLabel(ai.model ?? ai.requestModel);
+      const provider = ai.provider;
+      const tokens = m.consumerTokens;
+      if (ai.inputTokens > 0)
+        this.#counter(tokens, 't', consumer, provider, model, 'input').inc(ai.inputTokens);
+      if (ai.outputTokens > 0)
+        this.#counter(tokens, 't', consumer, provider, model, 'output').inc(ai.outputTokens);
+      if (ai.cachedInputTokens > 0)
+        this.#counter(tokens, 't', consumer, provider, model, 'cached_input').inc(ai.cachedInputTokens);
+      if (ai.costMicros !== undefined && ai.costMicros > 0)
+        this.#counter(m.consumerCost, 'c', consumer, provider, model, ai.currency ?? '').inc(ai.costMicros);
+      if (ai.stream && ai.ttftMs !== undefined && ai.outputTokens > 1) {
+        const perToken = (record.durationMs - ai.ttftMs) / (ai.outputTokens - 1) / 1000;
+        if (perToken >= 0) {
+          this.#histogram(m.ai.timePerOutputToken, 'tpot', ai.providerType ?? '', model, provider).observe(
+            perToken,
+          );
+        }
+      }
+    }
+    this.#usage?.record(record);
+  }
+
+  /** A rate-limit or budget decision taken by a route's policy chain. */
+  decision(kind: 'rate_limit' | 'budget', route: string, decision: string): void {
+    const metric = kind === 'rate_limit' ? this.#metrics.rateLimitDecisions : this.#metrics.budgetDecisions;
+    this.#counter(metric, kind, route, decision).inc();
+  }
+
+  #modelLabel(model: string): string {
+    if (this.#models.has(model)) return model;
+    if (this.#models.size >= MAX_MODEL_LABELS) return 'other';
+    this.#models.add(model);
+    return model;
+  }
+
+  #counter<L extends string>(metric: Counter<L>, tag: string, ...values: string[]): Counter.Internal {
+    const key = `${tag}\u0000${values.join('\u0000')}`;
+    let child = this.#counters.get(key);
+    if (!child) {
+      child = metric.labels(...values);
+      this.#counters.set(key, child);
+    }
+    return child;
+  }
+
+  #histogram<L extends string>(
+    metric: Histogram<L>,
+    tag: string,
+    ...values: string[]
+  ): Histogram.Internal<string> {
+    const key = `${tag}\u0000${values.join('\u0000')}`;
+    let child = this.#histograms.get(key);
+    if (!child) {
+      child = metric.labels(...values) as Histogram.Internal<string>;
+      this.#histograms.set(key, child);
+    }
+    return child;
+  }
+}
+
+/** Maps an admission refusal code (or success with rate-limit headers) to a decision metric. */
+export function admissionDecision(
+  code: string | undefined,
+  rateLimited: boolean,
+): { kind: 'rate_limit' | 'budget'; decision: string } | undefined {
+  switch (code) {
+    case 'TG_ERR_RATE_LIMITED':
+      return { kind: 'rate_limit', decision: 'limited' };
+    case 'TG_ERR_RATE_LIMIT_UNAVAILABLE':
+      return { kind: 'rate_limit', decision: 'unavailable' };
+    case 'TG_ERR_BUDGET_EXCEEDED':
+      return { kind: 'budget', decision: 'exceeded' };
+    case 'TG_ERR_BUDGET_UNAVAILABLE':
+      return { kind: 'budget', decision: 'unavailable' };
+    case undefined:
+      return rateLimited ? { kind: 'rate_limit', decision: 'allowed' } : undefined;
+    default:
+      return undefined;
+  }
+}

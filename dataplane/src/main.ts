@@ -10,6 +10,7 @@ import { Dataplane, type ListenAddress } from './dataplane.ts';
 import { RedisRateLimitStore } from './policies/index.ts';
 
 const USAGE = `Usage: node dataplane/src/main.ts [options]
+       node dataplane/src/main.ts usage --admin <host:port> --by consumer|model|provider|route --window 1h
 
   --listen <host:port>      proxy listener           (TOLLGATE_LISTEN, default 0.0.0.0:8080)
   --admin <host:port>       admin listener           (TOLLGATE_ADMIN, default 0.0.0.0:9901)
@@ -52,6 +53,12 @@ function readTls(
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'usage') {
+    // `main.ts usage …`: a client of a running data plane's admin port, not a data plane.
+    const { runUsageCli } = await import('./observability/usage-cli.ts');
+    process.exitCode = await runUsageCli(process.argv.slice(3));
+    return;
+  }
   const { values } = parseArgs({
     options: {
       listen: { type: 'string' },

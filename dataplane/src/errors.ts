@@ -99,7 +99,27 @@ export const ERRORS = {
   TG_ERR_AUTH_INVALID_KEY: { status: 401, message: 'the API key is not valid' },
   TG_ERR_AUTH_CONSUMER_DISABLED: { status: 403, message: 'consumer {consumer} is disabled' },
   TG_ERR_AUTH_FORBIDDEN: { status: 403, message: '{who} is not allowed{what} on this route ({why})' },
+  TG_ERR_AUTH_MISSING_TOKEN: {
+    status: 401,
+    message: 'a bearer token is required: send it as "Authorization: Bearer <JWT>"',
+  },
+  TG_ERR_AUTH_INVALID_TOKEN: { status: 401, message: 'the bearer token is not valid: {reason}' },
+  /** JWT authentication could not get the issuer's signing keys (key server down, discovery failed). */
+  TG_ERR_AUTH_KEYS_UNAVAILABLE: {
+    status: 503,
+    message: 'the signing keys of issuer {issuer} could not be fetched: {reason}',
+  },
   TG_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded; retry after {seconds} s' },
+  /** An enforced budget has no room for the request (OpenAI clients see type insufficient_quota). */
+  TG_ERR_BUDGET_EXCEEDED: {
+    status: 429,
+    message: 'budget "{budget}" of {key} is spent for this {period} ({detail}); it resets at {resetsAt}',
+  },
+  /** A budget with failureMode: closed, and its shared store did not answer. */
+  TG_ERR_BUDGET_UNAVAILABLE: {
+    status: 503,
+    message: 'the budget store is unavailable and budget "{budget}" fails closed: {reason}',
+  },
   /** A global limit with failureMode: closed, and its shared counter store did not answer. */
   TG_ERR_RATE_LIMIT_UNAVAILABLE: {
     status: 503,
@@ -166,7 +186,8 @@ export function errorShapeFor(path: string): ErrorShape {
  */
 export function renderErrorBody(shape: ErrorShape, code: string, status: number, message: string): string {
   if (shape === 'openai') {
-    return JSON.stringify({ error: { message, type: openAiErrorType(status), param: null, code } });
+    const type = code === 'TG_ERR_BUDGET_EXCEEDED' ? 'insufficient_quota' : openAiErrorType(status);
+    return JSON.stringify({ error: { message, type, param: null, code } });
   }
   if (shape === 'anthropic') {
     return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });

@@ -7,7 +7,7 @@ import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
-import { RedisRateLimitStore } from './policies/index.ts';
+import type { RedisRateLimitStore } from './policies/redis.ts';
 
 const USAGE = `Usage: node dataplane/src/main.ts [options]
        node dataplane/src/main.ts usage --admin <host:port> --by consumer|model|provider|route --window 1h
@@ -118,8 +118,10 @@ async function main(): Promise<void> {
   let rateLimits: RedisRateLimitStore | undefined;
   let storeFailures: Counter<'mode'> | undefined;
   if (redisURL) {
+    // Loaded only here: a data plane without Redis never loads the Redis client.
+    const redis = await import('./policies/redis.ts');
     let lastReport = 0;
-    rateLimits = new RedisRateLimitStore({
+    rateLimits = new redis.RedisRateLimitStore({
       url: redisURL,
       failureMode,
       // One line per 10 s at most: an outage must not flood the log.

@@ -6,8 +6,10 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthorizationRuleIR, RateLimitIR, RoutePolicyIR } from '@tollgate/snapshot';
 import type { ErrorCode, ErrorParams } from '../errors.ts';
 import type { CallerIdentity, ConsumerDirectory } from './consumers.ts';
+import { callerFromClaims, claimHeaders } from './jwt/claims.ts';
+import { compileJWTVerifier } from './jwt/verifier.ts';
 import type { RateLimitRequest, RateLimitResult, RateLimitStore } from './rate-limit.ts';
-import { RateLimitUnavailableError } from './redis-store.ts';
+import { StoreUnavailableError } from './store-errors.ts';
 
 export interface Refusal {
   code: ErrorCode;
@@ -18,8 +20,10 @@ export interface Refusal {
 /** What the chain learnt about a request: who calls, and which header carried the key. */
 export interface RequestContext {
   caller: CallerIdentity | undefined;
-  /** The header the API key came from; it is not forwarded upstream. */
+  /** The header the API key (or token) came from; it is not forwarded upstream. */
   credentialHeader: string | undefined;
+  /** Headers set (or, when undefined, removed) upstream: JWT claims. */
+  forwardHeaders?: ReadonlyArray<readonly [string, string | undefined]>;
 }
 
 export interface AdmitInput {
@@ -65,8 +69,13 @@ export function compilePolicyChain(
   ir: RoutePolicyIR | undefined,
   ctx: ChainContext,
 ): PolicyChain | undefined {
-  if (!ir || (!ir.authentication && !ir.authorization && !ir.rateLimits)) return undefined;
+  if (!ir || (!ir.authentication && !ir.authorization && !ir.rateLimits && !ir.budgets)) return undefined;
   const { authentication } = ir;
+  const jwt = authentication?.jwt;
+  const verifyJWT = jwt ? compileJWTVerifier(jwt) : undefined;
+  /** Claim headers removed from requests that carry no verified token. */
+  const noClaims = jwt?.forwardClaims ? claimHeaders(undefined, jwt) : undefined;
+  const anonymous: RequestContext = noClaims ? { ...ANONYMOUS, forwardHeaders: noClaims } : ANONYMOUS;
   const byConsumer = new Map(Object.entries(ir.byConsumer ?? {}));
   /** The authorization and rate limits for this caller: its own Policies' where they win. */
   const sectionsFor = (caller: CallerIdentity | undefined) => {
@@ -77,25 +86,69 @@ export function compilePolicyChain(
     };
   };
 
-  function authenticate(req: IncomingMessage): { context: RequestContext } | { refusal: Refusal } {
-    const apiKey = authentication?.apiKey;
-    if (!apiKey) return { context: ANONYMOUS };
-    const found = findKey(req, apiKey.headers);
+  type Authenticated = { context: RequestContext } | { refusal: Refusal; context: RequestContext };
+
+  /** API key or JWT; with both configured, a bearer value shaped like a JWT is read as one. */
+  function authenticate(req: IncomingMessage): Authenticated | Promise<Authenticated> {
+    if (!authentication) return { context: ANONYMOUS };
+    const { apiKey } = authentication;
+    if (jwt && verifyJWT) {
+      const token = bearerToken(req);
+      if (token !== undefined && (!apiKey || JWT_SHAPE.test(token))) return authenticateJWT(token);
+    }
+    const found = apiKey ? findKey(req, apiKey.headers) : undefined;
     if (!found) {
-      if (!apiKey.required) return { context: ANONYMOUS };
-      return {
-        refusal: {
-          code: 'TG_ERR_AUTH_MISSING_KEY',
-          params: { headers: apiKey.headers.join(', ') },
-          headers: CHALLENGE,
-        },
-      };
+      if (!(apiKey?.required || jwt?.required)) return { context: anonymous };
+      const refusal: Refusal = apiKey
+        ? {
+            code: 'TG_ERR_AUTH_MISSING_KEY',
+            params: { headers: apiKey.headers.join(', ') },
+            headers: CHALLENGE,
+          }
+        : { code: 'TG_ERR_AUTH_MISSING_TOKEN', params: {}, headers: CHALLENGE };
+      return { refusal, context: ANONYMOUS };
     }
     const caller = ctx.consumers.byKey(found.key);
-    if (!caller) return { refusal: { code: 'TG_ERR_AUTH_INVALID_KEY', params: {}, headers: CHALLENGE } };
-    const context = { caller, credentialHeader: found.header };
+    if (!caller) {
+      return {
+        refusal: { code: 'TG_ERR_AUTH_INVALID_KEY', params: {}, headers: CHALLENGE },
+        context: ANONYMOUS,
+      };
+    }
+    const context: RequestContext = { ...anonymous, caller, credentialHeader: found.header };
     if (caller.disabled) {
-      return { refusal: { code: 'TG_ERR_AUTH_CONSUMER_DISABLED', params: { consumer: label(caller) } } };
+      return {
+        refusal: { code: 'TG_ERR_AUTH_CONSUMER_DISABLED', params: { consumer: label(caller) } },
+        context,
+      };
+    }
+    return { context };
+  }
+
+  async function authenticateJWT(token: string): Promise<Authenticated> {
+    const verdict = await verifyJWT!(token);
+    if (!verdict.ok) {
+      const refusal: Refusal =
+        verdict.code === 'TG_ERR_AUTH_KEYS_UNAVAILABLE'
+          ? { code: verdict.code, params: { issuer: jwt!.issuer, reason: verdict.reason } }
+          : {
+              code: verdict.code,
+              params: { reason: verdict.reason },
+              headers: { 'www-authenticate': 'Bearer realm="tollgate", error="invalid_token"' },
+            };
+      return { refusal, context: ANONYMOUS };
+    }
+    const context: RequestContext = {
+      caller: callerFromClaims(verdict.claims, jwt!, ctx.consumers),
+      credentialHeader: jwt!.forwardToken ? undefined : 'authorization',
+      ...(jwt!.forwardClaims ? { forwardHeaders: claimHeaders(verdict.claims, jwt!) } : {}),
+    };
+    const { caller } = context;
+    if (caller?.disabled) {
+      return {
+        refusal: { code: 'TG_ERR_AUTH_CONSUMER_DISABLED', params: { consumer: label(caller) } },
+        context,
+      };
     }
     return { context };
   }
@@ -151,11 +204,12 @@ export function compilePolicyChain(
 
   function admit(input: AdmitInput): Admission | Promise<Admission> {
     const authn = authenticate(input.req);
-    if ('refusal' in authn) {
-      const context =
-        authn.refusal.code === 'TG_ERR_AUTH_CONSUMER_DISABLED' ? contextOf(input, authentication) : ANONYMOUS;
-      return { ok: false, refusal: authn.refusal, context };
-    }
+    if (authn instanceof Promise) return authn.then((a) => admitAuthenticated(input, a));
+    return admitAuthenticated(input, authn);
+  }
+
+  function admitAuthenticated(input: AdmitInput, authn: Authenticated): Admission | Promise<Admission> {
+    if ('refusal' in authn) return { ok: false, refusal: authn.refusal, context: authn.context };
     const { context } = authn;
     if (!input.deferAuthorization) {
       const refusal = authorize(context.caller, undefined);
@@ -172,14 +226,9 @@ export function compilePolicyChain(
     if (Array.isArray(results)) return decide(results);
     // A shared store that fails closed refuses in the caller's format rather than as a 500.
     return results.then(decide, (error: unknown): Admission => {
-      if (!(error instanceof RateLimitUnavailableError)) throw error;
-      return { ok: false, context, refusal: { code: error.code, params: { reason: error.reason } } };
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return { ok: false, context, refusal: { code: error.code, params: error.params } };
     });
-  }
-
-  function contextOf(input: AdmitInput, authn: RoutePolicyIR['authentication']): RequestContext {
-    const found = authn?.apiKey ? findKey(input.req, authn.apiKey.headers) : undefined;
-    return { caller: found ? ctx.consumers.byKey(found.key) : undefined, credentialHeader: found?.header };
   }
 
   return { admit, authorize };
@@ -263,6 +312,15 @@ function globMatches(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
   const parts = pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${parts.join('.*')}$`, 's').test(value);
+}
+
+/** header.payload.signature, each base64url: what a JWS in compact form looks like. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const raw = req.headers.authorization;
+  const match = raw ? /^Bearer\s+(\S+)$/i.exec(raw.trim()) : null;
+  return match?.[1];
 }
 
 /** The first configured header holding a key; Authorization is read as "Bearer <key>". */

@@ -20,6 +20,7 @@ export const hashAPIKey = (key: string): string => createHash('sha256').update(k
 
 export class ConsumerDirectory {
   readonly #byHash = new Map<string, CallerIdentity>();
+  readonly #byId = new Map<string, CallerIdentity>();
 
   constructor(consumers: readonly ConsumerIR[]) {
     for (const c of consumers) {
@@ -31,6 +32,7 @@ export class ConsumerDirectory {
         tenant: c.tenant,
         disabled: c.disabled === true,
       };
+      this.#byId.set(c.id, identity);
       // The translator gives each hash to one Consumer; the first wins should a snapshot not.
       for (const hash of c.apiKeyHashes) if (!this.#byHash.has(hash)) this.#byHash.set(hash, identity);
     }
@@ -38,5 +40,10 @@ export class ConsumerDirectory {
 
   byKey(key: string): CallerIdentity | undefined {
     return this.#byHash.get(hashAPIKey(key));
+  }
+
+  /** The Consumer `namespace/name` (JWT claims name consumers). */
+  byName(namespace: string, name: string): CallerIdentity | undefined {
+    return this.#byId.get(`consumer/${namespace}/${name}`);
   }
 }

@@ -13,6 +13,13 @@ export function identityHeaders(headers: HeaderMap, context: RequestContext | un
   delete headers[TEAM_HEADER];
   if (!context) return;
   if (context.credentialHeader) delete headers[context.credentialHeader];
+  // Claim headers (JWT): always replaced or removed, so a client cannot pose as another user.
+  if (context.forwardHeaders) {
+    for (const [name, value] of context.forwardHeaders) {
+      delete headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+  }
   const { caller } = context;
   if (!caller) return;
   headers[CONSUMER_HEADER] = `${caller.namespace}/${caller.name}`;

@@ -17,8 +17,9 @@ export {
   type RateLimitStore,
 } from './rate-limit.ts';
 export {
+  BudgetUnavailableError,
   type FailureMode,
   RateLimitUnavailableError,
-  RedisRateLimitStore,
-  type RedisRateLimitStoreOptions,
-} from './redis-store.ts';
+  StoreUnavailableError,
+} from './store-errors.ts';
+// The Redis-backed stores are in ./redis.ts, imported only when --redis is configured.

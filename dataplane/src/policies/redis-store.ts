@@ -3,13 +3,13 @@
 // limits of a request. The script reads Redis's own clock (TIME), so pods' clocks do not matter,
 // and every counter carries a TTL that ends when it is back to full.
 import { Redis } from 'ioredis';
-import { TollgateError } from '../errors.ts';
 import {
   LocalRateLimitStore,
   type RateLimitRequest,
   type RateLimitResult,
   type RateLimitStore,
 } from './rate-limit.ts';
+import { type FailureMode, RateLimitUnavailableError } from './store-errors.ts';
 
 // ARGV per request: limit, windowMs, cost. Returns per request: allowed, remaining, resetMs,
 // retryAfterMs (as strings: Redis would truncate Lua floats to integers).
@@ -61,18 +61,6 @@ for i = 1, #KEYS do
 end
 return 1
 `;
-
-export type FailureMode = 'open' | 'closed';
-
-/** Thrown by a fail-closed store when Redis does not answer; the chain turns it into a 503. */
-export class RateLimitUnavailableError extends TollgateError {
-  readonly reason: string;
-
-  constructor(reason: string, options?: ErrorOptions) {
-    super('TG_ERR_RATE_LIMIT_UNAVAILABLE', { reason }, options);
-    this.reason = reason;
-  }
-}
 
 export interface RedisRateLimitStoreOptions {
   url: string;

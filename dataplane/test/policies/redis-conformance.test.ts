@@ -1,7 +1,8 @@
 // One behaviour table, both RateLimitStore implementations: the in-process store and the Redis
 // one must decide alike (cases that do not depend on the passing of time).
 import { type StartedRedis, startRedis } from '@tollgate/testkit';
-import { LocalRateLimitStore, type RateLimitStore, RedisRateLimitStore } from '../../src/policies/index.ts';
+import { LocalRateLimitStore, type RateLimitStore } from '../../src/policies/index.ts';
+import { RedisRateLimitStore } from '../../src/policies/redis.ts';
 
 let redis: StartedRedis;
 const opened: RedisRateLimitStore[] = [];

@@ -2,7 +2,8 @@
 // consistent, counters expire, and an unreachable Redis fails open or closed as configured.
 import { type StartedRedis, startRedis, startUpstream, type TestUpstream } from '@tollgate/testkit';
 import { Redis } from 'ioredis';
-import { type FailureMode, RedisRateLimitStore } from '../../src/policies/index.ts';
+import type { FailureMode } from '../../src/policies/index.ts';
+import { RedisRateLimitStore } from '../../src/policies/redis.ts';
 import { type Gateway, routeObject, startGateway } from '../ai/helpers.ts';
 
 const LIMIT = 10;

@@ -9,7 +9,7 @@ import {
 } from '@tollgate/testkit';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { RedisRateLimitStore } from '../../src/policies/index.ts';
+import { RedisRateLimitStore } from '../../src/policies/redis.ts';
 import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
 
 const TOKENS = 400;

@@ -112,6 +112,7 @@ export class Dataplane {
         ready: () => this.#active !== undefined && this.#draining === undefined,
         draining: () => this.#draining !== undefined,
         active: () => this.#active,
+        aiProviders: () => this.#ai.providerStatus(),
         usage: (params) => answerUsage(this.#usage, params),
       },
       this.#metrics.registry,
@@ -165,6 +166,7 @@ export class Dataplane {
     const previous = this.#active;
     this.#active = next;
     previous?.retire();
+    this.#ai.syncProviders(next.snapshot.aiProviders);
     this.#metrics.snapshotInfo.reset();
     this.#metrics.snapshotInfo.labels(next.version).set(1);
     this.#metrics.snapshotSwaps.inc();
@@ -249,6 +251,7 @@ export class Dataplane {
     this.#closed ??= (async () => {
       await this.drain(0);
       await this.#pools.closeAll(true);
+      await this.#ai.close();
       await this.#admin.close();
     })();
     return this.#closed;

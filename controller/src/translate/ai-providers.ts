@@ -52,7 +52,8 @@ function compileProvider(
   index: ObjectIndex,
   report: ObjectReport,
 ): UsableProvider | undefined {
-  const { type, baseURL, auth, models, limits, timeouts, ...options } = object.spec;
+  const { type, baseURL, auth, models, limits, timeouts, healthCheck, ...rest } = object.spec;
+  const options: Record<string, unknown> = { ...rest };
   const base = baseURL ?? defaultBaseURL(object.spec);
   if (base === undefined) {
     report.reject('Invalid', `spec.baseURL: required for type "${type}"; set the provider's base URL`);
@@ -103,7 +104,13 @@ function compileProvider(
     credentials,
     models: (models ?? []).map((model) => ({ ...model, aliases: model.aliases ?? [] })),
   };
-  // Provider-specific settings (azure, bedrock, vertex, health check, …) travel as the spec gives them.
+  if (healthCheck && healthCheck.enabled !== false) {
+    const compiled = compileHealthCheck(healthCheck, report);
+    if (!compiled) return undefined;
+    options.healthCheck = compiled;
+  }
+  // Provider-specific settings (azure, bedrock, vertex, …) travel as the spec gives them; the
+  // health check in milliseconds.
   if (Object.keys(options).length > 0) provider.options = options;
   if (limits && Object.keys(limits).length > 0) provider.limits = { ...limits };
   if (timeouts) {
@@ -143,4 +150,33 @@ function compileTimeouts(
     out[key] = ms;
   }
   return out;
+}
+
+/** The health check with its durations in milliseconds (the data plane's ProviderHealthCheckIR). */
+function compileHealthCheck(
+  check: NonNullable<AIProvider['spec']['healthCheck']>,
+  report: ObjectReport,
+):
+  | { intervalMs: number; timeoutMs: number; unhealthyThreshold: number; healthyThreshold: number }
+  | undefined {
+  const ms: Record<'interval' | 'timeout', number> = { interval: 30_000, timeout: 5_000 };
+  for (const name of ['interval', 'timeout'] as const) {
+    const value = check[name];
+    if (value === undefined) continue;
+    const parsed = durationToMs(value);
+    if (parsed === undefined || parsed === 0) {
+      report.reject(
+        'Invalid',
+        `spec.healthCheck.${name}: ${JSON.stringify(value)} must be a positive duration such as "10s" or "500ms"`,
+      );
+      return undefined;
+    }
+    ms[name] = parsed;
+  }
+  return {
+    intervalMs: ms.interval,
+    timeoutMs: ms.timeout,
+    unhealthyThreshold: check.unhealthyThreshold ?? 3,
+    healthyThreshold: check.healthyThreshold ?? 1,
+  };
 }

@@ -12,6 +12,8 @@ export interface AdminState {
   active(): { snapshot: Snapshot; appliedAt: Date } | undefined;
   /** GET /usage: top consumers, models, providers or routes over a window (see observability/usage.ts). */
   usage?(params: URLSearchParams): { status: number; body: unknown };
+  /** GET /ai_providers: health-check state of the AI providers that have a health check. */
+  aiProviders?(): unknown[];
 }
 
 export class AdminServer {
@@ -60,6 +62,8 @@ export class AdminServer {
           };
           return json(200, dump);
         }
+        case '/ai_providers':
+          return json(200, { providers: state.aiProviders?.() ?? [] });
         default:
           return json(404, { error: { code: 'TG_ERR_NOT_FOUND', message: `no admin endpoint ${path}` } });
       }

@@ -10,6 +10,12 @@ import {
   recordAIResult,
   startAIAttemptSpan,
 } from '../observability/index.ts';
+import {
+  type GuardrailRecorder,
+  type Guardrails,
+  guardrailStreamError,
+} from '../policies/guardrails/index.ts';
+import type { Refusal } from '../policies/index.ts';
 import type { RoutePlan } from '../proxy/route-plan.ts';
 import { anthropicClient } from './clients/anthropic/index.ts';
 import { decodeOpenAIEmbeddings, openAIClient } from './clients/openai/index.ts';
@@ -70,6 +76,8 @@ interface Prepared {
   stream: boolean;
   client: ChatClientCodec;
   wantsUsage: boolean;
+  /** The caller's guardrails (Policy guardrails); undefined ⇒ none apply. */
+  guardrails: Guardrails | undefined;
 }
 
 export class AIRequest {
@@ -152,7 +160,9 @@ export class AIRequest {
       stream: endpoint.operation === 'chat' && json.stream === true,
       client,
       wantsUsage: client.wantsStreamUsage(json),
+      guardrails: plan.guardrails?.for(exchange.policy?.caller?.id),
     };
+    if (prepared.guardrails && !this.#guardRequest(prepared)) return;
     // OpenAI bodies are checked here (they may pass through untranslated); Anthropic ones when translated.
     if (endpoint.api === 'openai') {
       try {
@@ -164,6 +174,23 @@ export class AIRequest {
     }
     await this.#serve(prepared);
   }
+
+  /** Guardrails on the request: false when refused (answered). Masking rewrites the body sent. */
+  #guardRequest(p: Prepared): boolean {
+    const verdict = p.guardrails!.checkRequest(
+      { body: p.json, model: p.model, estimateInputTokens: () => estimateInputTokens(p.json) },
+      this.#recordGuardrail,
+    );
+    if (!verdict.ok) {
+      this.#exchange.fail(verdict.refusal.code, verdict.refusal.params);
+      return false;
+    }
+    if (verdict.masked) p.text = JSON.stringify(p.json);
+    return true;
+  }
+
+  readonly #recordGuardrail: GuardrailRecorder = (stage, rule, action) =>
+    this.#gateway.metrics.guardrailDecisions.inc({ stage, rule, action });
 
   /** Last resort for a bug: answer 500 rather than leave the client hanging. */
   internalError(error: Error): void {
@@ -194,7 +221,8 @@ export class AIRequest {
       load: gateway.load,
       available: (b) =>
         gateway.cooldowns.remaining(b.provider.id) === 0 &&
-        gateway.limits.available(b.provider.id, b.provider.limits),
+        gateway.limits.available(b.provider.id, b.provider.limits) &&
+        gateway.health.healthy(b.provider.id),
     });
     if (!found.ok) {
       meter.failed(found.reason);
@@ -227,9 +255,17 @@ export class AIRequest {
     let last: { candidate: Candidate; error: ProviderError } | undefined;
     let onlyRateLimits = true;
     let soonestRetryMs = Number.POSITIVE_INFINITY;
+    const { health } = this.#gateway;
+    // When every provider fails its health checks, they are all tried anyway: a probe may be
+    // wrong, and trying beats refusing outright.
+    const someHealthy = candidates.some((c) => health.healthy(c.backend.provider.id));
     for (const candidate of candidates) {
       const { provider } = candidate.backend;
       if (this.#deadline) break;
+      if (someHealthy && !health.healthy(provider.id)) {
+        meter.attempt(candidate, 'unhealthy');
+        continue;
+      }
       if (!provider.adapter) {
         meter.attempt(candidate, 'rejected');
         onlyRateLimits = false;
@@ -483,11 +519,14 @@ export class AIRequest {
     let reported: Usage | undefined;
     let generated: () => string;
     let encode: ((usage: Usage) => string) | undefined;
+    /** What response guardrails read: the client-format body, or the completion before encoding. */
+    let checked: unknown;
     try {
       if (native) {
         reported = adapter.nativeUsage(json, input.operation);
         generated = () => responseText(json);
         out = text;
+        checked = json;
       } else if (input.operation === 'embeddings') {
         const converted = adapter.embeddingsResponse!(json, input, responseHeaders);
         reported = converted.usage;
@@ -504,6 +543,7 @@ export class AIRequest {
         reported = converted.usage;
         generated = () => responseText(converted.completion);
         encode = (usage) => p.client.encodeCompletion(converted.completion, usage);
+        checked = converted.completion;
         out = '';
       }
     } catch (error) {
@@ -513,6 +553,16 @@ export class AIRequest {
     this.#firstByte?.();
     if (this.#attemptSpan) this.#attemptFacts = aiResponseFacts(json);
     const metered = meter.served(reported, true, generated);
+    if (p.guardrails && isRecord(checked)) {
+      const verdict = p.guardrails.checkResponse(checked, this.#recordGuardrail);
+      if (!verdict.ok) {
+        exchange.ai = meter.record;
+        exchange.upstreamEnded();
+        exchange.fail(verdict.refusal.code, verdict.refusal.params);
+        return { kind: 'done' };
+      }
+      if (verdict.masked && native) out = JSON.stringify(checked);
+    }
     if (encode) out = encode(metered.usage);
     exchange.ai = meter.record;
     exchange.upstreamEnded();
@@ -575,6 +625,8 @@ export class AIRequest {
     };
 
     let broken: ProviderError | undefined;
+    const watcher = p.guardrails?.streamWatcher(this.#recordGuardrail);
+    let cut: Refusal | undefined;
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         const text = translate(chunk);
@@ -587,6 +639,8 @@ export class AIRequest {
           if (!text) continue;
           commit();
         }
+        cut = watcher?.push(text);
+        if (cut) break;
         if (!(await write(res, text))) break;
         exchange.bytesOut += Buffer.byteLength(text);
       }
@@ -603,6 +657,7 @@ export class AIRequest {
       this.#onClientGone();
       return { kind: 'client-gone' };
     }
+    if (cut) return this.#cutStream(p, cut);
     let tail = translate(undefined);
     if (!committed) {
       stopTimer();
@@ -628,6 +683,23 @@ export class AIRequest {
     }
     res.addTrailers({ [USAGE_HEADER]: formatUsageHeader(metered.usage, metered.cost) });
     res.end();
+    return { kind: 'done' };
+  }
+
+  /** A guardrail blocked the stream's text: meter what was generated, end with an error event. */
+  #cutStream(p: Prepared, cut: Refusal): Attempt {
+    const exchange = this.#exchange;
+    const meter = this.#meter!;
+    const state = this.#streamState!;
+    const metered = meter.served(state.usage, false, () => state.generatedText(), 'guardrail');
+    exchange.errorCode = cut.code;
+    exchange.ai = meter.record;
+    exchange.upstreamEnded();
+    const event = guardrailStreamError(p.endpoint.api, cut);
+    exchange.res.write(event);
+    exchange.bytesOut += Buffer.byteLength(event);
+    exchange.res.addTrailers({ [USAGE_HEADER]: formatUsageHeader(metered.usage, metered.cost) });
+    exchange.res.end();
     return { kind: 'done' };
   }
 

@@ -1,14 +1,17 @@
 // The AI gateway as the proxy sees it: state that outlives snapshots (cool-downs, limits) and the
 // entry point for requests on AI routes. The work of one request is in ai-request.ts.
 
+import type { AIProviderIR } from '@tollgate/snapshot';
 import type { AIMetrics } from '../observability/index.ts';
 import type { Exchange } from '../proxy/exchange.ts';
 import type { RoutePlan } from '../proxy/route-plan.ts';
 import type { RouteMatch } from '../router/index.ts';
 import { AIRequest } from './ai-request.ts';
 import { BackendLoad, ProviderLimits } from './balancing/index.ts';
+import { compileProviders } from './compiled-provider.ts';
 import { CoolDowns } from './cooldown.ts';
 import { classifyEndpoint } from './endpoints.ts';
+import { ProviderHealth, type ProviderHealthStatus } from './health/provider-health.ts';
 import { loadTokenizer } from './metering/estimate.ts';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './request-body.ts';
 
@@ -42,6 +45,8 @@ export interface AIGatewaySettings {
   readonly load: BackendLoad;
   /** AIProvider limits enforced by this data plane. */
   readonly limits: ProviderLimits;
+  /** AIProvider health checks: unhealthy providers are passed over while others can serve. */
+  readonly health: ProviderHealth;
   readonly maxRequestBodyBytes: number;
   readonly maxResponseBodyBytes: number;
 }
@@ -51,6 +56,7 @@ export class AIGateway implements AIGatewaySettings {
   readonly cooldowns = new CoolDowns();
   readonly load = new BackendLoad();
   readonly limits = new ProviderLimits();
+  readonly health = new ProviderHealth();
   readonly maxRequestBodyBytes: number;
   readonly maxResponseBodyBytes: number;
 
@@ -58,6 +64,21 @@ export class AIGateway implements AIGatewaySettings {
     this.metrics = options.metrics;
     this.maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
     this.maxResponseBodyBytes = options.maxResponseBodyBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** A new snapshot's providers (already validated): health checks start, carry on or stop to match. */
+  syncProviders(providers: readonly AIProviderIR[]): void {
+    this.health.sync(compileProviders(providers).values());
+  }
+
+  /** Health of the checked providers, for the admin port. */
+  providerStatus(): ProviderHealthStatus[] {
+    return this.health.status();
+  }
+
+  /** Stops the health checks. */
+  close(): Promise<void> {
+    return this.health.close();
   }
 
   /** Loads what metering needs (the tokenizer) ahead of the first request. */

@@ -29,6 +29,8 @@ export type AttemptOutcome =
   | 'timeout'
   | 'connect_error'
   | 'cooling_down'
+  /** Passed over: failing its health checks. */
+  | 'unhealthy'
   | 'rejected';
 
 export interface MeteredResult {
@@ -58,7 +60,7 @@ export class RequestMeter {
   }
 
   attempt(candidate: Candidate, outcome: AttemptOutcome): void {
-    if (outcome !== 'cooling_down') this.attempts++;
+    if (outcome !== 'cooling_down' && outcome !== 'unhealthy') this.attempts++;
     const { provider } = candidate.backend;
     this.#init.metrics.attempts.labels(provider.name, provider.ir.type, outcome).inc();
   }

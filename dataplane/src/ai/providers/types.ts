@@ -160,6 +160,11 @@ export interface ProviderAdapter {
   streamDecoder(input: PrepareInput): StreamDecoder;
   /** Only adapters with a nativeAPI. */
   passthroughStream?(input: PrepareInput, options: PassthroughOptions): PassthroughStream;
+  /**
+   * The health-check probe: a cheap authenticated request (the model list where the API has one).
+   * Absent ⇒ GET of the base path, which proves the provider answers at all.
+   */
+  probe?(target: ProviderTarget): UpstreamRequest | Promise<UpstreamRequest>;
   /** A non-2xx answer → normalised error. `body` is the raw text (may not be JSON). */
   parseError(
     status: number,

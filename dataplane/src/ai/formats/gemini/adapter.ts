@@ -2,7 +2,12 @@
 // Each provider supplies the URL of a method and its credential headers.
 
 import type { Usage } from '../../metering/usage.ts';
-import type { PrepareInput, ProviderAdapter, UpstreamRequest } from '../../providers/types.ts';
+import type {
+  PrepareInput,
+  ProviderAdapter,
+  ProviderTarget,
+  UpstreamRequest,
+} from '../../providers/types.ts';
 import { ProviderRequestError } from '../../providers/types.ts';
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../unified.ts';
 import { isRecord } from '../http.ts';
@@ -18,7 +23,9 @@ export interface GoogleAdapterOptions {
   path(method: 'generateContent' | 'streamGenerateContent', input: PrepareInput): string;
   /** Credential headers; may fetch a token. */
   headers(input: PrepareInput): Record<string, string> | Promise<Record<string, string>>;
-  /** Embeddings, where the provider has an embeddings method with exact usage. */
+  /** The health-check probe (the model list where the API has one). */
+  probe?(target: ProviderTarget): UpstreamRequest | Promise<UpstreamRequest>;
+  /** Embeddings, where the provider has an embeddings method. */
   embeddings?: {
     path(input: PrepareInput): string;
     body(request: EmbeddingsRequest, input: PrepareInput): Record<string, unknown>;
@@ -59,6 +66,7 @@ export function googleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
     },
     chatResponse: (json, input) => fromGeminiResponse(json, input.model),
     ...(embeddings ? { embeddingsResponse: embeddings.response } : {}),
+    ...(options.probe ? { probe: options.probe } : {}),
     nativeUsage: (json) => (isRecord(json) ? usageFromGemini(json.usageMetadata) : undefined),
     streamDecoder: (input) => new GeminiStreamDecoder(input.model),
     parseError: parseGeminiError,

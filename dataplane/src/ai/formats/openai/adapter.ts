@@ -30,6 +30,8 @@ export interface OpenAIStyleOptions {
    * never sent and the provider must report usage unasked (or the gateway estimates it).
    */
   streamUsageOption: boolean;
+  /** Path of the model list (the health-check probe); default `{basePath}/models`. */
+  modelsPath?(target: ProviderTarget): string;
   /** Provider-specific edits of a native (OpenAI-format) request body. */
   nativeEdits?(json: Record<string, unknown>, input: PrepareInput): JsonEdits;
   /** Provider-specific changes of a unified request about to be serialised. */
@@ -67,6 +69,12 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     nativeUsage: (json) => (isRecord(json) ? usageFromOpenAI(json.usage) : undefined),
     streamDecoder: (): StreamDecoder => new OpenAIStreamDecoder(),
     passthroughStream: (_input, passthrough): PassthroughStream => new OpenAIPassthrough(passthrough),
+    probe: (target): UpstreamRequest => ({
+      method: 'GET',
+      path: options.modelsPath?.(target) ?? `${target.basePath}/models`,
+      headers: { accept: 'application/json', ...options.headers(target) },
+      body: undefined,
+    }),
     parseError: (status, headers, body): ProviderError => parseOpenAIError(status, headers, body),
   };
 }

@@ -4,7 +4,7 @@ import { isRecord } from '../../formats/http.ts';
 import type { ProviderAdapter, UpstreamRequest } from '../types.ts';
 import { anthropicRequestBody } from './body.ts';
 import { parseAnthropicError } from './errors.ts';
-import { anthropicHeaders } from './request.ts';
+import { ANTHROPIC_VERSION, anthropicHeaders } from './request.ts';
 import { fromAnthropicMessage } from './response.ts';
 import { AnthropicPassthrough, AnthropicStreamDecoder } from './stream.ts';
 import { usageFromAnthropic } from './usage.ts';
@@ -29,5 +29,14 @@ export const anthropicAdapter: ProviderAdapter = {
   nativeUsage: (json) => (isRecord(json) ? usageFromAnthropic(json.usage) : undefined),
   streamDecoder: () => new AnthropicStreamDecoder(),
   passthroughStream: () => new AnthropicPassthrough(),
+  probe(target): UpstreamRequest {
+    const key = target.ir.credentials.apiKey;
+    return {
+      method: 'GET',
+      path: `${target.basePath}/v1/models`,
+      headers: { 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) },
+      body: undefined,
+    };
+  },
   parseError: parseAnthropicError,
 };

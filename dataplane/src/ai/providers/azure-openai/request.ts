@@ -16,6 +16,13 @@ export function azurePath(operation: Operation, model: string, target: ProviderT
   return `${target.basePath}/openai/deployments/${encodeURIComponent(deployment)}/${op}?api-version=${encodeURIComponent(apiVersion)}`;
 }
 
+/** The resource's model list, for health checks. */
+export function azureModelsPath(target: ProviderTarget): string {
+  const azure = isRecord(target.options.azure) ? target.options.azure : {};
+  const apiVersion = typeof azure.apiVersion === 'string' ? azure.apiVersion : DEFAULT_API_VERSION;
+  return `${target.basePath}/openai/models?api-version=${encodeURIComponent(apiVersion)}`;
+}
+
 export function azureHeaders(target: ProviderTarget): Record<string, string> {
   const key = target.ir.credentials.apiKey;
   return key ? { 'api-key': key } : {};

@@ -15,6 +15,15 @@ export const geminiAdapter: ProviderAdapter = googleAdapter({
     const key = input.target.ir.credentials.apiKey;
     return key ? { 'x-goog-api-key': key } : {};
   },
+  probe: (target) => {
+    const key = target.ir.credentials.apiKey;
+    return {
+      method: 'GET',
+      path: `${target.basePath}/v1beta/models?pageSize=1`,
+      headers: key ? { 'x-goog-api-key': key } : {},
+      body: undefined,
+    };
+  },
   embeddings: {
     path: (input) => modelPath(input, 'batchEmbedContents'),
     body: toBatchEmbedRequest,

@@ -30,6 +30,8 @@ export interface DataplaneMetrics {
   circuitBreakerRejections: Counter<'backend'>;
   rateLimitDecisions: Counter<'route' | 'decision'>;
   budgetDecisions: Counter<'route' | 'decision'>;
+  /** Set by budget enforcement: share of the current window's budget spent, per budget and scope key. */
+  budgetUsedRatio: Gauge<'budget' | 'key'>;
   consumerTokens: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
   consumerCost: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'currency'>;
   ai: AIMetrics;
@@ -167,6 +169,12 @@ export function createDataplaneMetrics(): DataplaneMetrics {
       name: 'tollgate_budget_decisions_total',
       help: 'Budget decisions on routes with budgets, by route id and decision (allowed, exceeded, unavailable).',
       labelNames: ['route', 'decision'],
+      registers: [registry],
+    }),
+    budgetUsedRatio: new Gauge({
+      name: 'tollgate_budget_used_ratio',
+      help: 'Share (0..1) of the current window of a budget spent, by budget (namespace/policy/name) and scope key (consumer, team, …).',
+      labelNames: ['budget', 'key'],
       registers: [registry],
     }),
     consumerTokens: new Counter({

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Condition } from '@tollgate/api';
 import type { Logger } from '@tollgate/telemetry';
-import type { ControllerMetrics } from './metrics.ts';
+import { type ControllerMetrics, recordDataplanes } from './metrics.ts';
 import type { SnapshotServer } from './server/index.ts';
 import type { ObjectSource, SourceProblem, SourceState } from './sources/index.ts';
 import { programmedCondition, type RolloutState } from './status/programmed.ts';
@@ -124,6 +124,7 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
     const published = server.publish(snapshot);
     metrics.snapshotBuilds.inc({ result: published ? 'published' : 'unchanged' });
     if (published) {
+      this.#refreshDataplaneMetrics();
       this.#publishedAt.set(snapshot.version, performance.now());
       if (this.#publishedAt.size > 16) this.#publishedAt.delete(this.#publishedAt.keys().next().value!);
       logger.info(
@@ -160,11 +161,7 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
 
   #refreshDataplaneMetrics(): void {
     const { metrics, server } = this.#options;
-    const nodes = server.nodes();
-    metrics.connectedDataplanes.set(nodes.length);
-    metrics.dataplaneSnapshot.reset();
-    for (const node of nodes)
-      metrics.dataplaneSnapshot.set({ node: node.id, version: node.ackedVersion ?? 'none' }, 1);
+    recordDataplanes(metrics, server.nodes(), server.version);
   }
 
   #emitStatus(): void {

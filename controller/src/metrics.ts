@@ -9,6 +9,9 @@ export interface ControllerMetrics {
   snapshotObjects: Gauge<'kind' | 'accepted'>;
   connectedDataplanes: Gauge;
   dataplaneSnapshot: Gauge<'node' | 'version'>;
+  dataplaneInfo: Gauge<'node' | 'zone' | 'build_version'>;
+  dataplanesBehind: Gauge;
+  snapshotInfo: Gauge<'version'>;
   pushLatencySeconds: Histogram;
   nacks: Counter;
   sourceProblems: Gauge;
@@ -48,6 +51,23 @@ export function createControllerMetrics(): ControllerMetrics {
       labelNames: ['node', 'version'],
       registers: [registry],
     }),
+    dataplaneInfo: new Gauge({
+      name: 'tollgate_controller_dataplane_info',
+      help: 'Each connected data plane (value 1), by node id, zone and build version.',
+      labelNames: ['node', 'zone', 'build_version'],
+      registers: [registry],
+    }),
+    dataplanesBehind: new Gauge({
+      name: 'tollgate_controller_dataplanes_behind',
+      help: 'Connected data planes not running the latest published snapshot (still applying, or rejected it).',
+      registers: [registry],
+    }),
+    snapshotInfo: new Gauge({
+      name: 'tollgate_controller_snapshot_info',
+      help: 'The latest published snapshot version (value 1).',
+      labelNames: ['version'],
+      registers: [registry],
+    }),
     pushLatencySeconds: new Histogram({
       name: 'tollgate_controller_push_latency_seconds',
       help: 'Time from publishing a snapshot to a data plane ACKing it.',
@@ -65,4 +85,34 @@ export function createControllerMetrics(): ControllerMetrics {
       registers: [registry],
     }),
   };
+}
+
+export interface DataplaneNode {
+  id: string;
+  zone: string;
+  buildVersion: string;
+  ackedVersion?: string;
+}
+
+/**
+ * Writes what the controller knows of its data planes: how many, which snapshot and build each
+ * runs, and how many lag behind the latest published version.
+ */
+export function recordDataplanes(
+  metrics: ControllerMetrics,
+  nodes: readonly DataplaneNode[],
+  publishedVersion: string | undefined,
+): void {
+  metrics.connectedDataplanes.set(nodes.length);
+  metrics.dataplaneSnapshot.reset();
+  metrics.dataplaneInfo.reset();
+  let behind = 0;
+  for (const node of nodes) {
+    metrics.dataplaneSnapshot.set({ node: node.id, version: node.ackedVersion ?? 'none' }, 1);
+    metrics.dataplaneInfo.set({ node: node.id, zone: node.zone, build_version: node.buildVersion }, 1);
+    if (publishedVersion !== undefined && node.ackedVersion !== publishedVersion) behind++;
+  }
+  metrics.dataplanesBehind.set(behind);
+  metrics.snapshotInfo.reset();
+  if (publishedVersion !== undefined) metrics.snapshotInfo.set({ version: publishedVersion }, 1);
 }

@@ -125,6 +125,34 @@ export const ERRORS = {
     status: 503,
     message: 'the rate-limit store is unavailable and this limit fails closed: {reason}',
   },
+  /** Guardrails (Policy guardrails): messages name the rule and the Policy, never the text that tripped it. */
+  TG_ERR_GUARDRAIL_MODEL_NOT_ALLOWED: {
+    status: 403,
+    message: 'the model "{model}" is not allowed here by {policy} (rule allowedModels: {allowed})',
+  },
+  TG_ERR_GUARDRAIL_INPUT_TOO_LARGE: {
+    status: 400,
+    message: 'the prompt has about {tokens} tokens; {policy} allows at most {limit} (rule maxInputTokens)',
+  },
+  TG_ERR_GUARDRAIL_DENIED_PATTERN: {
+    status: 400,
+    message: 'the {what} matches a pattern {policy} denies (rule denyPatterns[{index}])',
+  },
+  TG_ERR_GUARDRAIL_PROMPT_INJECTION: {
+    status: 400,
+    message:
+      'the prompt looks like a prompt-injection attempt ({signals}: score {score}, threshold {threshold}); {policy} refuses it (rule promptInjection)',
+  },
+  TG_ERR_GUARDRAIL_SENSITIVE_DATA: {
+    status: 400,
+    message:
+      'the prompt contains {what}, which {policy} does not let leave the gateway (rule {rule}); remove it and retry',
+  },
+  /** The provider's answer tripped a block rule: withheld (non-streamed) or cut (a stream's error event). */
+  TG_ERR_GUARDRAIL_RESPONSE_BLOCKED: {
+    status: 403,
+    message: 'the response was withheld: it contained {what}, which {policy} blocks (rule {rule})',
+  },
   TG_ERR_INTERNAL: { status: 500, message: 'internal gateway error: {reason}' },
   /** Never sent (the client is gone); recorded in logs and metrics with nginx's 499 convention. */
   TG_ERR_CLIENT_CLOSED: {

@@ -5,6 +5,7 @@ import type { RouteEntryIR, Snapshot } from '@tollgate/snapshot';
 import { compileAIPlan, compileProviders } from './ai/index.ts';
 import type { RouteMetrics } from './observability/index.ts';
 import { compileEdgeSteps } from './policies/edge/index.ts';
+import { compileRouteGuardrails } from './policies/guardrails/index.ts';
 import {
   ConsumerDirectory,
   compilePolicyChain,
@@ -57,6 +58,7 @@ export class Generation implements ProxyConfig, Lease {
       };
       const context = {
         compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),
+        compileGuardrails: (ir: RouteEntryIR) => compileRouteGuardrails(ir.policy),
         compileEdge: (ir: RouteEntryIR) =>
           compileEdgeSteps(ir.edge, { responseCache: options.responseCache }),
         upstreams: this.#upstreams,

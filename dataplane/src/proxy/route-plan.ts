@@ -4,6 +4,7 @@ import type { RouteActionIR, RouteEntryIR } from '@tollgate/snapshot';
 import type { AIPlan } from '../ai/index.ts';
 import type { RouteMetrics } from '../observability/index.ts';
 import type { EdgeSteps } from '../policies/edge/index.ts';
+import type { RouteGuardrails } from '../policies/guardrails/index.ts';
 import type { PolicyChain } from '../policies/index.ts';
 import { type UpstreamCluster, type UpstreamSet, WeightedPicker } from '../upstream/index.ts';
 import { compileHeaderModifier, type HeaderModifier } from './headers.ts';
@@ -42,6 +43,8 @@ export interface RoutePlan {
   readonly ai: AIPlan | undefined;
   /** Authentication, authorization and rate limits; undefined when no Policy applies. */
   readonly policy: PolicyChain | undefined;
+  /** Content checks of AI requests and responses; undefined when no Policy sets guardrails. */
+  readonly guardrails?: RouteGuardrails | undefined;
   /** CORS, IP filter, size limits, compression, response cache; undefined when none applies. */
   readonly edge: EdgeSteps | undefined;
 }
@@ -54,6 +57,8 @@ export interface PlanContext {
   compileAI?(ir: RouteEntryIR): AIPlan | undefined;
   /** Compiles the entry's policy chain (undefined when none applies). */
   compilePolicy?(ir: RouteEntryIR): PolicyChain | undefined;
+  /** Compiles the entry's guardrails (undefined when none apply). */
+  compileGuardrails?(ir: RouteEntryIR): RouteGuardrails | undefined;
   /** Compiles the entry's edge steps (undefined when none applies). */
   compileEdge?(ir: RouteEntryIR): EdgeSteps | undefined;
 }
@@ -88,6 +93,7 @@ export function compileRoutePlan(ir: RouteEntryIR, context: PlanContext): RouteP
     metrics: context.routeMetrics(ir.id),
     ai: context.compileAI?.(ir),
     policy: context.compilePolicy?.(ir),
+    guardrails: context.compileGuardrails?.(ir),
     edge: context.compileEdge?.(ir),
   };
 }

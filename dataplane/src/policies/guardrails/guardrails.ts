@@ -1,0 +1,292 @@
+// A route entry's guardrails, compiled once per snapshot from its GuardrailsIR: patterns compiled,
+// detectors chosen, globs turned into matchers. Per request it checks the body before the provider
+// call (refusing, or masking in place), and the response: whole (non-streamed) or as a stream, on a
+// sliding window of the generated text. Refusals name the rule, never the text that tripped it.
+import type { GuardrailPIIRuleIR, GuardrailsIR, RoutePolicyIR } from '@tollgate/snapshot';
+import type { Refusal } from '../chain.ts';
+import { requestTextSlots, responseTextSlots, StreamTextReader, type TextSlot } from './content.ts';
+import { scoreInjection } from './injection.ts';
+import { detect, mask } from './pii.ts';
+import type { Finding, PIIType } from './types.ts';
+
+export type GuardrailStage = 'request' | 'response';
+export type GuardrailAction = 'mask' | 'block' | 'log';
+
+/** Told of every decision, for the metrics: rule kinds and actions are bounded label values. */
+export type GuardrailRecorder = (stage: GuardrailStage, rule: string, action: GuardrailAction) => void;
+
+export interface RequestCheck {
+  /** The parsed request body; masking rewrites its text parts in place. */
+  body: Record<string, unknown>;
+  model: string;
+  /** The prompt's size in tokens, as the meter estimates it (called only when a limit is set). */
+  estimateInputTokens(): number;
+}
+
+export type Verdict = { ok: true; masked: boolean } | { ok: false; refusal: Refusal };
+
+const DESCRIPTIONS: Readonly<Record<PIIType, string>> = {
+  email: 'an email address',
+  phone: 'a phone number',
+  creditCard: 'a payment card number',
+  ssn: 'a US Social Security number',
+  iban: 'an IBAN',
+  ipAddress: 'an IP address',
+  nationalId: 'a national ID number',
+  secret: 'an API key or access token',
+};
+
+/** Generated text kept between stream pieces: longer than any secret or pattern we look for. */
+const STREAM_WINDOW_CHARS = 1024;
+
+interface PIIRules {
+  types: PIIType[];
+  actions: ReadonlyMap<PIIType, 'mask' | 'block'>;
+  blocking: PIIType[];
+}
+
+function piiRules(rules: readonly GuardrailPIIRuleIR[] | undefined): PIIRules | undefined {
+  if (!rules?.length) return undefined;
+  return {
+    types: rules.map((r) => r.type),
+    actions: new Map(rules.map((r) => [r.type, r.action])),
+    blocking: rules.filter((r) => r.action === 'block').map((r) => r.type),
+  };
+}
+
+export class Guardrails {
+  readonly from: string;
+  readonly #policy: string;
+  readonly #pii: PIIRules | undefined;
+  readonly #deny: RegExp[];
+  readonly #injection: GuardrailsIR['promptInjection'];
+  readonly #maxInputTokens: number | undefined;
+  readonly #allowed: ((model: string) => boolean) | undefined;
+  readonly #allowedList: string;
+  readonly #responsePII: PIIRules | undefined;
+  readonly #responseDeny: boolean;
+
+  /** Throws when a pattern does not compile (the snapshot is then rejected). */
+  constructor(ir: GuardrailsIR) {
+    this.from = ir.from;
+    this.#policy = `policy ${ir.from.replace(/^policy\//, '')}`;
+    this.#pii = piiRules(ir.pii);
+    this.#deny = (ir.denyPatterns ?? []).map((pattern, i) => {
+      try {
+        return new RegExp(pattern, 'u');
+      } catch (error) {
+        throw new Error(
+          `${ir.from}: guardrails denyPatterns[${i}] does not compile: ${(error as Error).message}`,
+        );
+      }
+    });
+    this.#injection = ir.promptInjection;
+    this.#maxInputTokens = ir.maxInputTokens;
+    if (ir.allowedModels) {
+      const matchers = ir.allowedModels.map(globMatcher);
+      this.#allowed = (model) => matchers.some((m) => m(model));
+      this.#allowedList = ir.allowedModels.join(', ');
+    } else {
+      this.#allowedList = '';
+    }
+    this.#responsePII = piiRules(ir.responses?.pii);
+    this.#responseDeny = ir.responses?.denyPatterns === true && this.#deny.length > 0;
+  }
+
+  /** Checks a request before any provider sees it; masks in place what mask rules find. */
+  checkRequest(input: RequestCheck, record: GuardrailRecorder): Verdict {
+    const policy = this.#policy;
+    if (this.#allowed && !this.#allowed(input.model)) {
+      record('request', 'allowed_models', 'block');
+      return refuse('TG_ERR_GUARDRAIL_MODEL_NOT_ALLOWED', {
+        model: input.model,
+        policy,
+        allowed: this.#allowedList || 'none',
+      });
+    }
+    if (this.#maxInputTokens !== undefined) {
+      const tokens = input.estimateInputTokens();
+      if (tokens > this.#maxInputTokens) {
+        record('request', 'max_input_tokens', 'block');
+        return refuse('TG_ERR_GUARDRAIL_INPUT_TOO_LARGE', { tokens, limit: this.#maxInputTokens, policy });
+      }
+    }
+    const slots = requestTextSlots(input.body);
+    const denied = this.#denied(slots);
+    if (denied !== undefined) {
+      record('request', 'deny_pattern', 'block');
+      return refuse('TG_ERR_GUARDRAIL_DENIED_PATTERN', { index: denied, policy, what: 'prompt' });
+    }
+    if (this.#injection) {
+      const spoken = slots.filter((s) => s.speaker === 'user' || s.speaker === 'tool').map((s) => s.text);
+      const { score, signals } = scoreInjection(spoken);
+      if (score >= this.#injection.threshold) {
+        record('request', 'prompt_injection', this.#injection.action);
+        if (this.#injection.action === 'block') {
+          return refuse('TG_ERR_GUARDRAIL_PROMPT_INJECTION', {
+            signals: signals.join(', '),
+            score,
+            threshold: this.#injection.threshold,
+            policy,
+          });
+        }
+      }
+    }
+    return this.#applyPII(this.#pii, slots, 'request', record, 'TG_ERR_GUARDRAIL_SENSITIVE_DATA');
+  }
+
+  /** Checks a whole (non-streamed) response body in the client's format; masks in place. */
+  checkResponse(body: Record<string, unknown>, record: GuardrailRecorder): Verdict {
+    if (!this.#responsePII && !this.#responseDeny) return { ok: true, masked: false };
+    const slots = responseTextSlots(body);
+    if (this.#responseDeny) {
+      const denied = this.#denied(slots);
+      if (denied !== undefined) {
+        record('response', 'deny_pattern', 'block');
+        return refuse('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
+          rule: `denyPatterns[${denied}]`,
+          what: 'text matching a deny pattern',
+          policy: this.#policy,
+        });
+      }
+    }
+    return this.#applyPII(this.#responsePII, slots, 'response', record, 'TG_ERR_GUARDRAIL_RESPONSE_BLOCKED');
+  }
+
+  /** Whether responses have block rules a stream must be watched for. */
+  get watchesStreams(): boolean {
+    return this.#responseDeny || (this.#responsePII?.blocking.length ?? 0) > 0;
+  }
+
+  /**
+   * A watcher for one streamed response (undefined when nothing is to be watched): fed each piece
+   * of the stream as the client would receive it, it answers a refusal when the text generated so
+   * far (a sliding window of it) trips a block rule. Mask rules cannot apply to text already sent.
+   */
+  streamWatcher(record: GuardrailRecorder): StreamWatcher | undefined {
+    if (!this.watchesStreams) return undefined;
+    const reader = new StreamTextReader();
+    const blocking = this.#responsePII?.blocking ?? [];
+    let window = '';
+    return {
+      push: (piece) => {
+        const text = reader.push(piece);
+        if (!text) return undefined;
+        window += text;
+        if (this.#responseDeny) {
+          const index = this.#deny.findIndex((re) => re.test(window));
+          if (index >= 0) {
+            record('response', 'deny_pattern', 'block');
+            return refusal('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
+              rule: `denyPatterns[${index}]`,
+              what: 'text matching a deny pattern',
+              policy: this.#policy,
+            });
+          }
+        }
+        const found = blocking.length > 0 ? detect(window, blocking)[0] : undefined;
+        if (found) {
+          record('response', `pii_${found.type}`, 'block');
+          return refusal('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
+            rule: `responses.pii.${found.type}`,
+            what: DESCRIPTIONS[found.type],
+            policy: this.#policy,
+          });
+        }
+        if (window.length > STREAM_WINDOW_CHARS) window = window.slice(-STREAM_WINDOW_CHARS);
+        return undefined;
+      },
+    };
+  }
+
+  /** The index of the first deny pattern any text matches. */
+  #denied(slots: readonly TextSlot[]): number | undefined {
+    for (let i = 0; i < this.#deny.length; i++) {
+      const re = this.#deny[i]!;
+      if (slots.some((s) => re.test(s.text))) return i;
+    }
+    return undefined;
+  }
+
+  #applyPII(
+    rules: PIIRules | undefined,
+    slots: readonly TextSlot[],
+    stage: GuardrailStage,
+    record: GuardrailRecorder,
+    code: 'TG_ERR_GUARDRAIL_SENSITIVE_DATA' | 'TG_ERR_GUARDRAIL_RESPONSE_BLOCKED',
+  ): Verdict {
+    if (!rules) return { ok: true, masked: false };
+    const found = slots.map((s) => detect(s.text, rules.types));
+    const blocked = found.flat().find((f) => rules.actions.get(f.type) === 'block');
+    if (blocked) {
+      record(stage, `pii_${blocked.type}`, 'block');
+      const prefix = stage === 'request' ? 'pii' : 'responses.pii';
+      return refuse(code, {
+        what: DESCRIPTIONS[blocked.type],
+        rule: `${prefix}.${blocked.type}`,
+        type: blocked.type,
+        policy: this.#policy,
+      });
+    }
+    let masked = false;
+    const counted = new Set<PIIType>();
+    found.forEach((findings, i) => {
+      if (findings.length === 0) return;
+      slots[i]!.set(mask(slots[i]!.text, findings));
+      masked = true;
+      for (const f of findings as Finding[]) counted.add(f.type);
+    });
+    for (const type of counted) record(stage, `pii_${type}`, 'mask');
+    return { ok: true, masked };
+  }
+}
+
+export interface StreamWatcher {
+  push(piece: string): Refusal | undefined;
+}
+
+function refusal(code: Refusal['code'], params: Refusal['params']): Refusal {
+  return { code, params };
+}
+
+function refuse(code: Refusal['code'], params: Refusal['params']): Verdict {
+  return { ok: false, refusal: refusal(code, params) };
+}
+
+/** Exact names, or globs where `*` stands for any run of characters. */
+function globMatcher(pattern: string): (model: string) => boolean {
+  if (!pattern.includes('*')) return (model) => model === pattern;
+  const source = pattern
+    .split('*')
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  const re = new RegExp(`^${source}$`, 's');
+  return (model) => re.test(model);
+}
+
+/** The guardrails of one route entry: its own, and those Consumer-attached Policies replace. */
+export class RouteGuardrails {
+  readonly #own: Guardrails | undefined;
+  readonly #byConsumer: ReadonlyMap<string, Guardrails>;
+
+  constructor(policy: RoutePolicyIR) {
+    this.#own = policy.guardrails ? new Guardrails(policy.guardrails) : undefined;
+    const byConsumer = new Map<string, Guardrails>();
+    for (const [id, sections] of Object.entries(policy.byConsumer ?? {})) {
+      if (sections.guardrails) byConsumer.set(id, new Guardrails(sections.guardrails));
+    }
+    this.#byConsumer = byConsumer;
+  }
+
+  /** The guardrails for a caller (consumer id, when authenticated); undefined ⇒ none apply. */
+  for(consumerId: string | undefined): Guardrails | undefined {
+    return (consumerId !== undefined ? this.#byConsumer.get(consumerId) : undefined) ?? this.#own;
+  }
+}
+
+/** Compiles an entry's guardrails; undefined when no Policy sets any. Throws on a bad pattern. */
+export function compileRouteGuardrails(policy: RoutePolicyIR | undefined): RouteGuardrails | undefined {
+  if (!policy?.guardrails && !Object.values(policy?.byConsumer ?? {}).some((s) => s.guardrails))
+    return undefined;
+  return new RouteGuardrails(policy!);
+}

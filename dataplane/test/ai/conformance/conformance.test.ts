@@ -4,10 +4,14 @@
 // the provider's documented wire format.
 import Anthropic from '@anthropic-ai/sdk';
 import type { MockProvider, MockUsage } from '@tollgate/testkit';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import OpenAI from 'openai';
 import { parseUsageHeader } from '../../../src/ai/index.ts';
 import { accessLines, type Gateway, providerObjects, routeObject, startGateway } from '../helpers.ts';
 import { ADAPTER_CASES, type AdapterCase } from './adapter-cases.ts';
+
+/** A prompt whose echo streams long enough (in small awkward pieces) for a client to leave midway. */
+const LONG = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ');
 
 const PRICING = {
   currency: 'USD',
@@ -450,6 +454,28 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     });
   });
 
+  test('a client leaving mid-stream is metered for what was generated so far, marked estimated', async () => {
+    let received = '';
+    for await (const chunk of await openai.chat.completions.create({
+      model: 'awkward',
+      messages: [{ role: 'user', content: LONG }],
+      stream: true,
+    })) {
+      received += chunk.choices[0]?.delta.content ?? '';
+      if (received.includes('word5 ')) break;
+    }
+    served++;
+    const line = (await accessLines(gateway, served))[served - 1]!;
+    expect(line.errorCode).toBe('TG_ERR_CLIENT_CLOSED');
+    const record = line.ai as Record<string, unknown>;
+    expect(record).toMatchObject({ provider: 'ai/awkward', providerType: row.type, estimated: true });
+    // At least what the client saw, far less than the whole answer (~900 tokens).
+    expect(record.outputTokens as number).toBeGreaterThanOrEqual(countTokens(received));
+    expect(record.outputTokens as number).toBeLessThan(countTokens(`Echo: ${LONG}`) / 2);
+    expect(record.inputTokens as number).toBeGreaterThan(LONG.split(' ').length);
+    expect(record.costMicros as number).toBeGreaterThan(0);
+  });
+
   test("an upstream authentication failure is a clear 502 in each caller's format, and the key is never logged", async () => {
     const error = await openai.chat.completions
       .create({ model: 'wrong-key', messages })
@@ -496,5 +522,18 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     expect((again as InstanceType<typeof Anthropic.APIError>).status).toBe(429);
     expect(mock.requests.length).toBe(before);
     await metered();
+  });
+
+  test('no log line of the whole run holds a provider credential', () => {
+    const logs = JSON.stringify(gateway.logs);
+    expect(gateway.logs.length).toBeGreaterThan(served);
+    for (const secret of [
+      mock.apiKey,
+      awkward.apiKey,
+      'sk-wrong-key-0123456789',
+      'PRIVATE KEY',
+      'ya29.mock-',
+    ])
+      expect(logs).not.toContain(secret);
   });
 });

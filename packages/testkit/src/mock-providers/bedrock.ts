@@ -291,10 +291,13 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
     res.socket?.setNoDelay(true);
     let sent = 0;
     const write = async (headers: MessageHeaders, payload: unknown): Promise<boolean> => {
+      // The client (the gateway) left: stop rather than write into a closed socket.
+      if (res.destroyed) return false;
       const frame = Buffer.from(codec.encode({ headers, body: fromUtf8(JSON.stringify(payload)) }));
       if (options.framing?.splitWrites) {
         // Odd-sized pieces split the prelude, the headers and the payload alike.
         for (let at = 0; at < frame.length; at += 7) {
+          if (res.destroyed) return false;
           res.write(frame.subarray(at, at + 7));
           await sleep(1);
         }

@@ -3,7 +3,7 @@
 // republished (the server drops it).
 import { EventEmitter } from 'node:events';
 import type { Condition } from '@tollgate/api';
-import type { Logger } from '@tollgate/telemetry';
+import type { Logger, Tracer } from '@tollgate/telemetry';
 import { type ControllerMetrics, recordDataplanes } from './metrics.ts';
 import type { SnapshotServer } from './server/index.ts';
 import type { ObjectSource, SourceProblem, SourceState } from './sources/index.ts';
@@ -31,6 +31,8 @@ export interface ControllerOptions {
   metrics: ControllerMetrics;
   /** Coalescing window for bursts of source changes. */
   debounceMs?: number;
+  /** When tracing is on: a span per snapshot build. */
+  tracer?: Tracer;
 }
 
 export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
@@ -113,6 +115,7 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
     this.#pending = undefined;
     const { server, metrics, logger } = this.#options;
     const started = performance.now();
+    const span = this.#options.tracer?.startSpan('snapshot build');
     const { snapshot, statuses } = translate(state.objects);
     const elapsed = (performance.now() - started) / 1000;
     metrics.snapshotBuildSeconds.observe(elapsed);
@@ -123,6 +126,15 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
     for (const problem of state.problems) logger.warn({ location: problem.location }, problem.message);
     const published = server.publish(snapshot);
     metrics.snapshotBuilds.inc({ result: published ? 'published' : 'unchanged' });
+    if (span) {
+      span.setAttributes({
+        'tollgate.snapshot.version': snapshot.version,
+        'tollgate.snapshot.published': published,
+        'tollgate.snapshot.objects': statuses.length,
+        'tollgate.snapshot.routes': countRoutes(snapshot),
+      });
+      span.end();
+    }
     if (published) {
       this.#refreshDataplaneMetrics();
       this.#publishedAt.set(snapshot.version, performance.now());

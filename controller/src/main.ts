@@ -3,7 +3,7 @@
 // controller's admin port.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@tollgate/telemetry';
+import { createLogger, startTracing } from '@tollgate/telemetry';
 import { ControllerAdminServer, renderStatusTable } from './admin/index.ts';
 import { Controller, type ControllerStatus } from './controller.ts';
 import { LEADER_ELECTION_FLAGS, startLeaderDuties } from './kubernetes/index.ts';
@@ -48,6 +48,8 @@ async function serve(args: string[]): Promise<void> {
   if (values.source === 'file' && !values.dir)
     throw new Error('serve: --dir (or TOLLGATE_CONFIG_DIR) is required');
   const logger = createLogger({ name: 'controller' });
+  const tracing = startTracing({ serviceName: 'tollgate-controller' });
+  logger.info({ tracing: tracing.enabled, reason: tracing.reason }, 'tracing');
   const metrics = createControllerMetrics();
   const tls =
     values['tls-ca'] && values['tls-cert'] && values['tls-key']
@@ -67,7 +69,13 @@ async function serve(args: string[]): Promise<void> {
   const source: ObjectSource = kubeConfig
     ? new KubernetesSource({ kubeConfig, namespaces, logger })
     : new FileSource({ directory: values.dir! });
-  const controller = new Controller({ source, server, logger, metrics });
+  const controller = new Controller({
+    source,
+    server,
+    logger,
+    metrics,
+    ...(tracing.tracer ? { tracer: tracing.tracer } : {}),
+  });
   const admin = new ControllerAdminServer({ status: () => controller.status(), registry: metrics.registry });
 
   const grpcAddress = hostPort(values.grpc!, '--grpc');
@@ -102,6 +110,7 @@ async function serve(args: string[]): Promise<void> {
     await controller.stop();
     await server.close(2_000);
     await admin.close();
+    await tracing.shutdown().catch(() => {});
     logger.flush();
     process.exit(0);
   };

@@ -1,4 +1,4 @@
-// CRDs of the third-party kinds the chart can render (ServiceMonitor, cert-manager's Certificate and
+// CRDs of the third-party kinds the chart can render (ServiceMonitor, PrometheusRule, cert-manager's Certificate and
 // Issuer), so they are validated like everything else: by kubeconform and by a real API server.
 // They come from the projects' Go modules through the Go module proxy (the same path provision.sh
 // takes for the Kubernetes binaries) and stay in the Go module cache.
@@ -12,7 +12,10 @@ const THIRD_PARTY_CRDS = [
   {
     module: 'github.com/prometheus-operator/prometheus-operator',
     version: 'v0.85.0',
-    files: ['example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml'],
+    files: [
+      'example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml',
+      'example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml',
+    ],
   },
   {
     module: 'github.com/cert-manager/cert-manager',

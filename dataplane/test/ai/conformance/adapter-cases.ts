@@ -24,6 +24,8 @@ export interface AdapterCase {
   /** The provider model the mock serves for chat (and embeddings when supported). */
   chatModel: string;
   embeddingsModel?: string;
+  /** The provider's API always carries usage (no deployment answers without it): no estimate case. */
+  usageAlwaysReported?: boolean;
   /** False when the provider's embeddings answer carries no token counts (the gateway estimates). */
   embeddingsUsageReported?: boolean;
   /** Whether the provider reports cached/cache-write/reasoning tokens (checked field by field). */
@@ -90,6 +92,7 @@ export const ADAPTER_CASES: AdapterCase[] = [
     startMock: startAnthropicMock,
     spec: (mock) => ({ type: 'anthropic', baseURL: mock.baseURL }),
     chatModel: 'claude-test-model',
+    usageAlwaysReported: true,
     reportsDetailedUsage: true,
   },
   {

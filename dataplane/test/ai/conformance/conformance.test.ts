@@ -50,6 +50,7 @@ const ANTHROPIC_TOOLS: Anthropic.Tool[] = [
 describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
   let mock: MockProvider;
   let awkward: MockProvider;
+  let quiet: MockProvider;
   let gateway: Gateway;
   let openai: OpenAI;
   let anthropic: Anthropic;
@@ -65,6 +66,7 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
   beforeAll(async () => {
     mock = await row.startMock();
     awkward = await row.startMock({ framing: { lineEnd: '\r\n', splitWrites: true, comments: true } });
+    quiet = await row.startMock({ usage: false });
     gateway = await startGateway([
       ...providerObjects({
         name: 'p',
@@ -86,7 +88,16 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
         spec: { ...row.spec(awkward, 'awkward'), models: models() },
         apiKey: awkward.apiKey,
       }),
+      ...providerObjects({
+        name: 'quiet',
+        spec: { ...row.spec(quiet, 'quiet'), models: models() },
+        apiKey: quiet.apiKey,
+      }),
       routeObject('llm', [
+        {
+          matches: [{ path: { value: '/v1' }, model: { value: 'quiet' } }],
+          backendRefs: [backend('quiet')],
+        },
         {
           matches: [{ path: { value: '/v1' }, model: { value: 'wrong-key' } }],
           backendRefs: [backend('wrong')],
@@ -110,6 +121,7 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     await gateway?.close();
     await mock?.close();
     await awkward?.close();
+    await quiet?.close();
   });
 
   /** The access-log `ai` record of the request just made. */
@@ -453,6 +465,35 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
       estimated: false,
     });
   });
+
+  if (!row.usageAlwaysReported)
+    test('a provider that reports no usage is metered with the tokenizer, marked estimated, whole and streamed', async () => {
+      const prompt = [{ role: 'user' as const, content: 'hello there' }];
+      // The gateway's estimate: the prompt text and the chat framing; the generated text.
+      const input = countTokens('hello there\n') + 4;
+      const output = countTokens('Echo: hello there ☕ café');
+      const whole = await openai.chat.completions.create({ model: 'quiet', messages: prompt });
+      expect(whole.choices[0]!.message.content).toBe('Echo: hello there ☕ café');
+      // Pass-through answers go back as the provider sent them; translated ones carry the estimate.
+      if (whole.usage !== undefined)
+        expect(whole.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
+      expect(await metered()).toMatchObject({
+        provider: 'ai/quiet',
+        inputTokens: input,
+        outputTokens: output,
+        estimated: true,
+      });
+      let text = '';
+      for await (const chunk of await openai.chat.completions.create({
+        model: 'quiet',
+        messages: prompt,
+        stream: true,
+      }))
+        text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('Echo: hello there ☕ café');
+      expect(await metered()).toMatchObject({ inputTokens: input, outputTokens: output, estimated: true });
+      expect(quiet.reported).toHaveLength(0);
+    });
 
   test('a client leaving mid-stream is metered for what was generated so far, marked estimated', async () => {
     let received = '';

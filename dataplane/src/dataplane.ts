@@ -25,7 +25,14 @@ import {
   UsageAggregator,
 } from './observability/index.ts';
 import type { RateLimitStore } from './policies/index.ts';
-import { createProxyHandlers, DEFAULT_TIMEOUTS, wantsUpgrade } from './proxy/index.ts';
+import { createProxyHandlers, DEFAULT_TIMEOUTS, type ProxyOptions, wantsUpgrade } from './proxy/index.ts';
+import { ResponseCacheStore } from './response/index.ts';
+import {
+  type CertificateSet,
+  createUpgradeHandler,
+  limitConnectionsPerIP,
+  SecureListener,
+} from './server/index.ts';
 import { PoolRegistry, type PoolSettings } from './upstream/index.ts';
 
 export interface ListenAddress {
@@ -44,6 +51,12 @@ export interface DataplaneOptions {
   timeouts?: { headersMs: number; idleMs: number };
   /** How long an idle client keep-alive connection stays open. Default 60 s. */
   clientKeepAliveMs?: number;
+  /** The HTTPS listener (TLS with SNI certificates from the snapshot, HTTP/2 and HTTP/1.1). */
+  listenTls?: ListenAddress;
+  /** Open connections one client IP may hold on each listener; further ones are closed at accept. */
+  maxConnectionsPerIP?: number;
+  /** Memory for the HTTP response cache (Policy cache), in bytes. Default 64 MiB. */
+  responseCacheMaxBytes?: number;
   /** AI gateway limits (request and response body sizes). */
   ai?: Omit<AIGatewayOptions, 'metrics'>;
   /** Rate-limit counters shared by pods (a RedisRateLimitStore); default: in this process. */
@@ -57,6 +70,8 @@ export interface DataplaneOptions {
 export interface DataplanePorts {
   port: number;
   adminPort: number;
+  /** With listenTls. */
+  tlsPort?: number;
 }
 
 export class Dataplane {
@@ -69,6 +84,8 @@ export class Dataplane {
   readonly #admin: AdminServer;
   readonly #ai: AIGateway;
   readonly #usage = new UsageAggregator();
+  readonly #secure: SecureListener | undefined;
+  readonly #responseCache: ResponseCacheStore;
   #active: Generation | undefined;
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -82,7 +99,7 @@ export class Dataplane {
     this.#metrics = createDataplaneMetrics();
     this.#pools = new PoolRegistry(options.pools);
     this.#ai = new AIGateway({ ...options.ai, metrics: this.#metrics.ai });
-    const handlers = createProxyHandlers({
+    const proxyOptions: ProxyOptions = {
       ai: this.#ai,
       config: () => this.#active,
       accessLog: new AccessLog(options.logger, options.accessLog),
@@ -99,13 +116,25 @@ export class Dataplane {
         this.#inflight--;
         if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
       },
-    });
+    };
+    const handlers = createProxyHandlers(proxyOptions);
+    this.#responseCache = new ResponseCacheStore(options.responseCacheMaxBytes ?? 64 * 1024 * 1024);
+    const upgrade = createUpgradeHandler({ ...proxyOptions, draining: () => this.#draining !== undefined });
+    if (options.listenTls) {
+      this.#secure = new SecureListener({
+        request: createProxyHandlers({ ...proxyOptions, scheme: 'https' }).request,
+        upgrade,
+        keepAliveMs: options.clientKeepAliveMs ?? 60_000,
+        ...(options.maxConnectionsPerIP ? { maxConnectionsPerIP: options.maxConnectionsPerIP } : {}),
+      });
+    }
     this.#server = createServer(
       { keepAliveTimeout: options.clientKeepAliveMs ?? 60_000, shouldUpgradeCallback: wantsUpgrade },
       handlers.request,
     );
     trackConnections(this.#server, this.#metrics);
-    this.#server.on('upgrade', handlers.upgrade);
+    if (options.maxConnectionsPerIP) limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP);
+    this.#server.on('upgrade', upgrade);
     this.#server.on('connect', handlers.upgrade);
     this.#admin = new AdminServer(
       {
@@ -131,8 +160,10 @@ export class Dataplane {
         resolve((this.#server.address() as AddressInfo).port);
       });
     });
+    const tls = this.#options.listenTls;
+    const tlsPort = tls ? await this.#secure?.listen(tls.host, tls.port) : undefined;
     await tokenizer;
-    return { port, adminPort };
+    return { port, adminPort, ...(tlsPort !== undefined ? { tlsPort } : {}) };
   }
 
   /**
@@ -144,13 +175,16 @@ export class Dataplane {
     const started = performance.now();
     const version = (input as { version?: unknown } | null)?.version;
     let next: Generation;
+    let certificates: CertificateSet | undefined;
     try {
       const snapshot = Snapshot.parse(input);
+      certificates = this.#secure?.compile(snapshot.tls);
       next = new Generation(snapshot, {
         pools: this.#pools,
         routeMetrics: (id) => this.#metricsFor(id),
         timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
         rateLimits: this.#options.rateLimits,
+        responseCache: this.#responseCache,
       });
     } catch (error) {
       this.#metrics.snapshotRejections.inc();
@@ -165,6 +199,7 @@ export class Dataplane {
     }
     const previous = this.#active;
     this.#active = next;
+    if (certificates) this.#secure?.install(certificates);
     previous?.retire();
     this.#ai.syncProviders(next.snapshot.aiProviders);
     this.#metrics.snapshotInfo.reset();
@@ -223,6 +258,7 @@ export class Dataplane {
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
     });
+    const secureClosed = this.#secure?.stopAccepting();
     if (this.#inflight > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
       const timeout = new AbortController();
@@ -232,7 +268,9 @@ export class Dataplane {
     const cut = this.#inflight;
     this.#cut = cut > 0;
     this.#server.closeAllConnections();
+    this.#secure?.closeAll();
     await listenerClosed;
+    await secureClosed;
     this.#active?.retire();
     const remaining = Math.max(0, deadline - performance.now());
     const closing = this.#pools.closeAll(false);

@@ -22,7 +22,10 @@ export const ERRORS = {
     status: 501,
     message: 'protocol upgrades ({protocol}) are not supported by this gateway yet',
   },
-  TG_ERR_UPGRADE_FAILED: { status: 502, message: 'the {protocol} upgrade to upstream {upstream} failed: {reason}' },
+  TG_ERR_UPGRADE_FAILED: {
+    status: 502,
+    message: 'the {protocol} upgrade to upstream {upstream} failed: {reason}',
+  },
   /** Edge protections (Policy cors, ipFilter, limits). */
   TG_ERR_IP_FORBIDDEN: { status: 403, message: 'client address {ip} is not allowed on this route' },
   TG_ERR_CORS_FORBIDDEN: {

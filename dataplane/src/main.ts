@@ -13,6 +13,12 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
        node dataplane/src/main.ts usage --admin <host:port> --by consumer|model|provider|route --window 1h
 
   --listen <host:port>      proxy listener           (TOLLGATE_LISTEN, default 0.0.0.0:8080)
+  --listen-tls <host:port>  HTTPS listener (HTTP/2 + HTTP/1.1, certificates from Route spec.tls)
+                            (TOLLGATE_LISTEN_TLS; off by default)
+  --max-connections-per-ip <n>
+                            open connections one client IP may hold per listener (TOLLGATE_MAX_CONNECTIONS_PER_IP)
+  --response-cache-bytes <n>
+                            memory for the HTTP response cache (TOLLGATE_RESPONSE_CACHE_BYTES, default 64 MiB)
   --admin <host:port>       admin listener           (TOLLGATE_ADMIN, default 0.0.0.0:9901)
   --controller <host:port>  controller gRPC address  (TOLLGATE_CONTROLLER, default 127.0.0.1:18000)
   --node-id <id>            identity sent to the controller (TOLLGATE_NODE_ID, default <hostname>-<pid>)
@@ -42,6 +48,13 @@ function parseAddress(flag: string, value: string): ListenAddress {
   return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+function positiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number ≥ 1, got "${value}"`);
+  return n;
+}
+
 function readTls(
   ca?: string,
   cert?: string,
@@ -62,6 +75,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       listen: { type: 'string' },
+      'listen-tls': { type: 'string' },
+      'max-connections-per-ip': { type: 'string' },
+      'response-cache-bytes': { type: 'string' },
       admin: { type: 'string' },
       controller: { type: 'string' },
       'node-id': { type: 'string' },
@@ -82,6 +98,16 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const listen = parseAddress('listen', values.listen ?? env.TOLLGATE_LISTEN ?? '0.0.0.0:8080');
+  const listenTlsValue = values['listen-tls'] ?? env.TOLLGATE_LISTEN_TLS;
+  const listenTls = listenTlsValue ? parseAddress('listen-tls', listenTlsValue) : undefined;
+  const maxConnectionsPerIP = positiveInteger(
+    'max-connections-per-ip',
+    values['max-connections-per-ip'] ?? env.TOLLGATE_MAX_CONNECTIONS_PER_IP,
+  );
+  const responseCacheMaxBytes = positiveInteger(
+    'response-cache-bytes',
+    values['response-cache-bytes'] ?? env.TOLLGATE_RESPONSE_CACHE_BYTES,
+  );
   const admin = parseAddress('admin', values.admin ?? env.TOLLGATE_ADMIN ?? '0.0.0.0:9901');
   const controller = values.controller ?? env.TOLLGATE_CONTROLLER ?? '127.0.0.1:18000';
   const nodeId = values['node-id'] ?? env.TOLLGATE_NODE_ID ?? `${hostname()}-${process.pid}`;
@@ -141,6 +167,9 @@ async function main(): Promise<void> {
     listen,
     admin,
     rateLimits,
+    ...(listenTls ? { listenTls } : {}),
+    ...(maxConnectionsPerIP ? { maxConnectionsPerIP } : {}),
+    ...(responseCacheMaxBytes ? { responseCacheMaxBytes } : {}),
     ...(tracing.tracer ? { tracer: tracing.tracer } : {}),
     accessLog: { sampleRatio: sample, excludeRoutes },
   });
@@ -152,8 +181,8 @@ async function main(): Promise<void> {
       registers: [dataplane.metrics.registry],
     });
   }
-  const { port, adminPort } = await dataplane.start();
-  logger.info({ port, adminPort, controller, nodeId }, 'data plane listening');
+  const { port, adminPort, tlsPort } = await dataplane.start();
+  logger.info({ port, adminPort, tlsPort, controller, nodeId }, 'data plane listening');
 
   const client = new ConfigClient({
     address: controller,

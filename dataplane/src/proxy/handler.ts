@@ -235,7 +235,8 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     plan.requestHeaders?.apply(headers);
     const path = exchange.target(plan.rewritePath ? plan.rewritePath(exchange.path) : exchange.path);
     const hasBody = buffered !== undefined || requestHasBody(req);
-    let body: Readable | Buffer | null = buffered ?? (hasBody ? (plan.edge?.requestBody?.(exchange) ?? req) : null);
+    let body: Readable | Buffer | null =
+      buffered ?? (hasBody ? (plan.edge?.requestBody?.(exchange) ?? req) : null);
     if (plan.mirrors.length > 0) {
       // Mirrors read the body from data events; the main request then reads a piped copy so
       // the client stream's flow is started once, with backpressure from the main upstream only.

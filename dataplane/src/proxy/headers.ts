@@ -71,6 +71,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardingInf
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (isHopByHop(name) || SET_BY_PROXY.has(name) || NOT_FORWARDED.has(name)) continue;
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) describe the request line.
+    if (name.charCodeAt(0) === 58 /* : */) continue;
     if (listed?.has(name)) continue;
     append(headers, name, raw[i + 1]!);
   }

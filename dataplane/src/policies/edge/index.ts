@@ -22,6 +22,8 @@ export { compileIPFilter, type IPFilter } from './ip-filter.ts';
 export interface EdgeSteps {
   /** Runs before the policy chain; true when it answered the request itself (refusal, preflight). */
   inbound(exchange: Exchange, clientAddress: string | undefined): boolean;
+  /** The IP filter alone (upgrade requests, which have no response object); absent ⇒ any address. */
+  allowsAddress?(clientAddress: string | undefined): boolean;
   /** The body to send upstream in place of the client's stream (a chunked body under a limit). */
   requestBody?(exchange: Exchange): Readable | undefined;
   /** Wraps the upstream call: compression and the response cache. */
@@ -83,6 +85,7 @@ export function compileEdgeSteps(ir: EdgePolicyIR | undefined, context: EdgeCont
       return false;
     },
   };
+  if (ipAllowed) steps.allowsAddress = ipAllowed;
   if (maxBody !== undefined) {
     steps.requestBody = (exchange) => {
       // A declared length was checked up front; only chunked bodies need counting.

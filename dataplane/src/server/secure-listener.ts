@@ -1,0 +1,112 @@
+// The HTTPS listener: TLS termination with certificates chosen by SNI from the active snapshot,
+// ALPN "h2" and "http/1.1" on one port (node:http2 with allowHTTP1). HTTP/2 requests reach the
+// same proxy handlers as HTTP/1.1 ones through the http2 compatibility API; upstreams stay
+// HTTP/1.1. Certificates rotate by swapping the set the SNI callback reads: new handshakes see
+// the new certificate, open connections and streams are not touched.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TlsIR } from '@tollgate/snapshot';
+import { CertificateSet } from './certificates.ts';
+import { type ConnectionLimit, limitConnectionsPerIP } from './connection-limit.ts';
+
+export interface SecureListenerOptions {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Idle time before a client connection is closed. */
+  keepAliveMs: number;
+  maxConnectionsPerIP?: number;
+}
+
+export class SecureListener {
+  readonly #server: Http2SecureServer;
+  readonly #sessions = new Set<Http2Session>();
+  readonly #sockets = new Set<Socket>();
+  readonly limit: ConnectionLimit | undefined;
+  #certificates = new CertificateSet(undefined);
+
+  constructor(options: SecureListenerOptions) {
+    this.#server = createSecureServer({
+      allowHTTP1: true,
+      // Every handshake asks for the current set: rotation is a field assignment.
+      SNICallback: (servername, callback) => {
+        const chosen = this.#certificates.select(servername);
+        if (chosen) callback(null, chosen.context);
+        else callback(new Error('no certificate configured for this listener'));
+      },
+    });
+    this.#server.setTimeout(options.keepAliveMs);
+    this.#server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      // The handlers read Host; HTTP/2 carries it as :authority.
+      if (req.headers.host === undefined && req.authority) req.headers.host = req.authority;
+      options.request(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      options.upgrade(req, socket, head),
+    );
+    this.#server.on('session', (session) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+    });
+    this.#server.on('secureConnection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    // Handshakes that fail (bad client, no certificate) are the client's problem, not ours.
+    this.#server.on('tlsClientError', () => {});
+    this.limit =
+      options.maxConnectionsPerIP !== undefined
+        ? limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP)
+        : undefined;
+  }
+
+  /** Compiles a snapshot's certificates; throws when one does not load (the snapshot is rejected). */
+  compile(tls: TlsIR | undefined): CertificateSet {
+    return new CertificateSet(tls, this.#certificates);
+  }
+
+  /** Makes `certificates` the ones new handshakes get. */
+  install(certificates: CertificateSet): void {
+    this.#certificates = certificates;
+    // Clients that send no SNI name get the server's own context: keep it the default certificate.
+    const fallback = certificates.default;
+    if (fallback) this.#server.setSecureContext({ cert: fallback.certPem, key: fallback.keyPem });
+  }
+
+  get certificates(): CertificateSet {
+    return this.#certificates;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting; HTTP/2 sessions get a GOAWAY and finish their open streams. */
+  stopAccepting(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+    });
+    for (const session of this.#sessions) session.close();
+    return closed;
+  }
+
+  /** Cuts every connection still open (the drain deadline passed, or nothing is in flight). */
+  closeAll(): void {
+    for (const session of this.#sessions) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}

@@ -15,8 +15,9 @@ import {
   type Guardrails,
   guardrailStreamError,
 } from '../policies/guardrails/index.ts';
-import type { Refusal } from '../policies/index.ts';
+import type { BudgetHold, Refusal } from '../policies/index.ts';
 import type { RoutePlan } from '../proxy/route-plan.ts';
+import { StreamOutputCount, spendDemand, spentOf } from './budget-spend.ts';
 import { anthropicClient } from './clients/anthropic/index.ts';
 import { decodeOpenAIEmbeddings, openAIClient } from './clients/openai/index.ts';
 import { decodeOpenAIChat } from './clients/openai/request.ts';
@@ -92,6 +93,8 @@ export class AIRequest {
   /** Set when the route's request timeout passed; aborts the attempt in flight through #abortAttempt. */
   #deadline: AttemptTimeoutError | undefined;
   #abortAttempt: ((reason: Error) => void) | undefined;
+  /** The budgets reservation, settled once the request is over. */
+  #budget: BudgetHold | undefined;
   /** Records the attempt's time to first byte with the balancer's latency figures. */
   #firstByte: (() => void) | undefined;
   /** The CLIENT span of the attempt in flight (tracing on only) and what its response said. */
@@ -232,6 +235,7 @@ export class AIRequest {
       else exchange.fail('TG_ERR_AI_OPERATION_UNSUPPORTED', { model: p.model, operation });
       return;
     }
+    if (!(await this.#holdBudget(p, found.candidates))) return;
 
     // The route's request timeout bounds the whole exchange: every attempt, and the stream.
     const requestMs = p.plan.ir.timeouts.requestMs ?? 0;
@@ -246,7 +250,35 @@ export class AIRequest {
       await this.#tryCandidates(p, found.candidates);
     } finally {
       clearTimeout(deadline);
+      this.#budget?.settle(spentOf(meter.record));
     }
+  }
+
+  /**
+   * Budgets: reserves the most the request can cost before any provider is called. False ⇒
+   * refused (answered already).
+   */
+  async #holdBudget(p: Prepared, candidates: readonly Candidate[]): Promise<boolean> {
+    const exchange = this.#exchange;
+    const caller = exchange.policy?.caller;
+    const guard = (p.plan.policy ?? this.#context.match.entry.data.policy)?.budgets(caller);
+    if (!guard) return true;
+    const demand = spendDemand(p.json, p.endpoint.operation, candidates, estimateInputTokens(p.json));
+    const outcome = await guard.reserve(caller, demand);
+    if ('code' in outcome) {
+      this.#meter!.failed('budget_exceeded');
+      exchange.ai = this.#meter!.record;
+      exchange.fail(outcome.code, outcome.params, outcome.headers);
+      return false;
+    }
+    this.#budget = outcome;
+    for (const [name, value] of Object.entries(outcome.headers)) exchange.res.setHeader(name, value);
+    if (this.#clientGone) {
+      this.#onClientGone();
+      outcome.settle(undefined);
+      return false;
+    }
+    return true;
   }
 
   async #tryCandidates(p: Prepared, candidates: readonly Candidate[]): Promise<void> {
@@ -627,6 +659,8 @@ export class AIRequest {
     let broken: ProviderError | undefined;
     const watcher = p.guardrails?.streamWatcher(this.#recordGuardrail);
     let cut: Refusal | undefined;
+    // A stream granted less than its most (its budget nearly spent) stops where the grant ends.
+    const budgetCount = this.#budget?.partial ? new StreamOutputCount(p.endpoint.api) : undefined;
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         const text = translate(chunk);
@@ -641,6 +675,10 @@ export class AIRequest {
         }
         cut = watcher?.push(text);
         if (cut) break;
+        if (budgetCount && !this.#budget!.fits(budgetCount.push(text))) {
+          cut = this.#budget!.cutRefusal();
+          break;
+        }
         if (!(await write(res, text))) break;
         exchange.bytesOut += Buffer.byteLength(text);
       }
@@ -691,7 +729,8 @@ export class AIRequest {
     const exchange = this.#exchange;
     const meter = this.#meter!;
     const state = this.#streamState!;
-    const metered = meter.served(state.usage, false, () => state.generatedText(), 'guardrail');
+    const why = cut.code === 'TG_ERR_BUDGET_EXCEEDED' ? 'budget_exceeded' : 'guardrail';
+    const metered = meter.served(state.usage, false, () => state.generatedText(), why);
     exchange.errorCode = cut.code;
     exchange.ai = meter.record;
     exchange.upstreamEnded();

@@ -8,18 +8,6 @@ import type { ClientAPI, ProviderError } from './providers/types.ts';
 
 export const PROVIDER_REJECTED = 'TG_ERR_AI_PROVIDER_REJECTED';
 
-const ANTHROPIC_TYPES = new Set([
-  'invalid_request_error',
-  'authentication_error',
-  'permission_error',
-  'not_found_error',
-  'request_too_large',
-  'rate_limit_error',
-  'api_error',
-  'overloaded_error',
-  'timeout_error',
-]);
-
 /** The status the caller gets: the provider's own 4xx, else 400. */
 export function rejectionStatus(error: ProviderError): number {
   return error.status >= 400 && error.status < 500 ? error.status : 400;
@@ -28,12 +16,9 @@ export function rejectionStatus(error: ProviderError): number {
 /** The error body, `message` already redacted of credentials. */
 export function rejectionBody(api: ClientAPI, error: ProviderError, message: string): string {
   const status = rejectionStatus(error);
+  // Anthropic's error types follow its statuses one to one (an Anthropic provider's own type included).
   if (api === 'anthropic') {
-    const type =
-      error.providerType && ANTHROPIC_TYPES.has(error.providerType)
-        ? error.providerType
-        : anthropicErrorType(status);
-    return JSON.stringify({ type: 'error', error: { type, message } });
+    return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });
   }
   return JSON.stringify({
     error: {

@@ -116,6 +116,51 @@ describe('errors in the caller’s format', () => {
     expect((error as Error).message).toContain("Invalid schema for function 'f'");
   });
 
+  test("the provider's error code, type and param reach the OpenAI client as the provider sent them, with its status", async () => {
+    mock.enqueue({
+      kind: 'status',
+      status: 400,
+      body: {
+        error: {
+          message: "This model's maximum context length is 128000 tokens.",
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+        },
+      },
+    });
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'k', maxRetries: 0 });
+    const error = await openai.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const rejected = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(rejected.code).toBe('context_length_exceeded');
+    expect(rejected.param).toBe('messages');
+    expect(rejected.type).toBe('invalid_request_error');
+    expect(rejected.message).toContain('maximum context length is 128000 tokens');
+    expect(rejected.headers?.get('x-tollgate-error-code')).toBe('TG_ERR_AI_PROVIDER_REJECTED');
+  });
+
+  test("a provider's 404 and 422 keep their status through the gateway, in the Anthropic client's terms too", async () => {
+    mock.enqueue({ kind: 'status', status: 404, message: 'The model `gpt-4o` does not exist' });
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'k', maxRetries: 0 });
+    const notFound = await anthropic.messages
+      .create({ model: 'gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((notFound as { error?: unknown }).error).toMatchObject({
+      type: 'error',
+      error: { type: 'not_found_error', message: expect.stringContaining('does not exist') },
+    });
+    mock.enqueue({ kind: 'status', status: 422, message: 'unprocessable' });
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'k', maxRetries: 0 });
+    const unprocessable = await openai.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(unprocessable).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+  });
+
   test('an unreachable provider is a 502 in the caller’s format, naming the provider and not its address', async () => {
     const dead = await startOpenAIMock();
     const url = dead.baseURL;

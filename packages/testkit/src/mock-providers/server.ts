@@ -56,7 +56,10 @@ export async function startMockServer(port: number, hooks: MockServerHooks): Pro
         return;
       }
       if (fault?.kind === 'status') {
-        const payload = hooks.errorBody(fault.status, fault.message ?? `mock error ${fault.status}`);
+        const payload =
+          fault.body !== undefined
+            ? JSON.stringify(fault.body)
+            : hooks.errorBody(fault.status, fault.message ?? `mock error ${fault.status}`);
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
         res.writeHead(fault.status, headers);

@@ -14,7 +14,14 @@ export interface SSEFraming {
 
 /** A scripted answer for the next matching request, instead of the normal reply. */
 export type MockFault =
-  | { kind: 'status'; status: number; retryAfterSeconds?: number; message?: string }
+  | {
+      kind: 'status';
+      status: number;
+      retryAfterSeconds?: number;
+      message?: string;
+      /** The exact error body to send (JSON), instead of the provider's shape around `message`. */
+      body?: unknown;
+    }
   /** Accept the connection, then never answer (the gateway's timeout must fire). */
   | { kind: 'hang' }
   /** Close the socket without an answer. */

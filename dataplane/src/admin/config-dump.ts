@@ -9,7 +9,7 @@ export interface ConfigDump {
   snapshot: Snapshot | null;
 }
 
-/** A copy of the snapshot whose AIProvider credential values are replaced (names are kept). */
+/** A copy of the snapshot whose AIProvider credential values and TLS keys are replaced (names are kept). */
 export function redactSnapshot(snapshot: Snapshot): Snapshot {
   return {
     ...snapshot,
@@ -17,5 +17,14 @@ export function redactSnapshot(snapshot: Snapshot): Snapshot {
       ...provider,
       credentials: Object.fromEntries(Object.keys(provider.credentials).map((name) => [name, REDACTED])),
     })),
+    // TLS private keys never leave the data plane; certificates are public and stay.
+    ...(snapshot.tls
+      ? {
+          tls: {
+            ...snapshot.tls,
+            certificates: snapshot.tls.certificates.map((c) => ({ ...c, keyPem: REDACTED })),
+          },
+        }
+      : {}),
   };
 }

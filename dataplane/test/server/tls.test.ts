@@ -202,6 +202,13 @@ test('rotating a certificate under steady load fails no handshake; new handshake
   session.close();
 });
 
+test('the config dump shows certificates but never their private keys', async () => {
+  const { redactSnapshot } = await import('../../src/admin/config-dump.ts');
+  const dumped = JSON.stringify(redactSnapshot(withCertificates({ shop, wildcard, fallback })));
+  expect(dumped).toContain('BEGIN CERTIFICATE');
+  expect(dumped).not.toContain('PRIVATE KEY');
+});
+
 test('rejects a snapshot whose certificate does not load and keeps serving the previous one', () => {
   const broken = withCertificates({ shop: { certPem: 'garbage', keyPem: 'garbage' }, wildcard, fallback });
   expect(() => dataplane.applySnapshot(broken)).toThrow(/certificate secret\/t\/shop does not load/);

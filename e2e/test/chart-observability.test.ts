@@ -28,7 +28,11 @@ const Target = z.object({
   expr: z.string().min(1),
   legendFormat: z.string().optional(),
 });
-const Datasource = z.object({ type: z.literal('prometheus'), uid: z.literal('${datasource}') });
+const Datasource = z.object({
+  type: z.literal('prometheus'),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's data-source variable, written as is in the JSON.
+  uid: z.literal('${datasource}'),
+});
 const GridPos = z
   .object({
     h: z.number().int().positive(),

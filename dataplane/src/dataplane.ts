@@ -33,7 +33,12 @@ import {
   limitConnectionsPerIP,
   SecureListener,
 } from './server/index.ts';
-import { PoolRegistry, type PoolSettings } from './upstream/index.ts';
+import {
+  connectUpstreamMetrics,
+  PoolRegistry,
+  type PoolSettings,
+  upstreamView,
+} from './upstream/index.ts';
 
 export interface ListenAddress {
   host: string;
@@ -98,6 +103,7 @@ export class Dataplane {
     this.#logger = options.logger;
     this.#metrics = createDataplaneMetrics();
     this.#pools = new PoolRegistry(options.pools);
+    connectUpstreamMetrics(this.#metrics, this.#pools.clusters);
     this.#ai = new AIGateway({ ...options.ai, metrics: this.#metrics.ai });
     const proxyOptions: ProxyOptions = {
       ai: this.#ai,
@@ -141,6 +147,7 @@ export class Dataplane {
         ready: () => this.#active !== undefined && this.#draining === undefined,
         draining: () => this.#draining !== undefined,
         active: () => this.#active,
+        upstreams: () => upstreamView(this.#pools.clusters),
         aiProviders: () => this.#ai.providerStatus(),
         usage: (params) => answerUsage(this.#usage, params),
       },

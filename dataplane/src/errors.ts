@@ -18,6 +18,12 @@ export const ERRORS = {
     status: 504,
     message: 'upstream {upstream} did not answer within {timeoutMs} ms',
   },
+  /** Circuit breaking: the cluster is at circuitBreaker.maxRequests and its pending queue is full. */
+  TG_ERR_UPSTREAM_OVERFLOW: {
+    status: 503,
+    message:
+      'upstream {upstream} is at its limit of {limit} concurrent requests and no more may wait (circuit breaker); retry later',
+  },
   TG_ERR_UPGRADE_NOT_SUPPORTED: {
     status: 501,
     message: 'protocol upgrades ({protocol}) are not supported by this gateway yet',

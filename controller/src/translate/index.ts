@@ -102,7 +102,12 @@ import { compileConsumers } from './consumers.ts';
 import { type IndexedObject, ObjectIndex } from './objects.ts';
 import { compareStrings } from './order.ts';
 import { rejectInvalidGuardrails } from './policies/guardrails.ts';
-import { attachEdgePolicies, attachEffectivePolicies, compilePolicies } from './policies/index.ts';
+import {
+  attachClusterResilience,
+  attachEdgePolicies,
+  attachEffectivePolicies,
+  compilePolicies,
+} from './policies/index.ts';
 import { reportJWTProblems } from './policies/jwt.ts';
 import { type ObjectStatusReport, type ReportedKind, Reports } from './report.ts';
 import { compileRoute, type RouteDraft } from './routes.ts';
@@ -154,12 +159,13 @@ export function translate(objects: readonly unknown[]): TranslateResult {
   const policies = rejectInvalidGuardrails(compilePolicies(index, reports), reports);
   reportJWTProblems(policies, index, reports);
   attachEffectivePolicies(virtualHosts, policies, index);
+  const snapshotClusters = attachClusterResilience(virtualHosts, clusters.select(referenced), index);
   attachEdgePolicies(virtualHosts, policies, index);
   const tls = compileTls(tlsRoutes, index);
 
   const snapshot = sealSnapshot({
     virtualHosts,
-    clusters: clusters.select(referenced),
+    clusters: snapshotClusters,
     aiProviders: [...providers.values()].map((p) => p.provider).sort((a, b) => compareStrings(a.id, b.id)),
     consumers: compileConsumers(index, reports),
     policies,

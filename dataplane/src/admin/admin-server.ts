@@ -10,6 +10,8 @@ export interface AdminState {
   ready(): boolean;
   draining(): boolean;
   active(): { snapshot: Snapshot; appliedAt: Date } | undefined;
+  /** Upstream endpoint health, circuits and load (GET /upstreams). */
+  upstreams?(): unknown;
   /** GET /usage: top consumers, models, providers or routes over a window (see observability/usage.ts). */
   usage?(params: URLSearchParams): { status: number; body: unknown };
   /** GET /ai_providers: health-check state of the AI providers that have a health check. */
@@ -53,6 +55,8 @@ export class AdminServer {
           const answer = state.usage(new URL(req.url ?? '/', 'http://admin').searchParams);
           return json(answer.status, answer.body);
         }
+        case '/upstreams':
+          return json(200, state.upstreams?.() ?? { clusters: [] });
         case '/config_dump': {
           const active = state.active();
           const dump: ConfigDump = {

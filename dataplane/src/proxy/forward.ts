@@ -27,6 +27,30 @@ export interface ForwardRequest {
   body: Readable | Buffer | null;
   metrics: DataplaneMetrics;
   draining: () => boolean;
+  /** performance.now() by which the whole upstream exchange must be over, retries included. */
+  deadlineAt?: number | undefined;
+  /** A header the response must carry (session persistence), name and value. */
+  responseHeader?: [string, string] | undefined;
+  /** The retry loop (upstream-call.ts): it may take a failed attempt over before the client sees it. */
+  observer?: AttemptObserver | undefined;
+}
+
+/** What the retry loop learns from one attempt, and where it can step in. */
+export interface AttemptObserver {
+  /** Before the response head goes to the client: true ⇒ this attempt is dropped and retried. */
+  retryStatus(status: number): boolean;
+  /** A failure before any byte reached the client: true ⇒ the caller retries and forward stays silent. */
+  retryError(code: ErrorCode, error: Error): boolean;
+  /** Once per attempt, when it is over: the status it answered (0 if none) and its error code. */
+  finished(status: number, code: ErrorCode | undefined): void;
+}
+
+/** Aborts an attempt whose response the retry loop drops. */
+class DroppedForRetryError extends Error {
+  constructor() {
+    super('response dropped for a retry');
+    this.name = 'DroppedForRetryError';
+  }
 }
 
 /** The deadline of the whole upstream exchange passed (the route's request/backendRequest timeout). */
@@ -93,6 +117,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #reachedConnection = false;
   #done = false;
   #failed = false;
+  #dropped = false;
+  #code: ErrorCode | undefined;
   /** The attempt's CLIENT span (tracing on only) and the status it answered. */
   readonly #attempt: AttemptSpan | undefined;
   #status = 0;
@@ -102,7 +128,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#attempt = attempt;
     const { totalMs } = request.plan.timeouts;
     if (totalMs !== undefined) {
-      this.#timer = setTimeout(() => this.abort(new UpstreamDeadlineError(totalMs)), totalMs);
+      const remaining =
+        request.deadlineAt === undefined ? totalMs : Math.max(0, request.deadlineAt - performance.now());
+      this.#timer = setTimeout(() => this.abort(new UpstreamDeadlineError(totalMs)), remaining);
     }
   }
 
@@ -139,7 +167,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { res } = exchange;
     this.#status = statusCode;
     if (res.destroyed) return;
+    if (this.#request.observer?.retryStatus(statusCode)) {
+      this.#dropped = true;
+      controller.abort(new DroppedForRetryError());
+      return;
+    }
     const headers = downstreamResponseHeaders(upstreamHeaders);
+    const { responseHeader } = this.#request;
+    if (responseHeader) appendHeader(headers, responseHeader[0], responseHeader[1]);
     plan.responseHeaders?.apply(headers);
     headers['x-request-id'] ??= exchange.requestId;
     if (draining()) headers.connection = 'close';
@@ -168,10 +203,25 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
           ? 'TG_ERR_CLIENT_CLOSED'
           : classifyUpstreamError(error, this.#reachedConnection),
     });
-    this.#settle();
     // The client left first: nothing to answer, the exchange records it as a client close.
-    if (this.#abortReason instanceof ClientClosedError) return;
+    if (this.#abortReason instanceof ClientClosedError) {
+      this.#code = 'TG_ERR_CLIENT_CLOSED';
+      this.#settle();
+      return;
+    }
+    if (this.#dropped || this.#failed) {
+      this.#settle();
+      return;
+    }
+    const code = classifyUpstreamError(error, this.#reachedConnection);
+    const { exchange, observer } = this.#request;
+    if (observer && !exchange.res.headersSent && observer.retryError(code, error)) {
+      this.#code = code;
+      this.#settle();
+      return;
+    }
     this.#fail(error);
+    this.#settle();
   }
 
   #fail(error: Error): void {
@@ -179,6 +229,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#failed = true;
     const { exchange, cluster, metrics, plan } = this.#request;
     const code = classifyUpstreamError(error, this.#reachedConnection);
+    this.#code = code;
     this.#attempt?.end({ status: this.#status, error: code });
     metrics.upstreamErrors.labels(cluster.id, code).inc();
     if (code === 'TG_ERR_UPSTREAM_CONNECT')
@@ -193,7 +244,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   #settle(): void {
+    if (this.#done) return;
     this.#done = true;
+    this.#request.observer?.finished(this.#status, this.#code);
     this.#attempt?.end({ status: this.#status });
     if (this.#timer) clearTimeout(this.#timer);
     this.#request.exchange.upstreamEnded();
@@ -204,4 +257,10 @@ function timeoutOf(error: Error, plan: RoutePlan): number {
   if (error instanceof UpstreamDeadlineError) return error.timeoutMs;
   const code = (error as { code?: string }).code;
   return code === 'UND_ERR_BODY_TIMEOUT' ? plan.timeouts.idleMs : plan.timeouts.headersMs;
+}
+
+function appendHeader(headers: HeaderMap, name: string, value: string): void {
+  const existing = headers[name];
+  if (existing === undefined) headers[name] = value;
+  else headers[name] = Array.isArray(existing) ? [...existing, value] : [String(existing), value];
 }

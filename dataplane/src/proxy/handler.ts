@@ -17,11 +17,11 @@ import { preflightMethod } from '../policies/edge/index.ts';
 import { type Admission, identityHeaders } from '../policies/index.ts';
 import { type MatchInput, normalizeHost, type RouteMatch, type Router } from '../router/index.ts';
 import { Exchange, type Lease, requestHasBody } from './exchange.ts';
-import { forward } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { startMirrors } from './mirror.ts';
 import { hostHeaderPort, redirectLocation } from './rewrite.ts';
 import type { RoutePlan } from './route-plan.ts';
+import { startUpstreamCall } from './upstream-call.ts';
 
 /** One compiled snapshot, as the proxy sees it. */
 export interface ProxyConfig {
@@ -214,15 +214,14 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
   }
 
   function forwardToBackend(exchange: Exchange, plan: RoutePlan, buffered: Buffer | undefined): void {
-    const cluster = plan.pickBackend();
+    const session = plan.session?.choose(exchange.req.headers);
+    const cluster = session ? session.cluster : plan.pickBackend();
     if (cluster) exchange.cluster = cluster.id;
-    const endpoint = cluster?.next();
-    if (!cluster || !endpoint) {
+    if (!cluster || cluster.endpointCount === 0) {
       metrics.upstreamErrors.labels(cluster?.id ?? '', 'TG_ERR_NO_HEALTHY_UPSTREAM').inc();
       exchange.fail('TG_ERR_NO_HEALTHY_UPSTREAM', { route: plan.id });
       return;
     }
-    exchange.upstream = endpoint.address;
     const { req } = exchange;
     const headers = upstreamRequestHeaders(req, {
       host: plan.rewriteHost ?? cluster.authority ?? exchange.host,
@@ -252,7 +251,18 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
         ...(buffered ? { bufferedBody: buffered } : {}),
       });
     }
-    forward({ exchange, plan, cluster, endpoint, path, headers, body, metrics, draining });
+    startUpstreamCall({
+      exchange,
+      plan,
+      cluster,
+      path,
+      headers,
+      body,
+      metrics,
+      draining,
+      clientIP: clientAddress(req),
+      responseHeader: session?.set,
+    });
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex): void {

@@ -1,5 +1,6 @@
 // Everything the proxy needs to serve one route entry, resolved once per snapshot: backends bound
 // to clusters, header modifiers and rewrites compiled, timeouts decided, metrics children found.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteActionIR, RouteEntryIR } from '@tollgate/snapshot';
 import type { AIPlan } from '../ai/index.ts';
 import type { RouteMetrics } from '../observability/index.ts';
@@ -8,7 +9,9 @@ import type { RouteGuardrails } from '../policies/guardrails/index.ts';
 import type { PolicyChain } from '../policies/index.ts';
 import { type UpstreamCluster, type UpstreamSet, WeightedPicker } from '../upstream/index.ts';
 import { compileHeaderModifier, type HeaderModifier } from './headers.ts';
+import { RetryPolicy } from './retry-policy.ts';
 import { compilePathModifier, type PathRewrite } from './rewrite.ts';
+import { type SessionChoice, SessionPicker } from './session.ts';
 
 export interface UpstreamTimeouts {
   /** Deadline for the whole upstream exchange, response body included; undefined ⇒ none. */
@@ -17,6 +20,8 @@ export interface UpstreamTimeouts {
   headersMs: number;
   /** Longest silence between response body chunks; 0 ⇒ unlimited. */
   idleMs: number;
+  /** Deadline of one attempt until its response headers, when retries apply; undefined ⇒ none. */
+  perTryMs?: number | undefined;
 }
 
 /**
@@ -32,6 +37,10 @@ export interface RoutePlan {
   readonly action: RouteActionIR;
   /** The next backend by weight; undefined when the rule has none. */
   pickBackend(): UpstreamCluster | undefined;
+  /** Set with session persistence: the client's backend, and the header that keeps it there. */
+  readonly session: { choose(headers: IncomingHttpHeaders): SessionChoice } | undefined;
+  /** Set when a Policy configures retries for the entry. */
+  readonly retry: RetryPolicy | undefined;
   readonly mirrors: readonly UpstreamCluster[];
   readonly requestHeaders: HeaderModifier | undefined;
   readonly responseHeaders: HeaderModifier | undefined;
@@ -45,8 +54,8 @@ export interface RoutePlan {
   readonly policy: PolicyChain | undefined;
   /** Content checks of AI requests and responses; undefined when no Policy sets guardrails. */
   readonly guardrails?: RouteGuardrails | undefined;
-  /** CORS, IP filter, size limits, compression, response cache; undefined when none applies. */
-  readonly edge: EdgeSteps | undefined;
+  /** IP filter, size limits, CORS, compression and caching; undefined when no edge section applies. */
+  readonly edge?: EdgeSteps | undefined;
 }
 
 export interface PlanContext {
@@ -59,7 +68,7 @@ export interface PlanContext {
   compilePolicy?(ir: RouteEntryIR): PolicyChain | undefined;
   /** Compiles the entry's guardrails (undefined when none apply). */
   compileGuardrails?(ir: RouteEntryIR): RouteGuardrails | undefined;
-  /** Compiles the entry's edge steps (undefined when none applies). */
+  /** Compiles the entry's edge steps (undefined when none apply). */
   compileEdge?(ir: RouteEntryIR): EdgeSteps | undefined;
 }
 
@@ -72,24 +81,34 @@ export function compileRoutePlan(ir: RouteEntryIR, context: PlanContext): RouteP
   };
   const { action } = ir;
   let pickBackend: () => UpstreamCluster | undefined = () => undefined;
+  let session: SessionPicker | undefined;
+  const resilience = ir.resilience;
   if (action.kind === 'forward') {
-    const picker = new WeightedPicker(
-      action.backends.map((b) => ({ item: cluster(b.clusterId, 'backend'), weight: b.weight })),
-    );
+    const backends = action.backends.map((b) => ({
+      cluster: cluster(b.clusterId, 'backend'),
+      weight: b.weight,
+    }));
+    const picker = new WeightedPicker(backends.map((b) => ({ item: b.cluster, weight: b.weight })));
     pickBackend = () => picker.pick();
+    if (resilience?.sessionPersistence && backends.length > 0)
+      session = new SessionPicker(resilience.sessionPersistence, backends, pickBackend);
   }
+  const retries = resilience?.retries;
+  const retry = retries && retries.attempts > 0 ? new RetryPolicy(retries) : undefined;
   const rewriteSource = action.kind === 'redirect' ? action.path : ir.urlRewrite?.path;
   return {
     id: ir.id,
     ir,
     action,
     pickBackend,
+    session,
+    retry,
     mirrors: (ir.mirrors ?? []).map((id) => cluster(id, 'mirror')),
     requestHeaders: compileHeaderModifier(ir.requestHeaders),
     responseHeaders: compileHeaderModifier(ir.responseHeaders),
     rewritePath: compilePathModifier(rewriteSource, ir.match.path),
     rewriteHost: ir.urlRewrite?.hostname,
-    timeouts: resolveTimeouts(ir.timeouts, context.defaults ?? DEFAULT_TIMEOUTS),
+    timeouts: resolveTimeouts(ir, context.defaults ?? DEFAULT_TIMEOUTS, retry),
     metrics: context.routeMetrics(ir.id),
     ai: context.compileAI?.(ir),
     policy: context.compilePolicy?.(ir),
@@ -99,20 +118,38 @@ export function compileRoutePlan(ir: RouteEntryIR, context: PlanContext): RouteP
 }
 
 /**
- * `requestMs` (the whole client request) and `backendRequestMs` (one upstream attempt) are the
- * same deadline while there are no retries, so the shorter one applies. 0 disables timeouts
- * (Gateway API's "0s").
+ * Without retries, `requestMs` (the whole client request) and `backendRequestMs` (one upstream
+ * attempt) are the same deadline, so the shorter one applies. With retries, `requestMs` bounds
+ * them all and each attempt gets `perTryTimeout` (or `backendRequestMs`) until its response
+ * starts. The rule's own timeouts win over a Policy's; a Policy's idle timeout replaces the
+ * default. 0 disables timeouts (Gateway API's "0s").
  */
 function resolveTimeouts(
-  configured: RouteEntryIR['timeouts'],
+  ir: RouteEntryIR,
   defaults: { headersMs: number; idleMs: number },
+  retry: RetryPolicy | undefined,
 ): UpstreamTimeouts {
-  const values = [configured.requestMs, configured.backendRequestMs].filter(
-    (v): v is number => v !== undefined,
-  );
-  if (values.length === 0) return { totalMs: undefined, ...defaults };
+  const policy = ir.resilience?.timeouts;
+  const requestMs = ir.timeouts.requestMs ?? policy?.requestMs;
+  const { backendRequestMs } = ir.timeouts;
+  const idle = policy?.idleMs;
+  if (retry) {
+    const total = requestMs !== undefined && requestMs > 0 ? requestMs : undefined;
+    const perTry =
+      retry.ir.perTryTimeoutMs ??
+      (backendRequestMs !== undefined && backendRequestMs > 0 ? backendRequestMs : undefined);
+    return {
+      totalMs: total,
+      headersMs: perTry ?? total ?? defaults.headersMs,
+      idleMs: idle ?? (total === undefined ? defaults.idleMs : Math.max(total, defaults.idleMs)),
+      perTryMs: perTry,
+    };
+  }
+  const values = [requestMs, backendRequestMs].filter((v): v is number => v !== undefined);
+  if (values.length === 0)
+    return { totalMs: undefined, headersMs: defaults.headersMs, idleMs: idle ?? defaults.idleMs };
   const positive = values.filter((v) => v > 0);
-  if (positive.length === 0) return { totalMs: undefined, headersMs: 0, idleMs: 0 };
+  if (positive.length === 0) return { totalMs: undefined, headersMs: 0, idleMs: idle ?? 0 };
   const totalMs = Math.min(...positive);
-  return { totalMs, headersMs: totalMs, idleMs: Math.max(totalMs, defaults.idleMs) };
+  return { totalMs, headersMs: totalMs, idleMs: idle ?? Math.max(totalMs, defaults.idleMs) };
 }

@@ -2,6 +2,7 @@
 // A snapshot swap keeps the pools (and their warm keep-alive connections) of endpoints that are
 // still there; a pool no live snapshot references is closed once its in-flight requests finish.
 import { Pool } from 'undici';
+import { ClusterStates } from './cluster-state.ts';
 
 export interface PoolSettings {
   /** Upper bound on connections per endpoint. */
@@ -22,7 +23,11 @@ export interface EndpointSpec {
   port: number;
   tls: boolean;
   /** TLS server name, when it differs from the endpoint host (a static URL's authority). */
-  servername?: string;
+  servername?: string | undefined;
+  /** A cluster's own connect timeout (Policy timeouts.connect); default: the registry's. */
+  connectTimeoutMs?: number | undefined;
+  /** A cluster's own connection cap (Policy circuitBreaker.maxConnections); default: the registry's. */
+  connections?: number | undefined;
 }
 
 export function endpointOrigin({ host, port, tls }: EndpointSpec): string {
@@ -33,7 +38,11 @@ export function endpointOrigin({ host, port, tls }: EndpointSpec): string {
 /** Two specs share a pool exactly when their keys are equal. */
 export function endpointKey(spec: EndpointSpec): string {
   const origin = endpointOrigin(spec);
-  return spec.tls && spec.servername ? `${origin}#${spec.servername}` : origin;
+  let key = spec.tls && spec.servername ? `${origin}#${spec.servername}` : origin;
+  // Clusters with their own pool settings get their own pools.
+  if (spec.connectTimeoutMs !== undefined) key += `;connect=${spec.connectTimeoutMs}`;
+  if (spec.connections !== undefined) key += `;connections=${spec.connections}`;
+  return key;
 }
 
 interface PoolEntry {
@@ -46,6 +55,8 @@ export class PoolRegistry {
   readonly #pools = new Map<string, PoolEntry>();
   readonly #closing = new Set<Pool>();
   #created = 0;
+  /** Endpoint health, circuits and limits per cluster: they live as long as the pools do. */
+  readonly clusters = new ClusterStates();
 
   constructor(settings: Partial<PoolSettings> = {}) {
     this.#settings = { ...DEFAULT_POOL_SETTINGS, ...settings };
@@ -94,6 +105,7 @@ export class PoolRegistry {
    * requests fail) when `force`.
    */
   async closeAll(force = false): Promise<void> {
+    this.clusters.stopAll();
     for (const { pool } of this.#pools.values()) this.#closing.add(pool);
     this.#pools.clear();
     const pools = [...this.#closing];
@@ -101,7 +113,9 @@ export class PoolRegistry {
   }
 
   #createPool(spec: EndpointSpec): Pool {
-    const { connections, keepAliveTimeoutMs, connectTimeoutMs } = this.#settings;
+    const { keepAliveTimeoutMs } = this.#settings;
+    const connections = spec.connections ?? this.#settings.connections;
+    const connectTimeoutMs = spec.connectTimeoutMs ?? this.#settings.connectTimeoutMs;
     return new Pool(endpointOrigin(spec), {
       connections,
       // One request at a time per connection: HTTP/1.1 pipelining is head-of-line blocking and

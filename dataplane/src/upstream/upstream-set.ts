@@ -1,7 +1,11 @@
-// The clusters of one snapshot, bound to the shared pools.
-import type { ClusterIR } from '@tollgate/snapshot';
+// The clusters of one snapshot, bound to the shared pools and to the per-process cluster states
+// (health, circuits, limits), each with its endpoint load balancer compiled once.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ClusterIR, LoadBalancerIR } from '@tollgate/snapshot';
 import type { Dispatcher } from 'undici';
-import { RoundRobin } from './balancer.ts';
+import type { ClusterState } from './cluster-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
+import { AvailabilityBalancer, BALANCERS, type PickContext } from './load-balancers.ts';
 import type { EndpointSpec, PoolRegistry } from './pools.ts';
 
 export interface UpstreamEndpoint {
@@ -9,6 +13,14 @@ export interface UpstreamEndpoint {
   readonly address: string;
   readonly pool: Dispatcher;
   readonly zone: string | undefined;
+  readonly state: EndpointState;
+}
+
+/** What a consistent-hash key may come from. */
+export interface HashSource {
+  headers: IncomingHttpHeaders;
+  query: string | undefined;
+  clientIP: string | undefined;
 }
 
 export interface UpstreamCluster {
@@ -17,14 +29,21 @@ export interface UpstreamCluster {
   /** The Host header to send instead of the client's (static URL backends). */
   readonly authority: string | undefined;
   readonly endpointCount: number;
-  /** Round robin over the endpoints; undefined when the cluster has none. */
+  readonly state: ClusterState;
+  /** The next endpoint by the cluster's balancer, ignoring any hash key. */
   next(): UpstreamEndpoint | undefined;
+  /** The endpoint for a request (consistent hashing reads its key from `source`). */
+  pick(source: HashSource): UpstreamEndpoint | undefined;
 }
+
+const DEFAULT_BALANCER: LoadBalancerIR = { type: 'RoundRobin', panicThresholdPercent: 50 };
+const NO_KEY: PickContext = {};
 
 export class UpstreamSet {
   readonly #clusters = new Map<string, UpstreamCluster>();
   readonly #registry: PoolRegistry;
   readonly #keys: string[] = [];
+  readonly #stateIds: string[] = [];
   #released = false;
 
   /** Acquires a pool per endpoint; call `release()` when no request can use this set any more. */
@@ -33,26 +52,52 @@ export class UpstreamSet {
     try {
       for (const ir of clusters) {
         if (this.#clusters.has(ir.id)) throw new Error(`cluster ${ir.id} is defined twice`);
-        const servername = ir.tls && ir.authority ? stripPort(ir.authority) : undefined;
-        const endpoints = ir.endpoints.map((ep): UpstreamEndpoint => {
-          const spec: EndpointSpec = { host: ep.host, port: ep.port, tls: ir.tls, servername };
-          const { key, pool } = registry.acquire(spec);
-          this.#keys.push(key);
-          return { address: `${ep.host}:${ep.port}`, pool, zone: ep.zone };
-        });
-        const rr = new RoundRobin(endpoints);
-        this.#clusters.set(ir.id, {
-          id: ir.id,
-          ir,
-          authority: ir.authority,
-          endpointCount: endpoints.length,
-          next: () => rr.pick(),
-        });
+        this.#clusters.set(ir.id, this.#compile(ir));
       }
     } catch (error) {
       this.release();
       throw error;
     }
+  }
+
+  #compile(ir: ClusterIR): UpstreamCluster {
+    const registry = this.#registry;
+    const state = registry.clusters.acquire(ir.id);
+    this.#stateIds.push(ir.id);
+    const servername = ir.tls && ir.authority ? stripPort(ir.authority) : undefined;
+    const resilience = ir.resilience;
+    const endpoints = ir.endpoints.map((ep): UpstreamEndpoint => {
+      const spec: EndpointSpec = {
+        host: ep.host,
+        port: ep.port,
+        tls: ir.tls,
+        servername,
+        connectTimeoutMs: resilience?.connectTimeoutMs,
+        connections: resilience?.limits?.maxConnections,
+      };
+      const { key, pool } = registry.acquire(spec);
+      this.#keys.push(key);
+      const address = `${ep.host}:${ep.port}`;
+      return { address, pool, zone: ep.zone, state: state.endpoint(address) };
+    });
+    state.configure(ir, endpoints);
+    const lb = resilience?.loadBalancer ?? DEFAULT_BALANCER;
+    const balancer = new AvailabilityBalancer(
+      endpoints,
+      BALANCERS[lb.type],
+      lb.panicThresholdPercent,
+      () => state.version,
+    );
+    const hashKey = compileHashKey(lb);
+    return {
+      id: ir.id,
+      ir,
+      authority: ir.authority,
+      endpointCount: endpoints.length,
+      state,
+      next: () => balancer.pick(NO_KEY),
+      pick: hashKey ? (source) => balancer.pick({ hashKey: hashKey(source) }) : () => balancer.pick(NO_KEY),
+    };
   }
 
   get(id: string): UpstreamCluster | undefined {
@@ -64,7 +109,38 @@ export class UpstreamSet {
     if (this.#released) return;
     this.#released = true;
     for (const key of this.#keys) this.#registry.release(key);
+    for (const id of this.#stateIds) this.#registry.clusters.release(id);
   }
+}
+
+function compileHashKey(lb: LoadBalancerIR): ((source: HashSource) => string | undefined) | undefined {
+  if ((lb.type !== 'RingHash' && lb.type !== 'Maglev') || !lb.hashOn) return undefined;
+  const { source, name = '' } = lb.hashOn;
+  switch (source) {
+    case 'header':
+      return ({ headers }) => {
+        const value = headers[name];
+        return Array.isArray(value) ? value.join(',') : value;
+      };
+    case 'cookie':
+      return ({ headers }) => cookieValue(headers.cookie, name);
+    case 'query':
+      return ({ query }) =>
+        query === undefined ? undefined : (new URLSearchParams(query).get(name) ?? undefined);
+    case 'clientIP':
+      return ({ clientIP }) => clientIP;
+  }
+}
+
+/** The value of one cookie in a Cookie header, without parsing the others. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 function stripPort(authority: string): string {

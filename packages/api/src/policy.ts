@@ -8,7 +8,7 @@ import { Authorization } from './policy/authorization.ts';
 import { Budgets } from './policy/budgets.ts';
 import { Guardrails } from './policy/guardrails.ts';
 import { RateLimits } from './policy/rate-limits.ts';
-import { CircuitBreaker, HealthCheck, PolicyTimeouts, Retries } from './policy/resilience.ts';
+import { CircuitBreaker, HealthCheck, LoadBalancer, PolicyTimeouts, Retries } from './policy/resilience.ts';
 import { Cache, CORS, Compression, IPFilter, RequestSizeLimits } from './policy/traffic.ts';
 
 export * from './policy/authentication.ts';
@@ -83,6 +83,7 @@ export const policySections = [
   'timeouts',
   'circuitBreaker',
   'healthCheck',
+  'loadBalancer',
   'guardrails',
   'cache',
   'compression',
@@ -104,6 +105,7 @@ export const PolicySpec = withRules(
       timeouts: PolicyTimeouts.optional(),
       circuitBreaker: CircuitBreaker.optional(),
       healthCheck: HealthCheck.optional(),
+      loadBalancer: LoadBalancer.optional(),
       guardrails: Guardrails.optional(),
       cache: Cache.optional(),
       compression: Compression.optional(),

@@ -310,6 +310,29 @@ export const LoadBalancing = z
   });
 export type LoadBalancing = z.infer<typeof LoadBalancing>;
 
+export const SessionPersistence = z
+  .object({
+    type: z.enum(['Cookie', 'Header']).default('Cookie').meta({
+      description:
+        'Cookie: the gateway sets a cookie naming the chosen backend and honours it on later requests. Header: the client sends the header; a value the gateway issued (it answers with one) names the backend, any other value (a user id) is hashed onto the backends by weight.',
+    }),
+    sessionName: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: 'must be a cookie or header name' })
+      .default('tollgate-session')
+      .meta({ description: 'Name of the cookie or header.' }),
+    absoluteTimeout: duration.optional().meta({
+      description: 'Lifetime of the cookie (Max-Age). Unset: a session cookie, gone when the browser closes.',
+    }),
+  })
+  .meta({
+    description:
+      'Keeps a client on the backendRef first chosen for it by weight (A/B tests, blue/green with sessions). Applies to Service and URL backends; a backend removed or set to weight 0 loses its sessions, which are re-chosen by weight.',
+  });
+export type SessionPersistence = z.infer<typeof SessionPersistence>;
+
 const RouteFilters = withRules(
   z.array(RouteFilter).max(16).meta({ description: 'Filters applied in order.' }),
   [
@@ -344,6 +367,7 @@ export const RouteRule = withRules(
       }),
       timeouts: RouteTimeouts.optional(),
       loadBalancing: LoadBalancing.optional(),
+      sessionPersistence: SessionPersistence.optional(),
     })
     .meta({ description: 'Matches, filters and backends.' }),
   [

@@ -6,6 +6,7 @@ import { BudgetsIR } from './budgets-ir.ts';
 import { EdgePolicyIR, TlsIR } from './edge-ir.ts';
 import { GuardrailsIR } from './guardrails-ir.ts';
 import { JWTAuthenticationIR } from './jwt-ir.ts';
+import { ClusterResilienceIR, RouteResilienceIR } from './resilience-ir.ts';
 
 export const StringMatchIR = z.object({
   type: z.enum(['Exact', 'RegularExpression']),
@@ -178,6 +179,8 @@ export const RouteEntryIR = z.object({
     requestMs: z.number().int().optional(),
     backendRequestMs: z.number().int().optional(),
   }),
+  /** Retries, Policy timeouts and session persistence (resilience-ir.ts); absent ⇒ none. */
+  resilience: RouteResilienceIR.optional(),
   /** AI entries: how a priority group's backends share traffic; absent ⇒ Weighted. */
   loadBalancing: z.object({ type: z.enum(['Weighted', 'LeastBusy', 'LowestLatency']) }).optional(),
 });
@@ -211,6 +214,8 @@ export const ClusterIR = z.object({
   /** Host header / SNI for static URLs; absent ⇒ the client's Host is forwarded. */
   authority: z.string().optional(),
   endpoints: z.array(EndpointIR),
+  /** Load balancing, health checks, outlier detection and limits (resilience-ir.ts); absent ⇒ defaults. */
+  resilience: ClusterResilienceIR.optional(),
 });
 export type ClusterIR = z.infer<typeof ClusterIR>;
 

@@ -19,6 +19,7 @@ import type { PolicyIR, PolicyTargetIR } from './attachment.ts';
 import { compileBudgets } from './budgets.ts';
 import { compileGuardrails } from './guardrails.ts';
 import { compileJWT } from './jwt.ts';
+import { attachEntryResilience, hasResilience } from './resilience.ts';
 
 /** Lower is more specific; undefined ⇒ the target does not cover the entry. */
 export function specificity(target: PolicyTargetIR, entry: RouteEntryIR): number | undefined {
@@ -56,7 +57,8 @@ export function attachEffectivePolicies(
       p.spec.authorization ||
       p.spec.rateLimits?.length ||
       p.spec.guardrails ||
-      p.spec.budgets?.length,
+      p.spec.budgets?.length ||
+      hasResilience(p.spec),
   );
   if (relevant.length === 0) return;
   const seniorFirst = [...relevant].sort((a, b) =>
@@ -87,6 +89,7 @@ export function attachEffectivePolicies(
       if (ranked.length === 0) continue;
       const byLevel = (a: Ranked, b: Ranked) => a.level - b.level || a.seniority - b.seniority;
       const effective = effectiveFor(ranked.sort(byLevel).map((r) => r.policy), index);
+      attachEntryResilience(entry, ranked);
       // Consumer-attached Policies count only where the caller is known: behind authentication.
       if (effective.authentication) {
         for (const [consumerId, attached] of consumerPolicies) {

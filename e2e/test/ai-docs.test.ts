@@ -21,6 +21,11 @@ interface Manifest {
   spec: { type?: string; baseURL?: string };
 }
 
+/** The last model request (health probes, GETs, interleave with them). */
+function lastPost(mock: MockProvider): MockProvider['requests'][number] {
+  return mock.requests.filter((r) => r.method === 'POST').at(-1)!;
+}
+
 async function docsManifests(): Promise<Manifest[]> {
   const markdown = await readFile(path.join(root, 'docs/ai.md'), 'utf8');
   const blocks = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
@@ -70,7 +75,7 @@ test(
     const first = await client.chat.completions
       .create({ model: 'assistant', messages: [{ role: 'user', content: 'Hello' }] })
       .withResponse();
-    expect(openaiMock.requests.at(-1)!.body!.model).toBe('gpt-4o-mini');
+    expect(lastPost(openaiMock).body!.model).toBe('gpt-4o-mini');
     const viaOpenAI = openaiMock.reported.at(-1)!;
     // gpt-4o-mini: 0.15 / 0.60 / cached 0.075 USD per million; micro-dollars = tokens × price (prices ×1000 here).
     const openaiCost = Math.round(
@@ -88,8 +93,8 @@ test(
       .create({ model: 'assistant', messages: [{ role: 'user', content: 'Hello' }] })
       .withResponse();
     expect(second.data.choices[0]!.message.content).toBe('Echo: Hello ☕ café');
-    expect(anthropicMock.requests.at(-1)!.body!.model).toBe('claude-haiku-4-5');
-    expect(anthropicMock.requests.at(-1)!.body!.max_tokens).toBe(8192);
+    expect(lastPost(anthropicMock).body!.model).toBe('claude-haiku-4-5');
+    expect(lastPost(anthropicMock).body!.max_tokens).toBe(8192);
     const viaAnthropic = anthropicMock.reported.at(-1)!;
     const plain = viaAnthropic.inputTokens - viaAnthropic.cachedInputTokens - viaAnthropic.cacheWriteTokens;
     // claude-haiku-4-5: 1 / 5 / cached 0.10 / cache write 1.25 USD per million (prices ×100 here).
@@ -116,6 +121,28 @@ test(
       .create({ model: 'gpt-4.5', messages: [{ role: 'user', content: 'Hi' }] })
       .catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+  },
+  SLOW,
+);
+
+test(
+  "the documented health check probes OpenAI's model list with its key; the admin port shows the state",
+  async () => {
+    const probe = await waitFor(() => openaiMock.requests.find((r) => r.method === 'GET'), {
+      what: 'a health probe',
+    });
+    expect(new URL(probe.url, 'http://x').pathname).toBe('/v1/models');
+    expect(probe.headers.authorization).toBe('Bearer sk-REPLACE-ME');
+    const health = await waitFor(
+      async () => {
+        const body = (await (await request(`${stack.dataplaneAdminUrl}/ai_providers`)).body.json()) as {
+          providers: Array<{ provider: string; healthy: boolean; lastProbeAt?: string }>;
+        };
+        return body.providers.find((p) => p.provider === 'ai/openai' && p.lastProbeAt);
+      },
+      { what: 'the probe result on /ai_providers' },
+    );
+    expect(health.healthy).toBe(true);
   },
   SLOW,
 );

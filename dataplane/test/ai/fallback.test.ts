@@ -72,14 +72,24 @@ describe('fallback down the priority list', () => {
     return (await accessLines(gateway, served))[served - 1]!.ai as Record<string, unknown>;
   }
 
+  async function attempts(provider: string, type: string, outcome: string): Promise<number> {
+    return sample(await gateway.metrics(), 'tollgate_ai_upstream_attempts_total', {
+      tollgate_provider: provider,
+      gen_ai_provider_name: type,
+      outcome,
+    });
+  }
+
   test.each([
-    ['a 500', { kind: 'status', status: 500 } as const],
-    ['a 503', { kind: 'status', status: 503 } as const],
-    ['a reset connection', { kind: 'reset' } as const],
-    ['no answer within backendRequest', { kind: 'hang' } as const],
+    ['a 500', { kind: 'status', status: 500 } as const, 'server_error'],
+    ['a 503', { kind: 'status', status: 503 } as const, 'overloaded'],
+    ['a reset connection', { kind: 'reset' } as const, 'server_error'],
+    ['no answer within backendRequest', { kind: 'hang' } as const, 'timeout'],
   ])(
-    'after %s from the primary, the backup serves the request with no client-visible error',
-    async (_what, fault) => {
+    'after %s from the primary, the backup serves the request with no client-visible error, and the metrics say so',
+    async (_what, fault, outcome) => {
+      const failedBefore = await attempts('ai/primary', 'openai', outcome);
+      const servedBefore = await attempts('ai/backup', 'anthropic', 'success');
       primary.enqueue(fault);
       const answered = secondary.reported.length;
       const completion = await client.chat.completions.create({ model: 'smart', messages });
@@ -93,6 +103,8 @@ describe('fallback down the priority list', () => {
         attempts: 2,
       });
       expect(record.inputTokens).toBe(secondary.reported.at(-1)!.inputTokens);
+      expect(await attempts('ai/primary', 'openai', outcome)).toBe(failedBefore + 1);
+      expect(await attempts('ai/backup', 'anthropic', 'success')).toBe(servedBefore + 1);
     },
   );
 

@@ -41,12 +41,18 @@ const cases: Record<PIIType, { positive: Case[]; negative: Case[] }> = {
       ['an international French mobile', 'portable: +33 6 12 34 56 78', ['+33 6 12 34 56 78']],
       ['a US number in national form', 'office (415) 555-2671', ['(415) 555-2671']],
       ['a US number with dashes', 'fax 202-555-0143', ['202-555-0143']],
+      [
+        'a number in a long run of digits, by its shape',
+        `row ${'1 2 3 4 5 6 7 8 9 0 '.repeat(5)}(415) 555-2671`,
+        ['(415) 555-2671'],
+      ],
     ],
     negative: [
       ['a date', 'released on 2024-01-15 at 10:30', []],
       ['version strings', 'upgrade from 1.2.3 to 10.0.19045', []],
       ['an order number', 'order 12345678 shipped', []],
       ['an impossible national number', 'call 123-456-7890', []],
+      ['a long run of spaced digits', `${'1 2 3 4 5 6 7 8 9 0 '.repeat(1000)}`, []],
     ],
   },
   creditCard: {

@@ -289,6 +289,14 @@ describe('guardrails on AI routes', () => {
       expect(JSON.parse(text).choices[0].message.content).toContain('write to <EMAIL>');
     });
 
+    it('masks an answer translated from another provider before encoding it for the client', async () => {
+      const res = await post('/echo/v1/chat/completions', chatBody('claude-sonnet-4-5', `write to ${EMAIL}`));
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).not.toContain(EMAIL);
+      expect(JSON.parse(text).choices[0].message.content).toContain('write to <EMAIL>');
+    });
+
     it('withholds a non-streamed answer that contains a secret', async () => {
       const res = await post('/echo/v1/chat/completions', chatBody('gpt-4o-mini', `repeat ${SECRET}`));
       expect(res.status).toBe(403);

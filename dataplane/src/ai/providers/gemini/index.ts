@@ -1,7 +1,7 @@
 // Google Gemini (AI Studio): `{base}/v1beta/models/{model}:generateContent`, API key in
 // x-goog-api-key. The wire format lives in formats/gemini/, shared with Vertex AI.
 import { googleAdapter, modelSegment } from '../../formats/gemini/adapter.ts';
-import type { PrepareInput, ProviderAdapter } from '../types.ts';
+import type { PrepareInput, ProviderAdapter, UpstreamRequest } from '../types.ts';
 import { fromBatchEmbedResponse, toBatchEmbedRequest } from './embeddings.ts';
 
 // Gemini names models "models/x" in its own listings; either spelling addresses the same model.
@@ -15,14 +15,10 @@ export const geminiAdapter: ProviderAdapter = googleAdapter({
     const key = input.target.ir.credentials.apiKey;
     return key ? { 'x-goog-api-key': key } : {};
   },
-  probe: (target) => {
+  probe(target): UpstreamRequest {
     const key = target.ir.credentials.apiKey;
-    return {
-      method: 'GET',
-      path: `${target.basePath}/v1beta/models?pageSize=1`,
-      headers: key ? { 'x-goog-api-key': key } : {},
-      body: undefined,
-    };
+    const headers: Record<string, string> = key ? { 'x-goog-api-key': key } : {};
+    return { method: 'GET', path: `${target.basePath}/v1beta/models?pageSize=1`, headers, body: undefined };
   },
   embeddings: {
     path: (input) => modelPath(input, 'batchEmbedContents'),

@@ -24,12 +24,19 @@ import {
   trackConnections,
   UsageAggregator,
 } from './observability/index.ts';
-import type { RateLimitStore } from './policies/index.ts';
+import {
+  BudgetService,
+  type BudgetStore,
+  budgetReport,
+  LocalBudgetStore,
+  type RateLimitStore,
+} from './policies/index.ts';
 import { createProxyHandlers, DEFAULT_TIMEOUTS, type ProxyOptions, wantsUpgrade } from './proxy/index.ts';
 import { ResponseCacheStore } from './response/index.ts';
 import {
   type CertificateSet,
   createUpgradeHandler,
+  H2cAcceptor,
   limitConnectionsPerIP,
   SecureListener,
 } from './server/index.ts';
@@ -58,6 +65,8 @@ export interface DataplaneOptions {
   clientKeepAliveMs?: number;
   /** The HTTPS listener (TLS with SNI certificates from the snapshot, HTTP/2 and HTTP/1.1). */
   listenTls?: ListenAddress;
+  /** Also accept HTTP/2 with prior knowledge (h2c) on the plaintext listener. */
+  h2c?: boolean;
   /** Open connections one client IP may hold on each listener; further ones are closed at accept. */
   maxConnectionsPerIP?: number;
   /** Memory for the HTTP response cache (Policy cache), in bytes. Default 64 MiB. */
@@ -66,6 +75,8 @@ export interface DataplaneOptions {
   ai?: Omit<AIGatewayOptions, 'metrics'>;
   /** Rate-limit counters shared by pods (a RedisRateLimitStore); default: in this process. */
   rateLimits?: RateLimitStore;
+  /** Budget counters shared by pods (a RedisBudgetStore); default: in this process. */
+  budgets?: BudgetStore;
   /** Spans for every request; absent ⇒ tracing off and it costs nothing (see startTracing). */
   tracer?: Tracer;
   /** Access-log sampling and per-route opt-out. */
@@ -89,7 +100,9 @@ export class Dataplane {
   readonly #admin: AdminServer;
   readonly #ai: AIGateway;
   readonly #usage = new UsageAggregator();
+  readonly #budgets: BudgetService;
   readonly #secure: SecureListener | undefined;
+  readonly #h2c: H2cAcceptor | undefined;
   readonly #responseCache: ResponseCacheStore;
   #active: Generation | undefined;
   #inflight = 0;
@@ -140,8 +153,14 @@ export class Dataplane {
     );
     trackConnections(this.#server, this.#metrics);
     if (options.maxConnectionsPerIP) limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP);
+    if (options.h2c)
+      this.#h2c = new H2cAcceptor(this.#server, handlers.request, options.clientKeepAliveMs ?? 60_000);
     this.#server.on('upgrade', upgrade);
     this.#server.on('connect', handlers.upgrade);
+    this.#budgets = new BudgetService(options.budgets ?? new LocalBudgetStore(), {
+      registry: this.#metrics.registry,
+      logger: options.logger,
+    });
     this.#admin = new AdminServer(
       {
         ready: () => this.#active !== undefined && this.#draining === undefined,
@@ -150,6 +169,7 @@ export class Dataplane {
         upstreams: () => upstreamView(this.#pools.clusters),
         aiProviders: () => this.#ai.providerStatus(),
         usage: (params) => answerUsage(this.#usage, params),
+        budgets: () => budgetReport(this.#budgets),
       },
       this.#metrics.registry,
     );
@@ -191,6 +211,7 @@ export class Dataplane {
         routeMetrics: (id) => this.#metricsFor(id),
         timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
         rateLimits: this.#options.rateLimits,
+        budgets: this.#budgets,
         responseCache: this.#responseCache,
       });
     } catch (error) {
@@ -266,6 +287,7 @@ export class Dataplane {
       this.#server.close(() => resolve());
     });
     const secureClosed = this.#secure?.stopAccepting();
+    this.#h2c?.close();
     if (this.#inflight > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
       const timeout = new AbortController();
@@ -276,6 +298,7 @@ export class Dataplane {
     this.#cut = cut > 0;
     this.#server.closeAllConnections();
     this.#secure?.closeAll();
+    this.#h2c?.destroy();
     await listenerClosed;
     await secureClosed;
     this.#active?.retire();

@@ -7,6 +7,7 @@ import type { RouteMetrics } from './observability/index.ts';
 import { compileEdgeSteps } from './policies/edge/index.ts';
 import { compileRouteGuardrails } from './policies/guardrails/index.ts';
 import {
+  type BudgetService,
   ConsumerDirectory,
   compilePolicyChain,
   LocalRateLimitStore,
@@ -23,6 +24,8 @@ export interface CompileOptions {
   timeouts?: { headersMs: number; idleMs: number };
   /** Rate-limit counters; they outlive snapshots. Default: one in-process store per pool registry. */
   rateLimits?: RateLimitStore;
+  /** Budget counters and reports; they outlive snapshots. Absent ⇒ budgets are not enforced. */
+  budgets?: BudgetService;
   /** The process's HTTP response cache (Policy cache); it outlives snapshots. */
   responseCache?: ResponseCacheStore;
 }
@@ -55,6 +58,7 @@ export class Generation implements ProxyConfig, Lease {
       const policyContext = {
         consumers: new ConsumerDirectory(snapshot.consumers),
         rateLimits: options.rateLimits ?? defaultRateLimitStore(options.pools),
+        budgets: options.budgets,
       };
       const context = {
         compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),

@@ -7,7 +7,7 @@ import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
-import type { RedisRateLimitStore } from './policies/redis.ts';
+import type { RedisBudgetStore, RedisRateLimitStore } from './policies/redis.ts';
 
 const USAGE = `Usage: node dataplane/src/main.ts [options]
        node dataplane/src/main.ts usage --admin <host:port> --by consumer|model|provider|route --window 1h
@@ -15,6 +15,7 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
   --listen <host:port>      proxy listener           (TOLLGATE_LISTEN, default 0.0.0.0:8080)
   --listen-tls <host:port>  HTTPS listener (HTTP/2 + HTTP/1.1, certificates from Route spec.tls)
                             (TOLLGATE_LISTEN_TLS; off by default)
+  --h2c                     also accept HTTP/2 with prior knowledge on --listen (TOLLGATE_H2C=true)
   --max-connections-per-ip <n>
                             open connections one client IP may hold per listener (TOLLGATE_MAX_CONNECTIONS_PER_IP)
   --response-cache-bytes <n>
@@ -25,7 +26,7 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
   --zone <zone>             topology zone            (TOLLGATE_ZONE)
   --tls-ca, --tls-cert, --tls-key <file>
                             mTLS to the controller   (TOLLGATE_TLS_CA, TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY)
-  --redis <url>             Redis for global rate limits (TOLLGATE_REDIS_URL; without it they count per pod)
+  --redis <url>             Redis for global rate limits and budgets (TOLLGATE_REDIS_URL; without it they count per pod)
   --redis-failure-mode open|closed
                             closed: every global limit refuses (503) when Redis does not answer, whatever
                             its policy says (TOLLGATE_REDIS_FAILURE_MODE, default open: the policy decides)
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     options: {
       listen: { type: 'string' },
       'listen-tls': { type: 'string' },
+      h2c: { type: 'boolean' },
       'max-connections-per-ip': { type: 'string' },
       'response-cache-bytes': { type: 'string' },
       admin: { type: 'string' },
@@ -142,6 +144,7 @@ async function main(): Promise<void> {
   const tracing = startTracing({ serviceName: 'tollgate-dataplane' });
   logger.info({ tracing: tracing.enabled, reason: tracing.reason }, 'tracing');
   let rateLimits: RedisRateLimitStore | undefined;
+  let budgets: RedisBudgetStore | undefined;
   let storeFailures: Counter<'mode'> | undefined;
   if (redisURL) {
     // Loaded only here: a data plane without Redis never loads the Redis client.
@@ -159,15 +162,19 @@ async function main(): Promise<void> {
         logger.warn({ err, failureMode: mode }, 'rate-limit store unavailable');
       },
     });
+    // Budgets fail open or closed per budget (Policy budgets[].failureMode).
+    budgets = new redis.RedisBudgetStore({ url: redisURL });
   } else {
-    logger.warn('no Redis configured (--redis): global rate limits count in this pod only');
+    logger.warn('no Redis configured (--redis): global rate limits and budgets count in this pod only');
   }
   const dataplane = new Dataplane({
     logger,
     listen,
     admin,
     rateLimits,
+    ...(budgets ? { budgets } : {}),
     ...(listenTls ? { listenTls } : {}),
+    ...(values.h2c || env.TOLLGATE_H2C === 'true' ? { h2c: true } : {}),
     ...(maxConnectionsPerIP ? { maxConnectionsPerIP } : {}),
     ...(responseCacheMaxBytes ? { responseCacheMaxBytes } : {}),
     ...(tracing.tracer ? { tracer: tracing.tracer } : {}),
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
     await Promise.all([client.stop(), dataplane.drain(drainSeconds * 1000)]);
     await dataplane.close();
     await rateLimits?.close();
+    await budgets?.close();
     await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'trace export at shutdown failed'));
     logger.info('stopped');
     logger.flush(() => process.exit(0));

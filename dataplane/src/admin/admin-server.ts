@@ -12,6 +12,8 @@ export interface AdminState {
   active(): { snapshot: Snapshot; appliedAt: Date } | undefined;
   /** Upstream endpoint health, circuits and load (GET /upstreams). */
   upstreams?(): unknown;
+  /** GET /budgets: every budget key of the current periods (spent, reserved, limit, period end). */
+  budgets?(): Promise<unknown>;
   /** GET /usage: top consumers, models, providers or routes over a window (see observability/usage.ts). */
   usage?(params: URLSearchParams): { status: number; body: unknown };
   /** GET /ai_providers: health-check state of the AI providers that have a health check. */
@@ -57,6 +59,14 @@ export class AdminServer {
         }
         case '/upstreams':
           return json(200, state.upstreams?.() ?? { clusters: [] });
+        case '/budgets':
+          if (!state.budgets) return json(200, { budgets: [] });
+          state.budgets().then(
+            (body) => json(200, body),
+            (error: Error) =>
+              json(503, { error: { code: 'TG_ERR_BUDGET_UNAVAILABLE', message: error.message } }),
+          );
+          return;
         case '/config_dump': {
           const active = state.active();
           const dump: ConfigDump = {

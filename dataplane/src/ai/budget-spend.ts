@@ -13,7 +13,11 @@ import type { Candidate } from './plan.ts';
 import type { ClientAPI, Operation } from './providers/types.ts';
 
 /** `max_completion_tokens` / `max_tokens` of the body, else the largest limit of the candidates' models. */
-function maxOutputTokens(json: Record<string, unknown>, candidates: readonly Candidate[], input: number): number {
+function maxOutputTokens(
+  json: Record<string, unknown>,
+  candidates: readonly Candidate[],
+  input: number,
+): number {
   for (const field of ['max_completion_tokens', 'max_tokens', 'max_output_tokens']) {
     const value = json[field];
     if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;

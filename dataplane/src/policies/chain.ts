@@ -5,6 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthorizationRuleIR, RateLimitIR, RoutePolicyIR } from '@tollgate/snapshot';
 import type { ErrorCode, ErrorParams } from '../errors.ts';
+import { type BudgetGuard, compileBudgetGuard } from './budgets/guard.ts';
+import type { BudgetService } from './budgets/service.ts';
 import type { CallerIdentity, ConsumerDirectory } from './consumers.ts';
 import { callerFromClaims, claimHeaders } from './jwt/claims.ts';
 import { compileJWTVerifier } from './jwt/verifier.ts';
@@ -55,11 +57,15 @@ export interface PolicyChain {
   admit(input: AdmitInput): Admission | Promise<Admission>;
   /** Authorization alone, with the model when known; undefined ⇒ allowed. */
   authorize(caller: CallerIdentity | undefined, model: string | undefined): Refusal | undefined;
+  /** The budgets this caller's AI requests reserve against; undefined ⇒ none. */
+  budgets(caller: CallerIdentity | undefined): BudgetGuard | undefined;
 }
 
 export interface ChainContext {
   consumers: ConsumerDirectory;
   rateLimits: RateLimitStore;
+  /** Budget counters and reports; without it budgets are not enforced (tests of other sections). */
+  budgets?: BudgetService | undefined;
 }
 
 const ANONYMOUS = { caller: undefined, credentialHeader: undefined } as const;
@@ -83,8 +89,21 @@ export function compilePolicyChain(
     return {
       authorization: own?.authorization ?? ir.authorization,
       rateLimits: own?.rateLimits ?? ir.rateLimits,
+      budgets: own?.budgets ?? ir.budgets,
     };
   };
+  // Budget guards compiled once per snapshot: the entry's and each consumer's own.
+  const guards = new Map<object, BudgetGuard>();
+  const service = ctx.budgets;
+  if (service) {
+    for (const section of [ir.budgets, ...[...byConsumer.values()].map((c) => c.budgets)]) {
+      if (section && !guards.has(section)) guards.set(section, compileBudgetGuard(section, service));
+    }
+  }
+  function budgets(caller: CallerIdentity | undefined): BudgetGuard | undefined {
+    const section = sectionsFor(caller).budgets;
+    return section ? guards.get(section) : undefined;
+  }
 
   type Authenticated = { context: RequestContext } | { refusal: Refusal; context: RequestContext };
 
@@ -231,7 +250,7 @@ export function compilePolicyChain(
     });
   }
 
-  return { admit, authorize };
+  return { admit, authorize, budgets };
 }
 
 function tokensOf(usage: TokenUsage, count: NonNullable<RateLimitIR['tokens']>): number {

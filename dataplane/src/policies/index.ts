@@ -1,4 +1,20 @@
 export {
+  type BudgetGuard,
+  type BudgetHold,
+  compileBudgetGuard,
+  type SpendDemand,
+  type SpentUsage,
+} from './budgets/guard.ts';
+export { BudgetService, budgetReport } from './budgets/service.ts';
+export {
+  type BudgetGrant,
+  type BudgetLine,
+  type BudgetStore,
+  type BudgetUsage,
+  LocalBudgetStore,
+} from './budgets/store.ts';
+export { type Period, type PeriodWindow, periodWindow } from './budgets/windows.ts';
+export {
   type Admission,
   type AdmitInput,
   type ChainContext,

@@ -1,0 +1,206 @@
+// The budgets of a route entry (one Policy's `budgets` section), compiled once per snapshot. For
+// a request it reserves the most the request can cost in every budget that counts the caller,
+// all or nothing; the hold it returns settles with the metered usage once the response is over
+// (or releases on failure) and tells a stream whether it still fits what was granted.
+import { randomUUID } from 'node:crypto';
+import type { BudgetIR, BudgetsIR } from '@tollgate/snapshot';
+import type { Refusal } from '../chain.ts';
+import type { CallerIdentity } from '../consumers.ts';
+import type { BudgetService } from './service.ts';
+import type { BudgetGrant, BudgetLine } from './store.ts';
+import { periodWindow } from './windows.ts';
+
+/** The most a request can use, as the AI gateway works it out before calling a provider. */
+export interface SpendDemand {
+  /** Prompt tokens (the gateway's estimate). */
+  inputTokens: number;
+  /** Most output tokens: the request's max_tokens, else the model's limit; Infinity if none. */
+  maxOutputTokens: number;
+  /** Most the tokens can cost in `currency` (micro-units) across the candidate models; 0 if none is priced in it. */
+  costMicros(currency: string, inputTokens: number, outputTokens: number): number;
+}
+
+/** What the request was metered at. */
+export interface SpentUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costMicros?: number | undefined;
+  currency?: string | undefined;
+}
+
+export interface BudgetHold {
+  /** Response headers (shadow budgets the request would have exceeded). */
+  readonly headers: Record<string, string>;
+  /** True when an enforced budget granted less than the most the request can cost. */
+  readonly partial: boolean;
+  /** Whether `outputTokens` generated so far still fit every partial grant. */
+  fits(outputTokens: number): boolean;
+  /** The error a stream ends with when it no longer fits (in the caller's format). */
+  cutRefusal(): Refusal;
+  /** Once: charges the metered usage (undefined ⇒ nothing was served: a plain release). */
+  settle(usage: SpentUsage | undefined): void;
+}
+
+export interface BudgetGuard {
+  reserve(caller: CallerIdentity | undefined, demand: SpendDemand): Promise<BudgetHold | Refusal>;
+}
+
+const PERIOD_NOUN = { day: 'day', week: 'week', month: 'month' } as const;
+
+export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): BudgetGuard {
+  const budgets = ir.budgets.map((b) => ({ ir: b, label: `${ir.from}/${b.name}` }));
+
+  function linesFor(caller: CallerIdentity | undefined, demand: SpendDemand, now: number): BudgetLine[] {
+    return budgets.map(({ ir: b, label }) => {
+      const subject = subjectOf(b, caller);
+      const window = periodWindow(b.period, b.timeZone, now);
+      const want = Math.min(
+        b.limit,
+        Math.ceil(amount(b, demand, demand.inputTokens, demand.maxOutputTokens)),
+      );
+      return {
+        key: `${label}/${b.per}=${subject}@${window.id}`,
+        budget: label,
+        per: b.per,
+        subject,
+        unit: b.unit,
+        ...(b.currency ? { currency: b.currency } : {}),
+        limit: b.limit,
+        windowEnd: window.end,
+        want: Number.isFinite(want) ? want : b.limit,
+        enforce: b.mode === 'enforce',
+      };
+    });
+  }
+
+  async function reserve(
+    caller: CallerIdentity | undefined,
+    demand: SpendDemand,
+  ): Promise<BudgetHold | Refusal> {
+    const lines = linesFor(caller, demand, Date.now());
+    const holdId = randomUUID();
+    let grants: BudgetGrant[];
+    try {
+      grants = await service.store.reserve(holdId, lines);
+    } catch (error) {
+      // The store did not answer: budgets that fail closed refuse; the others let the request
+      // through unmetered by them (and say so in the log and metrics).
+      const closed = budgets.find(({ ir: b }) => b.mode === 'enforce' && b.failureMode === 'closed');
+      service.storeFailed(error as Error, closed ? 'closed' : 'open');
+      if (closed) {
+        return {
+          code: 'TG_ERR_BUDGET_UNAVAILABLE',
+          params: { budget: closed.ir.name, reason: (error as Error).message },
+        };
+      }
+      return unmetered;
+    }
+    const refusedAt = grants.findIndex((g) => !g.allowed);
+    if (refusedAt >= 0) {
+      const b = budgets[refusedAt]!.ir;
+      const line = lines[refusedAt]!;
+      const g = grants[refusedAt]!;
+      service.exceeded(line, 'enforce');
+      return {
+        code: 'TG_ERR_BUDGET_EXCEEDED',
+        params: {
+          budget: b.name,
+          key: describeSubject(line),
+          period: PERIOD_NOUN[b.period],
+          detail: `${formatAmount(b, g.spent)} spent${g.reserved > 0 ? `, ${formatAmount(b, g.reserved)} reserved by requests in flight` : ''}, limit ${formatAmount(b, b.limit)}`,
+          resetsAt: new Date(line.windowEnd).toISOString(),
+        },
+        headers: { 'retry-after': String(Math.max(1, Math.ceil((line.windowEnd - Date.now()) / 1000))) },
+      };
+    }
+    const shadowOver = lines.filter(
+      (l, i) => !l.enforce && grants[i]!.spent + grants[i]!.reserved + l.want > l.limit,
+    );
+    for (const l of shadowOver) service.exceeded(l, 'shadow');
+    // Partial grants: the request gets what is left and must stop when that is used.
+    const partial = lines
+      .map((l, i) => ({ b: budgets[i]!.ir, line: l, granted: grants[i]!.granted }))
+      .filter(({ b, line, granted }) => {
+        if (!line.enforce) return false;
+        return granted < amount(b, demand, demand.inputTokens, demand.maxOutputTokens);
+      });
+    let settled = false;
+    return {
+      headers:
+        shadowOver.length > 0
+          ? {
+              'x-tollgate-budget-shadow-exceeded': shadowOver
+                .map((l) => l.budget.split('/').pop())
+                .join(', '),
+            }
+          : {},
+      partial: partial.length > 0,
+      fits: (outputTokens) =>
+        partial.every(({ b, granted }) => amount(b, demand, demand.inputTokens, outputTokens) <= granted),
+      cutRefusal: () => {
+        const { b, line, granted } = partial[0]!;
+        return {
+          code: 'TG_ERR_BUDGET_EXCEEDED',
+          params: {
+            budget: b.name,
+            key: describeSubject(line),
+            period: PERIOD_NOUN[b.period],
+            detail: `the response was cut where the ${formatAmount(b, granted)} left ran out`,
+            resetsAt: new Date(line.windowEnd).toISOString(),
+          },
+        };
+      },
+      settle: (usage) => {
+        if (settled) return;
+        settled = true;
+        const spent = budgets.map(({ ir: b }) => (usage ? spentAmount(b, usage) : 0));
+        void Promise.resolve(service.store.settle(holdId, lines, spent)).then(
+          () => service.settled(lines, spent),
+          (error: unknown) => service.storeFailed(error as Error, 'open'),
+        );
+      },
+    };
+  }
+
+  return { reserve };
+}
+
+const unmetered: BudgetHold = {
+  headers: {},
+  partial: false,
+  fits: () => true,
+  cutRefusal: () => ({ code: 'TG_ERR_BUDGET_EXCEEDED', params: {} }),
+  settle: () => {},
+};
+
+function subjectOf(b: BudgetIR, caller: CallerIdentity | undefined): string {
+  if (b.per === 'consumer') return caller?.id ?? '-';
+  if (b.per === 'team') return caller?.team ?? '-';
+  return caller?.tenant ?? '-';
+}
+
+function describeSubject(line: BudgetLine): string {
+  if (line.subject === '-') return `callers without a ${line.per}`;
+  if (line.per === 'consumer') return `consumer ${line.subject.replace(/^consumer\//, '')}`;
+  return `${line.per} ${line.subject}`;
+}
+
+/** What `inputTokens` + `outputTokens` count against a budget. */
+function amount(b: BudgetIR, demand: SpendDemand, inputTokens: number, outputTokens: number): number {
+  if (b.unit === 'cost') return demand.costMicros(b.currency ?? 'USD', inputTokens, outputTokens);
+  if (b.count === 'input') return inputTokens;
+  if (b.count === 'output') return outputTokens;
+  return inputTokens + outputTokens;
+}
+
+function spentAmount(b: BudgetIR, usage: SpentUsage): number {
+  if (b.unit === 'cost') return usage.currency === (b.currency ?? 'USD') ? (usage.costMicros ?? 0) : 0;
+  if (b.count === 'input') return usage.inputTokens;
+  if (b.count === 'output') return usage.outputTokens;
+  return usage.inputTokens + usage.outputTokens;
+}
+
+function formatAmount(b: BudgetIR, value: number): string {
+  if (b.unit === 'tokens') return `${value} tokens`;
+  return `${(value / 1_000_000).toFixed(6).replace(/0{1,4}$/, '')} ${b.currency ?? 'USD'}`;
+}

@@ -1,0 +1,218 @@
+// Budgets shared by data-plane pods: LocalBudgetStore's behaviour in Redis, one Lua script per
+// call so that reserving across the budgets of a request is atomic against every other pod. A
+// key is a hash (spent, reserved, one field per hold, and what the admin API shows) beside a
+// sorted set of hold ids by expiry; scripts read Redis's own clock (TIME) to expire holds.
+import { Redis } from 'ioredis';
+import type { FailureMode } from '../store-errors.ts';
+import {
+  type BudgetGrant,
+  type BudgetLine,
+  type BudgetStore,
+  type BudgetUsage,
+  HOLD_TTL_MS,
+  KEY_GRACE_MS,
+} from './store.ts';
+
+// Shared by both scripts: drop holds that expired (their pod never settled).
+const EXPIRE_HOLDS = `
+local function expire_holds(h, z, now)
+  local ids = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+  for _, id in ipairs(ids) do
+    local amount = tonumber(redis.call('HGET', h, 'h:' .. id) or '0')
+    redis.call('HINCRBY', h, 'reserved', string.format('%d', -amount))
+    redis.call('HDEL', h, 'h:' .. id)
+    redis.call('ZREM', z, id)
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+// KEYS: hash, holds per line. ARGV: holdId, holdTtlMs, then per line (9): want, limit, enforce,
+// expireAt, budget, per, subject, unit, currency, windowEnd → 10. Returns per line: allowed,
+// granted, spent, reserved.
+const RESERVE = `${EXPIRE_HOLDS}
+local hold, ttl = ARGV[1], tonumber(ARGV[2])
+local n = #KEYS / 2
+local rows, ok = {}, true
+for i = 1, n do
+  local h, z = KEYS[2*i-1], KEYS[2*i]
+  expire_holds(h, z, now)
+  local b = 2 + (i-1) * 10
+  local want, limit, enforce = tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
+  local spent = tonumber(redis.call('HGET', h, 'spent') or '0')
+  local reserved = tonumber(redis.call('HGET', h, 'reserved') or '0')
+  local room = limit - spent - reserved
+  local granted = want
+  if enforce then
+    if room <= 0 then ok = false end
+    granted = math.max(0, math.min(want, room))
+  end
+  rows[i] = { granted, spent, reserved }
+end
+local out = {}
+for i = 1, n do
+  local h, z = KEYS[2*i-1], KEYS[2*i]
+  local b = 2 + (i-1) * 10
+  local granted = ok and rows[i][1] or 0
+  if ok then
+    redis.call('HINCRBY', h, 'reserved', string.format('%d', granted))
+    redis.call('HSET', h, 'h:' .. hold, string.format('%d', granted), 'limit', ARGV[b+2], 'budget', ARGV[b+5],
+      'per', ARGV[b+6], 'subject', ARGV[b+7], 'unit', ARGV[b+8], 'currency', ARGV[b+9], 'windowEnd', ARGV[b+10])
+    redis.call('ZADD', z, now + ttl, hold)
+    redis.call('PEXPIREAT', h, ARGV[b+4])
+    redis.call('PEXPIREAT', z, ARGV[b+4])
+  end
+  out[#out+1] = ok and 1 or 0
+  out[#out+1] = granted
+  out[#out+1] = rows[i][2]
+  out[#out+1] = rows[i][3]
+end
+return out
+`;
+
+// KEYS: hash, holds per line. ARGV: holdId, then per line: spent, expireAt.
+const SETTLE = `${EXPIRE_HOLDS}
+local hold = ARGV[1]
+for i = 1, #KEYS / 2 do
+  local h, z = KEYS[2*i-1], KEYS[2*i]
+  expire_holds(h, z, now)
+  local amount = redis.call('HGET', h, 'h:' .. hold)
+  if amount then
+    redis.call('HINCRBY', h, 'reserved', string.format('%d', -tonumber(amount)))
+    redis.call('HDEL', h, 'h:' .. hold)
+    redis.call('ZREM', z, hold)
+  end
+  local spent = tonumber(ARGV[2*i])
+  if spent > 0 then
+    redis.call('HINCRBY', h, 'spent', string.format('%d', spent))
+    redis.call('PEXPIREAT', h, ARGV[2*i+1])
+  end
+end
+return 1
+`;
+
+export interface RedisBudgetStoreOptions {
+  url: string;
+  /** Per command; past it Redis counts as unreachable. Default 250 ms. */
+  commandTimeoutMs?: number;
+  /** Prefix of every key. Default `tollgate:budget:`. */
+  keyPrefix?: string;
+  /** Called when Redis failed, with what the budget did about it. */
+  onFailure?: (error: Error, mode: FailureMode) => void;
+}
+
+type ScriptedRedis = Redis & {
+  tgBudgetReserve(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
+  tgBudgetSettle(numKeys: number, ...args: Array<string | number>): Promise<number>;
+};
+
+const HOLDS_SUFFIX = ':holds';
+
+export class RedisBudgetStore implements BudgetStore {
+  readonly #redis: ScriptedRedis;
+  readonly #prefix: string;
+  readonly #onFailure: RedisBudgetStoreOptions['onFailure'];
+
+  constructor(options: RedisBudgetStoreOptions) {
+    this.#prefix = options.keyPrefix ?? 'tollgate:budget:';
+    this.#onFailure = options.onFailure;
+    // As for rate limits: a slow Redis costs a request at most one command timeout, no retries.
+    const redis = new Redis(options.url, {
+      commandTimeout: options.commandTimeoutMs ?? 250,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      disconnectTimeout: 100,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    });
+    redis.on('error', () => {
+      // Reported per call through the errors the callers see; the client reconnects by itself.
+    });
+    redis.defineCommand('tgBudgetReserve', { lua: RESERVE });
+    redis.defineCommand('tgBudgetSettle', { lua: SETTLE });
+    this.#redis = redis as ScriptedRedis;
+  }
+
+  /** Throws when Redis does not answer; the guard decides by each budget's failure mode. */
+  async reserve(holdId: string, lines: readonly BudgetLine[]): Promise<BudgetGrant[]> {
+    const args: Array<string | number> = [holdId, HOLD_TTL_MS];
+    for (const l of lines) {
+      args.push(
+        l.want,
+        l.limit,
+        l.enforce ? 1 : 0,
+        l.windowEnd + KEY_GRACE_MS,
+        l.budget,
+        l.per,
+        l.subject,
+        l.unit,
+        l.currency ?? '',
+        l.windowEnd,
+      );
+    }
+    const reply = await this.#redis.tgBudgetReserve(lines.length * 2, ...this.#keys(lines), ...args);
+    return lines.map((_l, i) => ({
+      allowed: reply[i * 4] === 1,
+      granted: Number(reply[i * 4 + 1]),
+      spent: Number(reply[i * 4 + 2]),
+      reserved: Number(reply[i * 4 + 3]),
+    }));
+  }
+
+  async settle(holdId: string, lines: readonly BudgetLine[], spent: readonly number[]): Promise<void> {
+    const args: Array<string | number> = [holdId];
+    lines.forEach((l, i) => {
+      args.push(Math.max(0, Math.round(spent[i] ?? 0)), l.windowEnd + KEY_GRACE_MS);
+    });
+    try {
+      await this.#redis.tgBudgetSettle(lines.length * 2, ...this.#keys(lines), ...args);
+    } catch (error) {
+      // Spent tokens cannot be refused; a lost settlement only loosens the budget (and its hold
+      // expires by itself).
+      this.#onFailure?.(error as Error, 'open');
+    }
+  }
+
+  async usage(): Promise<BudgetUsage[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) if (!key.endsWith(HOLDS_SUFFIX)) keys.push(key);
+    } while (cursor !== '0');
+    keys.sort();
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) pipeline.hgetall(key);
+    const replies = (await pipeline.exec()) ?? [];
+    const now = Date.now();
+    return keys.flatMap((key, i) => {
+      const h = (replies[i]?.[1] ?? {}) as Record<string, string>;
+      if (!h.budget) return [];
+      const windowEnd = Number(h.windowEnd);
+      if (windowEnd + KEY_GRACE_MS <= now) return [];
+      return [
+        {
+          key: key.slice(this.#prefix.length),
+          budget: h.budget,
+          per: h.per ?? '',
+          subject: h.subject ?? '',
+          unit: h.unit ?? '',
+          ...(h.currency ? { currency: h.currency } : {}),
+          limit: Number(h.limit),
+          spent: Number(h.spent ?? 0),
+          reserved: Number(h.reserved ?? 0),
+          windowEnd,
+        },
+      ];
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#redis.disconnect();
+  }
+
+  #keys(lines: readonly BudgetLine[]): string[] {
+    return lines.flatMap((l) => [this.#prefix + l.key, this.#prefix + l.key + HOLDS_SUFFIX]);
+  }
+}

@@ -1,0 +1,167 @@
+// Budgets as the data plane runs them: the store (in process or Redis), outliving snapshots, and
+// what they report — Prometheus gauges read from the store at scrape time (labels bounded: the
+// budget, its kind of key, and the consumer only for per-consumer budgets), counters of refusals
+// and store failures, and log lines (at most one per budget key per minute).
+import type { Logger } from '@tollgate/telemetry';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { FailureMode } from '../store-errors.ts';
+import type { BudgetLine, BudgetStore, BudgetUsage } from './store.ts';
+
+const LOG_EVERY_MS = 60_000;
+const MAX_LOGGED_KEYS = 10_000;
+
+type Series = { budget: string; per: string; consumer: string; unit: string };
+
+export class BudgetService {
+  readonly store: BudgetStore;
+  readonly #logger: Logger | undefined;
+  readonly #exceeded: Counter<'budget' | 'per' | 'mode'> | undefined;
+  readonly #failures: Counter<'mode'> | undefined;
+  readonly #lastLogged = new Map<string, number>();
+  /** The store read in flight: the three gauges of one scrape share it. */
+  #scrape: Promise<Map<string, Series & { spent: number; reserved: number; limit: number }>> | undefined;
+
+  constructor(store: BudgetStore, options: { registry?: Registry; logger?: Logger } = {}) {
+    this.store = store;
+    this.#logger = options.logger;
+    const { registry } = options;
+    if (!registry) return;
+    const labelNames = ['budget', 'per', 'consumer', 'unit'] as const;
+    const gauge = (
+      name: string,
+      help: string,
+      pick: (r: { spent: number; reserved: number; limit: number }) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect: async function (this: Gauge<(typeof labelNames)[number]>) {
+          this.reset();
+          for (const row of (await service.#rows()).values()) {
+            const { spent, reserved, limit, ...labels } = row;
+            this.set(labels, pick({ spent, reserved, limit }));
+          }
+        },
+      });
+    const service = this;
+    gauge(
+      'tollgate_budget_spent',
+      'Spent in the current period (tokens, or micro-units of the currency for cost budgets); summed over keys for per-team and per-tenant budgets.',
+      (r) => r.spent,
+    );
+    gauge(
+      'tollgate_budget_reserved',
+      'Reserved by requests in flight, as tollgate_budget_spent.',
+      (r) => r.reserved,
+    );
+    gauge('tollgate_budget_limit', 'The limit of one key of the budget, in the same unit.', (r) => r.limit);
+    this.#exceeded = new Counter({
+      name: 'tollgate_budget_exceeded_total',
+      help: 'Requests refused by an enforced budget (mode enforce) or that a shadow budget would have refused (mode shadow).',
+      labelNames: ['budget', 'per', 'mode'],
+      registers: [registry],
+    });
+    this.#failures = new Counter({
+      name: 'tollgate_budget_store_failures_total',
+      help: 'Budget decisions taken without the shared store, by failure mode (open: admitted unmetered, closed: refused).',
+      labelNames: ['mode'],
+      registers: [registry],
+    });
+  }
+
+  usage(): Promise<BudgetUsage[]> {
+    return Promise.resolve(this.store.usage());
+  }
+
+  exceeded(line: BudgetLine, mode: 'enforce' | 'shadow'): void {
+    this.#exceeded?.labels(line.budget, line.per, mode).inc();
+    if (!this.#shouldLog(`${mode} ${line.key}`)) return;
+    this.#logger?.warn(
+      { budget: line.budget, per: line.per, subject: line.subject, limit: line.limit, unit: line.unit, mode },
+      mode === 'shadow' ? 'shadow budget exceeded (request admitted)' : 'budget exceeded (request refused)',
+    );
+  }
+
+  settled(_lines: readonly BudgetLine[], _spent: readonly number[]): void {
+    // Gauges read the store at scrape time; nothing to update per request.
+  }
+
+  storeFailed(error: Error, mode: FailureMode): void {
+    this.#failures?.labels(mode).inc();
+    if (!this.#shouldLog(`store ${mode}`)) return;
+    this.#logger?.warn({ err: error, failureMode: mode }, 'budget store unavailable');
+  }
+
+  async close(): Promise<void> {
+    await this.store.close?.();
+  }
+
+  #shouldLog(key: string): boolean {
+    const now = Date.now();
+    const last = this.#lastLogged.get(key);
+    if (last !== undefined && now - last < LOG_EVERY_MS) return false;
+    if (this.#lastLogged.size >= MAX_LOGGED_KEYS) this.#lastLogged.clear();
+    this.#lastLogged.set(key, now);
+    return true;
+  }
+
+  #rows() {
+    if (this.#scrape) return this.#scrape;
+    const now = Date.now();
+    const rows = this.usage().then(
+      (usage) => {
+        const out = new Map<string, Series & { spent: number; reserved: number; limit: number }>();
+        for (const u of usage) {
+          if (u.windowEnd <= now) continue;
+          const series: Series = {
+            budget: u.budget,
+            per: u.per,
+            consumer: u.per === 'consumer' ? u.subject : '',
+            unit: u.unit === 'cost' ? (u.currency ?? 'USD') : 'tokens',
+          };
+          const id = `${series.budget}\u0000${series.per}\u0000${series.consumer}`;
+          const row = out.get(id) ?? { ...series, spent: 0, reserved: 0, limit: u.limit };
+          row.spent += u.spent;
+          row.reserved += u.reserved;
+          out.set(id, row);
+        }
+        return out;
+      },
+      () => new Map(),
+    );
+    this.#scrape = rows;
+    // Cleared once read: the next scrape reads the store afresh.
+    void rows.then(() => {
+      setImmediate(() => {
+        if (this.#scrape === rows) this.#scrape = undefined;
+      });
+    });
+    return rows;
+  }
+}
+
+/** GET /budgets on the admin port: every key of the current periods, soonest reset first. */
+export async function budgetReport(service: BudgetService): Promise<{ budgets: unknown[] }> {
+  const usage = await service.usage();
+  const now = Date.now();
+  return {
+    budgets: usage
+      .filter((u) => u.windowEnd > now)
+      .sort((a, b) => a.windowEnd - b.windowEnd || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((u) => ({
+        budget: u.budget,
+        per: u.per,
+        subject: u.subject,
+        unit: u.unit,
+        ...(u.currency ? { currency: u.currency } : {}),
+        limit: u.limit,
+        spent: u.spent,
+        reserved: u.reserved,
+        remaining: Math.max(0, u.limit - u.spent - u.reserved),
+        windowEnd: new Date(u.windowEnd).toISOString(),
+        key: u.key,
+      })),
+  };
+}

@@ -170,6 +170,19 @@ describe.each(ADAPTER_CASES)('adapter $type', (row: AdapterCase) => {
     expectExact(await metered(), reported);
   });
 
+  test('both SDKs configured with nothing but the base URL and a key work as they come', async () => {
+    const plainOpenAI = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key' });
+    const completion = await plainOpenAI.chat.completions.create({ model, messages });
+    expect(completion.choices[0]!.message.content).toBe('Echo: hello there ☕ café');
+    await metered();
+    const plainAnthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'client-key' });
+    const message = await plainAnthropic.messages
+      .stream({ model, max_tokens: 64, messages: [{ role: 'user', content: 'hello there' }] })
+      .finalMessage();
+    expect(message.content[0]).toMatchObject({ type: 'text', text: 'Echo: hello there ☕ café' });
+    expectExact(await metered(), mock.reported.at(-1));
+  });
+
   test('OpenAI client: a stream with usage asked for delivers the text and one usage chunk; metering is exact', async () => {
     const stream = await openai.chat.completions.create({
       model,

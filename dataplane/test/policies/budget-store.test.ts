@@ -1,0 +1,225 @@
+// One behaviour table, both BudgetStore implementations (in process and Redis), plus the calendar
+// periods budgets count in and a data plane whose budget store fails (open or closed).
+import { type MockProvider, type StartedRedis, startOpenAIMock, startRedis } from '@tollgate/testkit';
+import OpenAI from 'openai';
+import {
+  type BudgetLine,
+  type BudgetStore,
+  LocalBudgetStore,
+  periodWindow,
+} from '../../src/policies/index.ts';
+import { RedisBudgetStore } from '../../src/policies/redis.ts';
+import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+
+let redis: StartedRedis;
+const opened: BudgetStore[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close?.()));
+  await redis?.stop();
+});
+
+const stores: Array<[string, () => BudgetStore]> = [
+  ['local', () => new LocalBudgetStore()],
+  [
+    'redis',
+    () => {
+      const store = new RedisBudgetStore({ url: redis.url, keyPrefix: `budget${++prefixes}:` });
+      opened.push(store);
+      return store;
+    },
+  ],
+];
+
+const line = (want: number, extra: Partial<BudgetLine> = {}): BudgetLine => ({
+  key: 'policy/ns/p/tokens/consumer=consumer/ns/a@2026-11',
+  budget: 'policy/ns/p/tokens',
+  per: 'consumer',
+  subject: 'consumer/ns/a',
+  unit: 'tokens',
+  limit: 100,
+  windowEnd: Date.now() + 3_600_000,
+  want,
+  enforce: true,
+  ...extra,
+});
+
+describe.each(stores)('%s store', (_name, create) => {
+  test('reserves while there is room, grants what is left, then refuses', async () => {
+    const store = create();
+    const a = (await store.reserve('a', [line(60)]))[0]!;
+    const b = (await store.reserve('b', [line(60)]))[0]!;
+    const c = (await store.reserve('c', [line(60)]))[0]!;
+    expect([a.allowed, a.granted, a.spent, a.reserved]).toEqual([true, 60, 0, 0]);
+    expect([b.allowed, b.granted, b.reserved]).toEqual([true, 40, 60]);
+    expect([c.allowed, c.granted, c.reserved]).toEqual([false, 0, 100]);
+  });
+
+  test('settling replaces the reservation with the amount spent; releasing gives it back', async () => {
+    const store = create();
+    await store.reserve('a', [line(60)]);
+    await store.reserve('b', [line(30)]);
+    await store.settle('a', [line(60)], [25]);
+    await store.settle('b', [line(30)], [0]);
+    const [usage] = await store.usage();
+    expect(usage).toMatchObject({
+      spent: 25,
+      reserved: 0,
+      limit: 100,
+      subject: 'consumer/ns/a',
+      unit: 'tokens',
+    });
+    const next = (await store.reserve('c', [line(80)]))[0]!;
+    expect([next.allowed, next.granted, next.spent]).toEqual([true, 75, 25]);
+  });
+
+  test('settling twice, or a hold it does not know, does not give back what it never reserved', async () => {
+    const store = create();
+    await store.reserve('a', [line(50)]);
+    await store.settle('a', [line(50)], [10]);
+    await store.settle('a', [line(50)], [0]);
+    await store.settle('never', [line(50)], [0]);
+    const [usage] = await store.usage();
+    expect(usage).toMatchObject({ spent: 10, reserved: 0 });
+  });
+
+  test('is all or nothing across the budgets of a request', async () => {
+    const store = create();
+    const tight = line(10, { key: 'tight', limit: 5 });
+    await store.reserve('first', [tight]);
+    const grants = await store.reserve('second', [line(50), tight]);
+    expect(grants.map((g) => g.allowed)).toEqual([false, false]);
+    const usage = await store.usage();
+    expect(usage.find((u) => u.key === line(0).key)?.reserved ?? 0).toBe(0);
+  });
+
+  test('a shadow budget grants everything and never refuses', async () => {
+    const store = create();
+    const shadow = line(80, { enforce: false });
+    await store.reserve('a', [shadow]);
+    const b = (await store.reserve('b', [shadow]))[0]!;
+    expect([b.allowed, b.granted, b.reserved]).toEqual([true, 80, 80]);
+  });
+
+  test('a cost budget keeps its currency for reports', async () => {
+    const store = create();
+    await store.reserve('a', [line(7, { key: 'money', unit: 'cost', currency: 'EUR', limit: 1_000_000 })]);
+    const usage = await store.usage();
+    expect(usage.find((u) => u.key === 'money')).toMatchObject({
+      unit: 'cost',
+      currency: 'EUR',
+      reserved: 7,
+    });
+  });
+});
+
+describe('calendar periods', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  test('a day in a time zone starts at local midnight', () => {
+    const w = periodWindow('day', 'Europe/Paris', at('2026-11-25T23:30:00Z'));
+    expect(w.id).toBe('2026-11-26');
+    expect(new Date(w.start).toISOString()).toBe('2026-11-25T23:00:00.000Z');
+    expect(new Date(w.end).toISOString()).toBe('2026-11-26T23:00:00.000Z');
+  });
+
+  test('the day daylight saving starts is 23 hours long', () => {
+    const w = periodWindow('day', 'America/New_York', at('2026-03-08T12:00:00Z'));
+    expect(w.id).toBe('2026-03-08');
+    expect((w.end - w.start) / 3_600_000).toBe(23);
+    expect(new Date(w.start).toISOString()).toBe('2026-03-08T05:00:00.000Z');
+  });
+
+  test('weeks start on Monday', () => {
+    const w = periodWindow('week', 'UTC', at('2026-11-29T10:00:00Z'));
+    expect(w.id).toBe('2026-11-23/P1W');
+    expect(new Date(w.start).toISOString()).toBe('2026-11-23T00:00:00.000Z');
+    expect(new Date(w.end).toISOString()).toBe('2026-11-30T00:00:00.000Z');
+  });
+
+  test('a month ends at the first of the next, across the year end', () => {
+    const w = periodWindow('month', 'Asia/Tokyo', at('2026-12-31T16:00:00Z'));
+    expect(w.id).toBe('2027-01');
+    expect(new Date(w.start).toISOString()).toBe('2026-12-31T15:00:00.000Z');
+    expect(new Date(w.end).toISOString()).toBe('2027-01-31T15:00:00.000Z');
+  });
+});
+
+describe('when Redis does not answer', () => {
+  let dead: StartedRedis;
+  let provider: MockProvider;
+  let gateway: Gateway;
+
+  beforeAll(async () => {
+    dead = await startRedis();
+    await dead.stop();
+    provider = await startOpenAIMock();
+    const store = new RedisBudgetStore({ url: dead.url, commandTimeoutMs: 100 });
+    opened.push(store);
+    const budgetPolicy = (name: string, failureMode: string) => ({
+      apiVersion: 'tollgate.dev/v1alpha1',
+      kind: 'Policy',
+      metadata: { name, namespace: 'ai' },
+      spec: {
+        targetRefs: [{ kind: 'Route', name }],
+        budgets: [{ name: `${name}-budget`, tokens: { limit: 1000 }, failureMode }],
+      },
+    });
+    gateway = await startGateway(
+      [
+        ...providerObjects({
+          name: 'llm',
+          apiKey: provider.apiKey,
+          spec: {
+            type: 'openai',
+            baseURL: provider.baseURL,
+            models: [{ name: 'open-model' }, { name: 'closed-model' }],
+          },
+        }),
+        routeObject('open', [
+          {
+            matches: [{ model: { value: 'open-model' } }],
+            backendRefs: [{ kind: 'AIProvider', name: 'llm' }],
+          },
+        ]),
+        routeObject('closed', [
+          {
+            matches: [{ model: { value: 'closed-model' } }],
+            backendRefs: [{ kind: 'AIProvider', name: 'llm' }],
+          },
+        ]),
+        budgetPolicy('open', 'open'),
+        budgetPolicy('closed', 'closed'),
+      ],
+      { budgets: store },
+    );
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await provider?.close();
+  });
+
+  const ask = (model: string) =>
+    new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+
+  test('a budget that fails open admits the request', async () => {
+    const reply = await ask('open-model');
+    expect(reply.choices).toHaveLength(1);
+  });
+
+  test('a budget that fails closed refuses with 503 naming the budget', async () => {
+    const error = await ask('closed-model').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((error as Error).message).toMatch(/budget "closed-budget" fails closed/);
+  });
+});

@@ -56,12 +56,17 @@ export class AIGateway implements AIGatewaySettings {
   readonly cooldowns = new CoolDowns();
   readonly load = new BackendLoad();
   readonly limits = new ProviderLimits();
-  readonly health = new ProviderHealth();
+  readonly health: ProviderHealth;
   readonly maxRequestBodyBytes: number;
   readonly maxResponseBodyBytes: number;
 
   constructor(options: AIGatewayOptions) {
     this.metrics = options.metrics;
+    this.health = new ProviderHealth((provider, healthy) => {
+      const labels = { tollgate_provider: provider.name, gen_ai_provider_name: provider.ir.type };
+      if (healthy === undefined) this.metrics.providerHealthy.remove(labels);
+      else this.metrics.providerHealthy.set(labels, healthy ? 1 : 0);
+    });
     this.maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
     this.maxResponseBodyBytes = options.maxResponseBodyBytes ?? 64 * 1024 * 1024;
   }

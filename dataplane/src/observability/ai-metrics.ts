@@ -2,7 +2,7 @@
 // gen_ai.client.operation.duration, gen_ai.server.time_to_first_token) in Prometheus form, plus the
 // gateway's own cost, token and attempt counters. Labels are bounded: provider ids and model names
 // come from the snapshot (a provider without a model list gets at most MAX_OPEN_MODELS names).
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 const SERIES = [
   'gen_ai_operation_name',
@@ -21,6 +21,8 @@ export interface AIMetrics {
   tokens: Counter<SeriesLabel | 'gen_ai_token_type' | 'estimated'>;
   cost: Counter<SeriesLabel | 'currency'>;
   attempts: Counter<'tollgate_provider' | 'gen_ai_provider_name' | 'outcome'>;
+  /** 1 while an AIProvider with a health check passes it, 0 while it is out of rotation. */
+  providerHealthy: Gauge<'tollgate_provider' | 'gen_ai_provider_name'>;
   /** Guardrail decisions by stage (request, response), rule kind and action (mask, block, log). */
   guardrailDecisions: Counter<'stage' | 'rule' | 'action'>;
 }
@@ -77,8 +79,14 @@ export function createAIMetrics(registry: Registry): AIMetrics {
     }),
     attempts: new Counter({
       name: 'tollgate_ai_upstream_attempts_total',
-      help: 'Attempts to providers, by outcome: success, rate_limited, overloaded, server_error, timeout, connect_error, cooling_down, rejected.',
+      help: 'Attempts to providers, by outcome: success, rate_limited, overloaded, server_error, timeout, connect_error, cooling_down, unhealthy, rejected.',
       labelNames: ['tollgate_provider', 'gen_ai_provider_name', 'outcome'],
+      registers: [registry],
+    }),
+    providerHealthy: new Gauge({
+      name: 'tollgate_ai_provider_healthy',
+      help: 'Whether an AIProvider with a health check takes traffic (1) or failed its probes and is passed over (0).',
+      labelNames: ['tollgate_provider', 'gen_ai_provider_name'],
       registers: [registry],
     }),
   };

@@ -83,6 +83,10 @@ class Checker {
     return this.#provider.name;
   }
 
+  get provider(): CheckedProvider {
+    return this.#provider;
+  }
+
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -148,11 +152,19 @@ class Checker {
   }
 }
 
+/** Told each checked provider's state when it is first checked, when it changes, and when it goes (undefined). */
+export type HealthListener = (provider: CheckedProvider, healthy: boolean | undefined) => void;
+
 export class ProviderHealth {
   readonly #checkers = new Map<string, Checker>();
   readonly #agent = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
+  readonly #listener: HealthListener | undefined;
   /** Bumped when any provider's health changes. */
   #version = 0;
+
+  constructor(listener?: HealthListener) {
+    this.#listener = listener;
+  }
 
   /**
    * Starts, keeps or stops checkers for the providers of a new snapshot. A provider whose
@@ -174,17 +186,18 @@ export class ProviderHealth {
       const existing = this.#checkers.get(provider.ir.id);
       if (existing?.key === key) continue;
       existing?.stop();
-      this.#checkers.set(
-        provider.ir.id,
-        new Checker(key, provider, config, this.#agent, () => {
-          this.#version++;
-        }),
-      );
+      const checker: Checker = new Checker(key, provider, config, this.#agent, () => {
+        this.#version++;
+        this.#listener?.(provider, checker.healthy);
+      });
+      this.#checkers.set(provider.ir.id, checker);
+      this.#listener?.(provider, true);
     }
     for (const [id, checker] of this.#checkers) {
       if (wanted.has(id)) continue;
       checker.stop();
       this.#checkers.delete(id);
+      this.#listener?.(checker.provider, undefined);
     }
   }
 

@@ -51,3 +51,40 @@ test("docs/traffic.md's protocol and response-handling manifests are accepted an
     perConsumer: false,
   });
 });
+
+test("docs/policies.md's edge protections compile onto the routes they target", async () => {
+  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
+  const objects = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
+    parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
+  );
+  const { snapshot, statuses } = translate(objects);
+  const edgePolicies = statuses.filter(
+    (s) => s.ref.kind === 'Policy' && ['edge', 'orders-cors'].includes(s.ref.name),
+  );
+  expect(edgePolicies.flatMap((s) => s.conditions.map((c) => c.status))).toEqual([
+    'True',
+    'True',
+    'True',
+    'True',
+  ]);
+  const entries = snapshot.virtualHosts.flatMap((h) => h.routes);
+  const orders = entries.find((e) => e.route.name === 'orders')?.edge;
+  expect(orders?.cors).toMatchObject({
+    from: 'policy/default/orders-cors',
+    allowOrigins: ['https://shop.example.com', 'https://*.shop.example.com'],
+    allowHeaders: ['content-type', 'authorization'],
+    allowCredentials: true,
+    maxAgeSeconds: 600,
+  });
+  expect(orders?.ipFilter?.from).toBe('policy/default/edge');
+  expect(orders?.limits).toEqual({
+    from: 'policy/default/edge',
+    maxRequestBodyBytes: 10_485_760,
+    maxRequestHeadersBytes: 16_384,
+    maxRequestHeaders: 100,
+  });
+  // The Namespace policy reaches every route; CORS only the one it targets.
+  const llm = entries.find((e) => e.route.name === 'llm')?.edge;
+  expect(llm?.ipFilter?.deny).toEqual(['10.66.0.0/16']);
+  expect(llm?.cors).toBeUndefined();
+});

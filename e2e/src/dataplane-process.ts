@@ -9,12 +9,18 @@ export interface DataplaneProcessPorts {
   gatewayPort: number;
   adminPort: number;
   grpcPort: number;
+  /** Extra flags (e.g. `--redis <url>`). */
+  args?: string[];
+  /** Identity sent to the controller; several data planes of one stack need distinct ones. */
+  nodeId?: string;
 }
 
 export async function startDataplaneProcess({
   gatewayPort,
   adminPort,
   grpcPort,
+  args = [],
+  nodeId = 'e2e-dataplane',
 }: DataplaneProcessPorts): Promise<StartedProcess> {
   const dataplane = startProcess(
     process.execPath,
@@ -27,7 +33,8 @@ export async function startDataplaneProcess({
       '--controller',
       `127.0.0.1:${grpcPort}`,
       '--node-id',
-      'e2e-dataplane',
+      nodeId,
+      ...args,
     ],
     { name: 'dataplane', cwd: root, env: { TOLLGATE_DRAIN_SECONDS: '2' } },
   );

@@ -54,8 +54,8 @@ export interface RoutePlan {
   readonly policy: PolicyChain | undefined;
   /** Content checks of AI requests and responses; undefined when no Policy sets guardrails. */
   readonly guardrails?: RouteGuardrails | undefined;
-  /** IP filter, size limits, CORS, compression and caching; undefined when no edge section applies. */
-  readonly edge?: EdgeSteps | undefined;
+  /** CORS, IP filter, size limits, compression, response cache; undefined when none applies. */
+  readonly edge: EdgeSteps | undefined;
 }
 
 export interface PlanContext {
@@ -68,7 +68,7 @@ export interface PlanContext {
   compilePolicy?(ir: RouteEntryIR): PolicyChain | undefined;
   /** Compiles the entry's guardrails (undefined when none apply). */
   compileGuardrails?(ir: RouteEntryIR): RouteGuardrails | undefined;
-  /** Compiles the entry's edge steps (undefined when none apply). */
+  /** Compiles the entry's edge steps (undefined when none applies). */
   compileEdge?(ir: RouteEntryIR): EdgeSteps | undefined;
 }
 

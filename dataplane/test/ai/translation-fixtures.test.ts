@@ -373,7 +373,13 @@ describe.each(ADAPTER_CASES)('provider $type', (row: AdapterCase) => {
     gateway = await startGateway([
       ...providerObjects({
         name: 'p',
-        spec: { ...spec, models: [{ name: row.chatModel, pricing: PRICING }] },
+        spec: {
+          ...spec,
+          models: [row.chatModel, ...(row.embeddingsModel ? [row.embeddingsModel] : [])].map((name) => ({
+            name,
+            pricing: PRICING,
+          })),
+        },
         apiKey: mock.apiKey,
       }),
       routeObject('llm', [

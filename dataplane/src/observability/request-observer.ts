@@ -10,9 +10,23 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 /** Most distinct model names kept as label values; later ones are counted as "other". */
 export const MAX_MODEL_LABELS = 200;
 
+interface RouteChildren {
+  bytesIn: Counter.Internal;
+  bytesOut: Counter.Internal;
+}
+
+interface BackendChildren {
+  /** By status class index (1xx … 5xx, then other). */
+  classes: Array<Counter.Internal | undefined>;
+  duration: Histogram.Internal<string>;
+}
+
 export class RequestObserver {
   readonly #metrics: DataplaneMetrics;
   readonly #usage: UsageAggregator | undefined;
+  // Children per route and backend, resolved once: the plain-request path does no key building.
+  readonly #routes = new Map<string, RouteChildren>();
+  readonly #backends = new Map<string, BackendChildren>();
   readonly #counters = new Map<string, Counter.Internal>();
   readonly #histograms = new Map<string, Histogram.Internal<string>>();
   readonly #models = new Set<string>();
@@ -26,14 +40,32 @@ export class RequestObserver {
   finished(record: AccessRecord): void {
     const m = this.#metrics;
     const route = record.route ?? '';
-    if (record.bytesIn > 0) this.#counter(m.requestBytes, 'in', route).inc(record.bytesIn);
-    if (record.bytesOut > 0) this.#counter(m.responseBytes, 'out', route).inc(record.bytesOut);
+    let routeChildren = this.#routes.get(route);
+    if (!routeChildren) {
+      routeChildren = { bytesIn: m.requestBytes.labels(route), bytesOut: m.responseBytes.labels(route) };
+      this.#routes.set(route, routeChildren);
+    }
+    if (record.bytesIn > 0) routeChildren.bytesIn.inc(record.bytesIn);
+    if (record.bytesOut > 0) routeChildren.bytesOut.inc(record.bytesOut);
     const backend = record.cluster;
     if (backend !== undefined) {
-      const statusClass = STATUS_CLASSES[Math.floor(record.status / 100) - 1] ?? 'other';
-      this.#counter(m.backendRequests, 'b', backend, statusClass).inc();
-      if (record.upstreamMs !== undefined)
-        this.#histogram(m.backendDuration, 'bd', backend).observe(record.upstreamMs / 1000);
+      let backendChildren = this.#backends.get(backend);
+      if (!backendChildren) {
+        backendChildren = {
+          classes: [],
+          duration: m.backendDuration.labels(backend) as Histogram.Internal<string>,
+        };
+        this.#backends.set(backend, backendChildren);
+      }
+      const index = Math.floor(record.status / 100) - 1;
+      const slot = index >= 0 && index < STATUS_CLASSES.length ? index : STATUS_CLASSES.length;
+      let counter = backendChildren.classes[slot];
+      if (!counter) {
+        counter = m.backendRequests.labels(backend, STATUS_CLASSES[slot] ?? 'other');
+        backendChildren.classes[slot] = counter;
+      }
+      counter.inc();
+      if (record.upstreamMs !== undefined) backendChildren.duration.observe(record.upstreamMs / 1000);
     }
     const { ai } = record;
     if (ai?.provider !== undefined) {

@@ -347,16 +347,18 @@ export class AIRequest {
         this.#firstByte = undefined;
         this.#gateway.load.observe(key, performance.now() - startedAt);
       };
-      const span = startAIAttemptSpan(exchange.trace, {
-        operation: p.endpoint.operation,
-        providerType: provider.ir.type,
-        provider: provider.name,
-        requestModel: p.model,
-        upstreamModel: candidate.model.upstream,
-        cluster: candidate.backend.cluster.id,
-        stream: p.stream,
-        attempt: meter.attempts + 1,
-      });
+      const span = exchange.trace
+        ? startAIAttemptSpan(exchange.trace, {
+            operation: p.endpoint.operation,
+            providerType: provider.ir.type,
+            provider: provider.name,
+            requestModel: p.model,
+            upstreamModel: candidate.model.upstream,
+            cluster: candidate.backend.cluster.id,
+            stream: p.stream,
+            attempt: meter.attempts + 1,
+          })
+        : undefined;
       this.#attemptSpan = span;
       this.#attemptFacts = undefined;
       let outcome: Attempt | undefined;

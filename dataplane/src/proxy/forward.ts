@@ -85,13 +85,16 @@ export function forward(request: ForwardRequest): void {
   const { timeouts } = plan;
   exchange.attempts++;
   if (exchange.attempts > 1) request.metrics.upstreamRetries.labels(request.cluster.id).inc();
-  const attempt = startUpstreamAttemptSpan(exchange.trace, {
-    method: exchange.method,
-    cluster: request.cluster.id,
-    address: endpoint.address,
-    target: path,
-    resendCount: exchange.attempts - 1,
-  });
+  // Checked here, not inside: with tracing off not even the attributes object is built.
+  const attempt = exchange.trace
+    ? startUpstreamAttemptSpan(exchange.trace, {
+        method: exchange.method,
+        cluster: request.cluster.id,
+        address: endpoint.address,
+        target: path,
+        resendCount: exchange.attempts - 1,
+      })
+    : undefined;
   attempt?.inject(headers);
   const handler = new ForwardHandler(request, attempt);
   exchange.upstreamStartedAt = performance.now();

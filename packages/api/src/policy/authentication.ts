@@ -76,7 +76,7 @@ export const JWTAuthentication = withRules(
       }),
       jwksCacheDuration: duration.default('10m').meta({
         description:
-          'How long fetched keys are used before they are fetched again. A token signed by an unknown key id triggers a refetch at once (at most every 30 s), so rotated keys work without waiting.',
+          'How long fetched keys are used before they are fetched again. A token signed by an unknown key id triggers a refetch at once (at most every 30 s, or every jwksCacheDuration when shorter), so rotated keys work without waiting.',
       }),
       algorithms: listSet(z.array(z.enum(jwtAlgorithms)).min(1).max(10))
         .optional()

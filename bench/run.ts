@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssMiB, stopAll } from './procs.ts';
+import { cpuMs, rssMiB, stopAll } from './procs.ts';
 import {
   CHAT_PATH,
   ensureDebianTools,
@@ -33,6 +33,9 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     note: { type: 'string' },
+    baseline: { type: 'string' },
+    workers: { type: 'string' },
+    variant: { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -86,6 +89,8 @@ interface Row {
   c1p99Ms: number;
   errors: number;
   rssMiB: number;
+  /** CPU time of the proxy's processes per request, in µs (undefined for direct). */
+  cpuUs: number | undefined;
 }
 
 const median = (xs: number[]): number => {
@@ -119,6 +124,7 @@ interface Subject {
   target: Target;
   load: Parameters<typeof runWrk>[0];
   results: WrkResult[];
+  cpuUs: number[];
 }
 
 /**
@@ -146,19 +152,23 @@ async function measureWorkload(
     };
     process.stderr.write(`  ${workload.id.padEnd(6)} warm-up ${target.name}\n`);
     await runWrk({ ...load, seconds: warmup });
-    subjects.push({ target, load, results: [] });
+    subjects.push({ target, load, results: [], cpuUs: [] });
   }
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`  ${workload.id.padEnd(6)} round ${i + 1}/${runs}:`);
     for (const s of subjects) {
+      const pids = s.target.rssPids;
+      const cpuBefore = pids.length > 0 ? await cpuMs(pids[0]!) : 0;
       const r = await runWrk(s.load);
       s.results.push(r);
+      if (pids.length > 0 && r.requests > 0)
+        s.cpuUs.push((((await cpuMs(pids[0]!)) - cpuBefore) * 1000) / r.requests);
       process.stderr.write(` ${s.target.name} ${Math.round(r.rps)}`);
     }
     process.stderr.write('\n');
   }
   const rows: Row[] = [];
-  for (const { target, load, results } of subjects) {
+  for (const { target, load, results, cpuUs } of subjects) {
     const rss = (await Promise.all(target.rssPids.map(rssMiB))).reduce((a, b) => a + b, 0);
     // Added latency is read at concurrency 1, where it is the proxy's own cost, not queueing.
     const c1 = await runWrk({ ...load, threads: 1, connections: 1, seconds: latencySeconds });
@@ -171,6 +181,7 @@ async function measureWorkload(
       c1p99Ms: c1.p99Ms,
       errors: results.reduce((a, r) => a + r.errors, 0) + c1.errors,
       rssMiB: rss,
+      cpuUs: cpuUs.length > 0 ? median(cpuUs) : undefined,
     });
   }
   return rows;
@@ -190,8 +201,8 @@ function table(workload: Workload, rows: Row[]): string {
   const lines = [
     `### ${workload.title}`,
     '',
-    '| target | RPS | p50 ms | p99 ms | c=1 p50 ms | c=1 p99 ms | added p50 / p99 ms (c=1, vs direct) | RSS MiB | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | RPS | p50 ms | p99 ms | c=1 p50 ms | c=1 p99 ms | added p50 / p99 ms (c=1, vs direct) | CPU µs/req | RSS MiB | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const added =
@@ -199,7 +210,7 @@ function table(workload: Workload, rows: Row[]): string {
         ? `${signed(r.c1p50Ms - direct.c1p50Ms)} / ${signed(r.c1p99Ms - direct.c1p99Ms)}`
         : '—';
     lines.push(
-      `| ${r.target} | ${fmt(r.rps)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.c1p50Ms)} | ${ms(r.c1p99Ms)} | ${added} | ${r === direct ? '—' : fmt(r.rssMiB, 1)} | ${r.errors} |`,
+      `| ${r.target} | ${fmt(r.rps)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.c1p50Ms)} | ${ms(r.c1p99Ms)} | ${added} | ${r.cpuUs === undefined ? '—' : fmt(r.cpuUs)} | ${r === direct ? '—' : fmt(r.rssMiB, 1)} | ${r.errors} |`,
     );
   }
   const tg = rows.find((r) => r.target === 'Tollgate');
@@ -207,6 +218,9 @@ function table(workload: Workload, rows: Row[]): string {
   lines.push(
     '',
     `Tollgate/nginx ${ratio(tg, by('nginx'))} · Tollgate/HAProxy ${ratio(tg, by('HAProxy'))} · Tollgate/Portkey ${workload.ai ? ratio(tg, by('Portkey')) : 'n/a'} · Tollgate/direct ${ratio(tg, direct)}`,
+    ...rows
+      .filter((r) => r.target.startsWith('Tollgate') && r !== tg)
+      .map((r) => `${r.target}/nginx ${ratio(r, by('nginx'))} · Tollgate/${r.target} ${ratio(tg, r)}`),
     '',
   );
   return lines.join('\n');
@@ -249,8 +263,61 @@ async function main(): Promise<void> {
         () => startTollgate(env, { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() }),
       ],
     ];
+    // Before/after: the same benchmark against another checkout (e.g. `git worktree add`).
+    if (values.baseline) {
+      const baseline = path.resolve(values.baseline);
+      plan.push([
+        'baseline',
+        () =>
+          startTollgate(
+            env,
+            { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
+            { root: baseline, name: 'Tollgate@baseline', manifestsDir: 'manifests-baseline' },
+          ),
+      ]);
+    }
+    // Node flags tried side by side: --variant 'semi8=--max-semi-space-size=8' (repeatable).
+    for (const spec of values.variant ?? []) {
+      const eq = spec.indexOf('=');
+      const label = eq === -1 ? spec : spec.slice(0, eq);
+      const nodeArgs =
+        eq === -1
+          ? []
+          : spec
+              .slice(eq + 1)
+              .split(' ')
+              .filter(Boolean);
+      plan.push([
+        'variant',
+        () =>
+          startTollgate(
+            env,
+            { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
+            { nodeArgs, name: `Tollgate[${label}]`, manifestsDir: `manifests-${label}` },
+          ),
+      ]);
+    }
+    // Multi-core: the data plane with N workers (worth it only with a core per worker).
+    if (values.workers) {
+      const workers = values.workers;
+      plan.push([
+        'workers',
+        () =>
+          startTollgate(
+            env,
+            { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
+            {
+              dataplaneArgs: ['--workers', workers],
+              name: `Tollgate×${workers}`,
+              manifestsDir: 'manifests-workers',
+            },
+          ),
+      ]);
+    }
     const targets: Target[] = [];
-    for (const [id, start] of plan) if (!only || only.has(id)) targets.push(await start());
+    for (const [id, start] of plan)
+      if (!only || only.has(id) || id === 'baseline' || id === 'workers' || id === 'variant')
+        targets.push(await start());
     for (const w of workloads) results.set(w.id, await measureWorkload(targets, w, bodies.get(w.id)));
   } finally {
     await stopAll();

@@ -266,20 +266,38 @@ spec:
   );
 }
 
+export interface TollgateOptions {
+  /** Node flags for the data plane (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** Extra data-plane flags (e.g. --workers 2). */
+  dataplaneArgs?: string[];
+  /** Generated Routes (default 1,000). */
+  routes?: number;
+  /** Name in the tables (default Tollgate). */
+  name?: string;
+  /** Manifests directory name under the work directory (default manifests). */
+  manifestsDir?: string;
+  /** Another checkout to run (a baseline for before/after comparisons); default this one. */
+  root?: string;
+}
+
 /** Controller (file source) + one data plane, as `make up` runs them; access log to a file. */
 export async function startTollgate(
   env: Env,
   ports: { listen: number; admin: number; controllerAdmin: number; grpc: number },
-): Promise<Target> {
-  const manifests = path.join(env.work, 'manifests');
-  writeManifests(manifests, env.upstreamPort);
+  options: TollgateOptions = {},
+): Promise<Target & { dataplane: Proc; controller: Proc; manifests: string; adminBase: string }> {
+  const name = options.name ?? 'Tollgate';
+  const checkout = options.root ?? root;
+  const manifests = path.join(env.work, options.manifestsDir ?? 'manifests');
+  writeManifests(manifests, env.upstreamPort, options.routes);
   const logEnv = { ...process.env, TOLLGATE_LOG_LEVEL: 'info' };
   const controller = startPinned(
     'controller',
     env.core,
     process.execPath,
     [
-      path.join(root, 'controller/src/main.ts'),
+      path.join(checkout, 'controller/src/main.ts'),
       'serve',
       '--dir',
       manifests,
@@ -288,7 +306,7 @@ export async function startTollgate(
       '--admin',
       `127.0.0.1:${ports.controllerAdmin}`,
     ],
-    { logFile: path.join(env.work, 'controller.log'), env: logEnv, cwd: root },
+    { logFile: path.join(env.work, `${name}-controller.log`), env: logEnv, cwd: checkout },
   );
   // The data plane's stdout (access log included) goes straight to a file, as in a container.
   const dataplane = startPinned(
@@ -296,7 +314,8 @@ export async function startTollgate(
     env.core,
     process.execPath,
     [
-      path.join(root, 'dataplane/src/main.ts'),
+      ...(options.nodeArgs ?? []),
+      path.join(checkout, 'dataplane/src/main.ts'),
       '--listen',
       `127.0.0.1:${ports.listen}`,
       '--admin',
@@ -305,16 +324,15 @@ export async function startTollgate(
       `127.0.0.1:${ports.grpc}`,
       '--node-id',
       'bench-0',
+      ...(options.dataplaneArgs ?? []),
     ],
-    { logFile: path.join(env.work, 'dataplane.log'), env: logEnv, cwd: root },
+    { logFile: path.join(env.work, `${name}-dataplane.log`), env: logEnv, cwd: checkout },
   );
   const base = `http://127.0.0.1:${ports.listen}`;
-  await waitUntil(
-    'the Tollgate data plane',
-    () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`),
-    120_000,
-    [controller, dataplane],
-  );
+  await waitUntil(`the ${name} data plane`, () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`), 120_000, [
+    controller,
+    dataplane,
+  ]);
   await waitUntil('the Tollgate JSON route', () => httpOk(`${base}${JSON_PATH}`));
   await waitUntil('the Tollgate AI route', () =>
     httpOk(`${base}${CHAT_PATH}`, {
@@ -323,5 +341,13 @@ export async function startTollgate(
       body: chatBody,
     }),
   );
-  return { name: 'Tollgate', base, rssPids: [dataplane.pid] };
+  return {
+    name,
+    base,
+    rssPids: [dataplane.pid],
+    dataplane,
+    controller,
+    manifests,
+    adminBase: `http://127.0.0.1:${ports.admin}`,
+  };
 }

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export interface WrkResult {
   rps: number;
+  /** Requests completed in the run. */
+  requests: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -28,11 +30,13 @@ export function parseWrk(out: string): WrkResult {
   const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
   if (!rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${out}`);
+  const requests = Number(/(\d+) requests in /.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   return {
     rps: Number(rps[1]),
+    requests,
     p50Ms: toMs(p50[1]!, p50[2]!),
     p99Ms: toMs(p99[1]!, p99[2]!),
     errors: non2xx + socketErrors,

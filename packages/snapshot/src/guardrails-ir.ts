@@ -19,6 +19,8 @@ export type GuardrailPIITypeIR = z.infer<typeof GuardrailPIITypeIR>;
 export const GuardrailPIIRuleIR = z.object({
   type: GuardrailPIITypeIR,
   action: z.enum(['mask', 'block']),
+  /** phone only: countries whose national formats count (ISO 3166-1 alpha-2); absent ⇒ US. */
+  regions: z.array(z.string()).optional(),
 });
 export type GuardrailPIIRuleIR = z.infer<typeof GuardrailPIIRuleIR>;
 

@@ -39,7 +39,11 @@ export function compileGuardrails(policy: PolicyIR): GuardrailsIR | undefined {
 function piiRules(pii: PIIGuardrail): GuardrailPIIRuleIR[] {
   const overrides = pii.actions ?? {};
   const types = new Set([...pii.types, ...Object.keys(overrides)] as GuardrailPIIRuleIR['type'][]);
-  return [...types].sort(compareStrings).map((type) => ({ type, action: overrides[type] ?? pii.action }));
+  return [...types].sort(compareStrings).map((type) => {
+    const rule: GuardrailPIIRuleIR = { type, action: overrides[type] ?? pii.action };
+    if (type === 'phone' && pii.phoneRegions) rule.regions = [...pii.phoneRegions];
+    return rule;
+  });
 }
 
 /**

@@ -6,8 +6,9 @@ import type { GuardrailPIIRuleIR, GuardrailsIR, RoutePolicyIR } from '@tollgate/
 import type { Refusal } from '../chain.ts';
 import { requestTextSlots, responseTextSlots, StreamTextReader, type TextSlot } from './content.ts';
 import { scoreInjection } from './injection.ts';
-import { detect, mask } from './pii.ts';
-import type { Finding, PIIType } from './types.ts';
+import { phoneFinder } from './phone.ts';
+import { DETECTORS, detect, mask } from './pii.ts';
+import type { Detector, Finding, PIIType } from './types.ts';
 
 export type GuardrailStage = 'request' | 'response';
 export type GuardrailAction = 'mask' | 'block' | 'log';
@@ -43,14 +44,17 @@ interface PIIRules {
   types: PIIType[];
   actions: ReadonlyMap<PIIType, 'mask' | 'block'>;
   blocking: PIIType[];
+  detectors: Readonly<Record<PIIType, Detector>>;
 }
 
 function piiRules(rules: readonly GuardrailPIIRuleIR[] | undefined): PIIRules | undefined {
   if (!rules?.length) return undefined;
+  const regions = rules.find((r) => r.type === 'phone')?.regions;
   return {
     types: rules.map((r) => r.type),
     actions: new Map(rules.map((r) => [r.type, r.action])),
     blocking: rules.filter((r) => r.action === 'block').map((r) => r.type),
+    detectors: regions ? { ...DETECTORS, phone: phoneFinder(regions) } : DETECTORS,
   };
 }
 
@@ -184,7 +188,8 @@ export class Guardrails {
             });
           }
         }
-        const found = blocking.length > 0 ? detect(window, blocking)[0] : undefined;
+        const found =
+          blocking.length > 0 ? detect(window, blocking, this.#responsePII!.detectors)[0] : undefined;
         if (found) {
           record('response', `pii_${found.type}`, 'block');
           return refusal('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
@@ -216,7 +221,7 @@ export class Guardrails {
     code: 'TG_ERR_GUARDRAIL_SENSITIVE_DATA' | 'TG_ERR_GUARDRAIL_RESPONSE_BLOCKED',
   ): Verdict {
     if (!rules) return { ok: true, masked: false };
-    const found = slots.map((s) => detect(s.text, rules.types));
+    const found = slots.map((s) => detect(s.text, rules.types, rules.detectors));
     const blocked = found.flat().find((f) => rules.actions.get(f.type) === 'block');
     if (blocked) {
       record(stage, `pii_${blocked.type}`, 'block');

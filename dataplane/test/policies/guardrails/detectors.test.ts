@@ -2,6 +2,7 @@
 // that must not: the checksums, reserved ranges and formats that tell real data from look-alikes.
 
 import { luhnValid } from '../../../src/policies/guardrails/card.ts';
+import { phoneFinder } from '../../../src/policies/guardrails/phone.ts';
 import { DETECTORS, detect, mask, type PIIType } from '../../../src/policies/guardrails/index.ts';
 import { entropy } from '../../../src/policies/guardrails/secrets.ts';
 
@@ -185,6 +186,28 @@ describe.each(Object.keys(cases) as PIIType[])('%s detector', (type) => {
   });
   it.each(cases[type].negative)('does not find %s', (_name, text, expected) => {
     expect(found(type, text)).toEqual(expected);
+  });
+});
+
+describe('phone regions', () => {
+  const european = phoneFinder(['GB', 'DE']);
+  const spans = (text: string) => european(text).map((f) => text.slice(f.start, f.end));
+
+  it('finds the national formats of the configured countries', () => {
+    expect(spans('London 020 7946 0958, Berlin 030 901820')).toEqual(['020 7946 0958', '030 901820']);
+  });
+
+  it('still finds international numbers', () => {
+    expect(spans('Paris +33 6 12 34 56 78')).toEqual(['+33 6 12 34 56 78']);
+  });
+
+  it('does not find those national formats by default', () => {
+    expect(found('phone', 'London 020 7946 0958')).toEqual([]);
+  });
+
+  it('ignores unknown country codes and falls back to North America', () => {
+    const text = 'office (415) 555-2671';
+    expect(phoneFinder(['XX'])(text).map((f) => text.slice(f.start, f.end))).toEqual(['(415) 555-2671']);
   });
 });
 

@@ -47,6 +47,22 @@ export const PIIGuardrail = z
         'mask replaces each finding with a placeholder ("<EMAIL>", "<CREDIT_CARD>") before the prompt leaves the gateway; block refuses the request (400).',
     }),
     actions: PIIActions.optional(),
+    phoneRegions: listSet(
+      z
+        .array(
+          z
+            .string()
+            .max(2)
+            .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "DE"'),
+        )
+        .min(1)
+        .max(8),
+    )
+      .optional()
+      .meta({
+        description:
+          'Countries (ISO 3166-1 alpha-2, e.g. ["US", "GB", "DE"]) whose national phone formats are recognised besides the international "+<country code>" form. Default ["US"].',
+      }),
   })
   .meta({ description: 'Detects personal data and secrets in prompts.' });
 export type PIIGuardrail = z.infer<typeof PIIGuardrail>;

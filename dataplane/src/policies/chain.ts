@@ -4,11 +4,12 @@
 // the proxy answers in the caller's API format.
 import type { IncomingMessage } from 'node:http';
 import type { AuthorizationRuleIR, RateLimitIR, RoutePolicyIR } from '@tollgate/snapshot';
+import type { JWTPayload } from 'jose';
 import type { ErrorCode, ErrorParams } from '../errors.ts';
 import { type BudgetGuard, compileBudgetGuard } from './budgets/guard.ts';
 import type { BudgetService } from './budgets/service.ts';
 import type { CallerIdentity, ConsumerDirectory } from './consumers.ts';
-import { callerFromClaims, claimHeaders } from './jwt/claims.ts';
+import { callerFromClaims, claimHeaders, claimValue } from './jwt/claims.ts';
 import { compileJWTVerifier } from './jwt/verifier.ts';
 import type { RateLimitRequest, RateLimitResult, RateLimitStore } from './rate-limit.ts';
 import { StoreUnavailableError } from './store-errors.ts';
@@ -24,6 +25,8 @@ export interface RequestContext {
   caller: CallerIdentity | undefined;
   /** The header the API key (or token) came from; it is not forwarded upstream. */
   credentialHeader: string | undefined;
+  /** The verified JWT's claims (authorization rules on claims). */
+  claims?: JWTPayload;
   /** Headers set (or, when undefined, removed) upstream: JWT claims. */
   forwardHeaders?: ReadonlyArray<readonly [string, string | undefined]>;
 }
@@ -56,7 +59,11 @@ export interface PolicyChain {
   /** Authentication, authorization (unless deferred) and rate limits. */
   admit(input: AdmitInput): Admission | Promise<Admission>;
   /** Authorization alone, with the model when known; undefined ⇒ allowed. */
-  authorize(caller: CallerIdentity | undefined, model: string | undefined): Refusal | undefined;
+  authorize(
+    caller: CallerIdentity | undefined,
+    model: string | undefined,
+    claims?: JWTPayload | undefined,
+  ): Refusal | undefined;
   /** The budgets this caller's AI requests reserve against; undefined ⇒ none. */
   budgets(caller: CallerIdentity | undefined): BudgetGuard | undefined;
 }
@@ -159,6 +166,7 @@ export function compilePolicyChain(
     }
     const context: RequestContext = {
       caller: callerFromClaims(verdict.claims, jwt!, ctx.consumers),
+      claims: verdict.claims,
       credentialHeader: jwt!.forwardToken ? undefined : 'authorization',
       ...(jwt!.forwardClaims ? { forwardHeaders: claimHeaders(verdict.claims, jwt!) } : {}),
     };
@@ -172,10 +180,14 @@ export function compilePolicyChain(
     return { context };
   }
 
-  function authorize(caller: CallerIdentity | undefined, model: string | undefined): Refusal | undefined {
+  function authorize(
+    caller: CallerIdentity | undefined,
+    model: string | undefined,
+    claims?: JWTPayload | undefined,
+  ): Refusal | undefined {
     const { authorization } = sectionsFor(caller);
     if (!authorization) return undefined;
-    const rule = authorization.rules.find((r) => ruleMatches(r, caller, model));
+    const rule = authorization.rules.find((r) => ruleMatches(r, caller, model, claims));
     const action = rule?.action ?? authorization.defaultAction;
     if (action === 'allow') return undefined;
     const who = caller
@@ -231,7 +243,7 @@ export function compilePolicyChain(
     if ('refusal' in authn) return { ok: false, refusal: authn.refusal, context: authn.context };
     const { context } = authn;
     if (!input.deferAuthorization) {
-      const refusal = authorize(context.caller, undefined);
+      const refusal = authorize(context.caller, undefined, context.claims);
       if (refusal) return { ok: false, refusal, context };
     }
     const limited = limit(input, context.caller);
@@ -319,12 +331,22 @@ function ruleMatches(
   rule: AuthorizationRuleIR,
   caller: CallerIdentity | undefined,
   model: string | undefined,
+  claims: JWTPayload | undefined,
 ): boolean {
   if (rule.consumers && !(caller && rule.consumers.includes(caller.id))) return false;
   if (rule.teams && !(caller?.team && rule.teams.includes(caller.team))) return false;
   if (rule.tenants && !(caller?.tenant && rule.tenants.includes(caller.tenant))) return false;
   if (rule.models && !(model !== undefined && rule.models.some((m) => globMatches(m, model)))) return false;
+  if (rule.claims && !rule.claims.every((c) => claimMatches(claims, c.name, c.values))) return false;
   return true;
+}
+
+/** A claim equal to one of `values` or, for a list claim, containing one (no token ⇒ no match). */
+function claimMatches(claims: JWTPayload | undefined, name: string, values: readonly string[]): boolean {
+  if (!claims) return false;
+  const value = claimValue(claims, name);
+  const items = Array.isArray(value) ? value : [value];
+  return items.some((item) => item !== undefined && item !== null && values.includes(String(item)));
 }
 
 function globMatches(pattern: string, value: string): boolean {

@@ -139,7 +139,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
           serveEntry: (found, body) => serveEntry(exchange, found, body),
           admit: (found, model) => {
             const chain = found.entry.data.policy ?? plan.policy;
-            const refusal = chain?.authorize(exchange.policy?.caller, model);
+            const refusal = chain?.authorize(exchange.policy?.caller, model, exchange.policy?.claims);
             if (refusal) exchange.fail(refusal.code, refusal.params, refusal.headers);
             return refusal === undefined;
           },

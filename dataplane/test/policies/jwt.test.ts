@@ -144,6 +144,7 @@ function manifests(): unknown[] {
           { name: 'oidc', matches: [{ path: { value: '/oidc' } }], backendRefs: [{ url: upstream.url }] },
           { name: 'inline', matches: [{ path: { value: '/inline' } }], backendRefs: [{ url: upstream.url }] },
           { name: 'dead', matches: [{ path: { value: '/dead' } }], backendRefs: [{ url: upstream.url }] },
+          { name: 'admin', matches: [{ path: { value: '/admin' } }], backendRefs: [{ url: upstream.url }] },
         ],
       },
     },
@@ -166,6 +167,15 @@ function manifests(): unknown[] {
           jwks: { secretRef: { name: 'internal-jwks', key: 'jwks.json' } },
           forwardToken: true,
         },
+      },
+    }),
+    policy('admins-only', {
+      targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'admin' }],
+      authorization: {
+        defaultAction: 'deny',
+        rules: [
+          { name: 'admins', action: 'allow', claims: [{ name: 'realm_access.roles', values: ['admin'] }] },
+        ],
       },
     }),
     policy('dead', {
@@ -246,6 +256,17 @@ test('a token signed by a key the issuer does not publish is refused', async () 
   const res = await call('/orders', bearer(await token(stranger, keys.issuer)));
   expect(res.status).toBe(401);
   expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/signature/);
+});
+
+test('an authorization rule on a nested list claim lets in the tokens that carry the role, and only them', async () => {
+  const admin = await token(first, keys.issuer, { claims: { realm_access: { roles: ['user', 'admin'] } } });
+  const user = await token(first, keys.issuer, { claims: { realm_access: { roles: ['user'] } } });
+  expect((await call('/admin', bearer(admin))).status).toBe(200);
+  const refused = await call('/admin', bearer(user));
+  expect(refused.status).toBe(403);
+  expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+    /the default action/,
+  );
 });
 
 test('OpenID discovery finds the key set from the issuer', async () => {

@@ -104,6 +104,8 @@ export const AuthorizationRuleIR = z.object({
   teams: z.array(z.string()).optional(),
   tenants: z.array(z.string()).optional(),
   models: z.array(z.string()).optional(),
+  /** JWT claims that must all match: each equals (or, for a list claim, contains) one of its values. */
+  claims: z.array(z.object({ name: z.string(), values: z.array(z.string()) })).optional(),
 });
 export type AuthorizationRuleIR = z.infer<typeof AuthorizationRuleIR>;
 

@@ -143,6 +143,7 @@ function effectiveFor(policies: PolicyIR[], index: ObjectIndex): RoutePolicyIR {
         if (rule.teams) ir.teams = rule.teams;
         if (rule.tenants) ir.tenants = rule.tenants;
         if (rule.models) ir.models = rule.models;
+        if (rule.claims) ir.claims = rule.claims.map((c) => ({ name: c.name, values: [...c.values] }));
         return ir;
       }),
     };

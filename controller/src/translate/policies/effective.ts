@@ -88,7 +88,10 @@ export function attachEffectivePolicies(
       }
       if (ranked.length === 0) continue;
       const byLevel = (a: Ranked, b: Ranked) => a.level - b.level || a.seniority - b.seniority;
-      const effective = effectiveFor(ranked.sort(byLevel).map((r) => r.policy), index);
+      const effective = effectiveFor(
+        ranked.sort(byLevel).map((r) => r.policy),
+        index,
+      );
       attachEntryResilience(entry, ranked);
       // Consumer-attached Policies count only where the caller is known: behind authentication.
       if (effective.authentication) {
@@ -97,7 +100,10 @@ export function attachEffectivePolicies(
             ...ranked,
             ...attached.map((policy) => ({ policy, level: 2, seniority: seniority.get(policy.id) ?? 0 })),
           ].sort(byLevel);
-          const forConsumer = effectiveFor(withConsumer.map((r) => r.policy), index);
+          const forConsumer = effectiveFor(
+            withConsumer.map((r) => r.policy),
+            index,
+          );
           const sections: NonNullable<RoutePolicyIR['byConsumer']>[string] = {};
           if (forConsumer.authorization && forConsumer.authorization.from !== effective.authorization?.from)
             sections.authorization = forConsumer.authorization;
@@ -126,7 +132,10 @@ function effectiveFor(policies: PolicyIR[], index: ObjectIndex): RoutePolicyIR {
   if (authn) {
     out.authentication = { from: authn.id };
     if (apiKey)
-      out.authentication.apiKey = { required: apiKey.required, headers: apiKey.headers.map((h) => h.toLowerCase()) };
+      out.authentication.apiKey = {
+        required: apiKey.required,
+        headers: apiKey.headers.map((h) => h.toLowerCase()),
+      };
     const jwt = compileJWT(authn, index);
     if (jwt) out.authentication.jwt = jwt;
   }

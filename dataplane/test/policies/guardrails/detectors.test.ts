@@ -2,8 +2,8 @@
 // that must not: the checksums, reserved ranges and formats that tell real data from look-alikes.
 
 import { luhnValid } from '../../../src/policies/guardrails/card.ts';
-import { phoneFinder } from '../../../src/policies/guardrails/phone.ts';
 import { DETECTORS, detect, mask, type PIIType } from '../../../src/policies/guardrails/index.ts';
+import { phoneFinder } from '../../../src/policies/guardrails/phone.ts';
 import { entropy } from '../../../src/policies/guardrails/secrets.ts';
 
 /** What `type` finds in `text`, as the matched substrings. */

@@ -1,6 +1,7 @@
 // Budgets end to end in one process: manifests → the real translator → a real data plane in front
 // of a mock OpenAI provider, called with the official client. Each scenario is a Consumer with its
 // own budget Policy (attached to the Consumer), so the scenarios do not share counters.
+import Anthropic from '@anthropic-ai/sdk';
 import { type MockProvider, startOpenAIMock } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { type Gateway, providerObjects, routeObject, sample, startGateway } from '../ai/helpers.ts';
@@ -72,6 +73,8 @@ function manifests(): unknown[] {
     budgetFor('payer', [
       { name: 'payer-money', cost: { amount: '0.0001', currency: 'USD' }, timeZone: 'Europe/Paris' },
     ]),
+    ...consumer('claude-user'),
+    budgetFor('claude-user', [{ name: 'claude-output', tokens: { limit: 10, count: 'output' } }]),
     ...consumer('unlucky'),
     budgetFor('unlucky', [{ name: 'unlucky-tokens', tokens: { limit: 1000 } }]),
   ];
@@ -253,4 +256,32 @@ test('a request that fails upstream releases its reservation and spends nothing'
   expect(error).toBeInstanceOf(OpenAI.APIError);
   const row = await budgetRow('unlucky');
   expect(row).toMatchObject({ spent: 0, reserved: 0, remaining: 1000 });
+});
+
+test('an Anthropic client sees its stream cut with an error event, then a 429 in its own format', async () => {
+  const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'sk-claude-user', maxRetries: 0 });
+  const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+  const stream = await claude.messages.create({
+    model: 'gpt-4o-mini',
+    max_tokens: 4096,
+    messages: [{ role: 'user', content: long }],
+    stream: true,
+  });
+  let text = '';
+  const error = await (async () => {
+    for await (const event of stream) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    }
+  })().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(Anthropic.APIError);
+  expect((error as Error).message).toMatch(/claude-output.*cut/);
+  expect(text).not.toContain('word59');
+  const refused = await claude.messages
+    .create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+    .catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+  expect((refused as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({
+    type: 'error',
+    error: { type: 'rate_limit_error' },
+  });
 });

@@ -160,6 +160,7 @@ export class Dataplane {
     this.#budgets = new BudgetService(options.budgets ?? new LocalBudgetStore(), {
       registry: this.#metrics.registry,
       logger: options.logger,
+      usedRatio: this.#metrics.budgetUsedRatio,
     });
     this.#admin = new AdminServer(
       {

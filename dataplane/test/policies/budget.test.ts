@@ -243,6 +243,13 @@ test('a money budget counts micro-units at the model prices and refuses once spe
   };
   expect(sample(metrics, 'tollgate_budget_spent', labels)).toBe(micros);
   expect(sample(metrics, 'tollgate_budget_limit', labels)).toBe(100);
+  // The refused request saw the budget spent.
+  expect(
+    sample(metrics, 'tollgate_budget_used_ratio', {
+      budget: `${ns}/payer-budget/payer-money`,
+      key: `consumer/${ns}/payer`,
+    }),
+  ).toBe(1);
 });
 
 test('a request that fails upstream releases its reservation and spends nothing', async () => {

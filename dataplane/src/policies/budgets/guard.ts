@@ -95,6 +95,9 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
       }
       return unmetered;
     }
+    lines.forEach((l, i) => {
+      service.observed(l, grants[i]!.spent);
+    });
     const refusedAt = grants.findIndex((g) => !g.allowed);
     if (refusedAt >= 0) {
       const b = budgets[refusedAt]!.ir;

@@ -18,12 +18,22 @@ export class BudgetService {
   readonly #exceeded: Counter<'budget' | 'per' | 'mode'> | undefined;
   readonly #failures: Counter<'mode'> | undefined;
   readonly #lastLogged = new Map<string, number>();
+  readonly #usedRatio: Gauge<'budget' | 'key'> | undefined;
   /** The store read in flight: the three gauges of one scrape share it. */
   #scrape: Promise<Map<string, Series & { spent: number; reserved: number; limit: number }>> | undefined;
 
-  constructor(store: BudgetStore, options: { registry?: Registry; logger?: Logger } = {}) {
+  constructor(
+    store: BudgetStore,
+    options: {
+      registry?: Registry;
+      logger?: Logger;
+      /** tollgate_budget_used_ratio{budget, key}, set from each reservation's view of the counter. */
+      usedRatio?: Gauge<'budget' | 'key'>;
+    } = {},
+  ) {
     this.store = store;
     this.#logger = options.logger;
+    this.#usedRatio = options.usedRatio;
     const { registry } = options;
     if (!registry) return;
     const labelNames = ['budget', 'per', 'consumer', 'unit'] as const;
@@ -81,6 +91,16 @@ export class BudgetService {
     this.#logger?.warn(
       { budget: line.budget, per: line.per, subject: line.subject, limit: line.limit, unit: line.unit, mode },
       mode === 'shadow' ? 'shadow budget exceeded (request admitted)' : 'budget exceeded (request refused)',
+    );
+  }
+
+  /** A reservation saw the counter: spent share of the limit, by `namespace/policy/budget` and key. */
+  observed(line: BudgetLine, spent: number): void {
+    if (!this.#usedRatio || line.limit <= 0) return;
+    const key = line.per === 'consumer' ? line.subject : `${line.per}/${line.subject}`;
+    this.#usedRatio.set(
+      { budget: line.budget.replace(/^policy\//, ''), key },
+      Math.min(1, spent / line.limit),
     );
   }
 

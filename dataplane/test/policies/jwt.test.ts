@@ -145,6 +145,7 @@ function manifests(): unknown[] {
           { name: 'inline', matches: [{ path: { value: '/inline' } }], backendRefs: [{ url: upstream.url }] },
           { name: 'dead', matches: [{ path: { value: '/dead' } }], backendRefs: [{ url: upstream.url }] },
           { name: 'admin', matches: [{ path: { value: '/admin' } }], backendRefs: [{ url: upstream.url }] },
+          { name: 'public', matches: [{ path: { value: '/public' } }], backendRefs: [{ url: upstream.url }] },
         ],
       },
     },
@@ -177,6 +178,10 @@ function manifests(): unknown[] {
           { name: 'admins', action: 'allow', claims: [{ name: 'realm_access.roles', values: ['admin'] }] },
         ],
       },
+    }),
+    policy('public', {
+      targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'public' }],
+      authentication: { jwt: { ...jwt, required: false } },
     }),
     policy('dead', {
       targetRefs: [{ kind: 'Route', name: 'app', sectionName: 'dead' }],
@@ -267,6 +272,19 @@ test('an authorization rule on a nested list claim lets in the tokens that carry
   expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
     /the default action/,
   );
+});
+
+test('with required: false a request without a token passes as anonymous, and forged claim headers are removed', async () => {
+  const res = await call('/public', {
+    'x-user-email': 'forged@example.com',
+    'x-tollgate-consumer': 'ai/admin',
+  });
+  expect(res.status).toBe(200);
+  const seen = lastSeen();
+  expect(seen.headers['x-user-email']).toBeUndefined();
+  expect(seen.headers['x-tollgate-consumer']).toBeUndefined();
+  // A bad token is still refused.
+  expect((await call('/public', bearer('not.a.token'))).status).toBe(401);
 });
 
 test('OpenID discovery finds the key set from the issuer', async () => {

@@ -118,6 +118,20 @@ describe.each(stores)('%s store', (_name, create) => {
   });
 });
 
+test('a reservation never settled (its pod gone) expires and gives its room back', () => {
+  let now = Date.parse('2026-11-25T10:00:00Z');
+  const store = new LocalBudgetStore({ now: () => now });
+  const window = { windowEnd: now + 24 * 3_600_000 };
+  expect(store.reserve('lost', [line(100, window)])[0]!.granted).toBe(100);
+  expect(store.reserve('next', [line(10, window)])[0]!.allowed).toBe(false);
+  now += 31 * 60_000;
+  expect(store.reserve('next', [line(10, window)])[0]).toMatchObject({
+    allowed: true,
+    granted: 10,
+    reserved: 0,
+  });
+});
+
 describe('calendar periods', () => {
   const at = (iso: string) => Date.parse(iso);
 

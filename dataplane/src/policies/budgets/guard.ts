@@ -128,6 +128,8 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
         return granted < amount(b, demand, demand.inputTokens, demand.maxOutputTokens);
       });
     let settled = false;
+    /** The partial grant a stream ran past (for the error it ends with). */
+    let overflowing: (typeof partial)[number] | undefined;
     return {
       headers:
         shadowOver.length > 0
@@ -138,10 +140,14 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
             }
           : {},
       partial: partial.length > 0,
-      fits: (outputTokens) =>
-        partial.every(({ b, granted }) => amount(b, demand, demand.inputTokens, outputTokens) <= granted),
+      fits: (outputTokens) => {
+        overflowing = partial.find(
+          ({ b, granted }) => amount(b, demand, demand.inputTokens, outputTokens) > granted,
+        );
+        return overflowing === undefined;
+      },
       cutRefusal: () => {
-        const { b, line, granted } = partial[0]!;
+        const { b, line, granted } = overflowing ?? partial[0]!;
         return {
           code: 'TG_ERR_BUDGET_EXCEEDED',
           params: {

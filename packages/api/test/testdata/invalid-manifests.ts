@@ -341,7 +341,19 @@ export const invalidManifests: Array<[string, Record<string, unknown>, string]> 
   [
     'a JWT issuer without JWKS',
     policy({ authentication: { jwt: { issuer: 'https://issuer' } } }),
-    'spec.authentication.jwt.jwksURI:',
+    'spec.authentication.jwt: set exactly one of jwksURI, jwks and discovery: true',
+  ],
+  [
+    'a JWT with two key sources',
+    policy({
+      authentication: { jwt: { issuer: 'https://issuer', jwksURI: 'https://issuer/keys', discovery: true } },
+    }),
+    'spec.authentication.jwt: set exactly one of jwksURI, jwks and discovery: true',
+  ],
+  [
+    'a budget in both tokens and money',
+    policy({ budgets: [{ name: 'b', tokens: { limit: 10 }, cost: { amount: '1.00' } }] }),
+    'spec.budgets[0]: set exactly one of tokens and cost',
   ],
   [
     'a deny pattern that is not a regular expression',

@@ -75,6 +75,20 @@ function manifests(): unknown[] {
     ]),
     ...consumer('claude-user'),
     budgetFor('claude-user', [{ name: 'claude-output', tokens: { limit: 10, count: 'output' } }]),
+    ...consumer('crew-1', 'crew'),
+    ...consumer('crew-2', 'crew'),
+    {
+      apiVersion: 'tollgate.dev/v1alpha1',
+      kind: 'Policy',
+      metadata: { name: 'crew-budget', namespace: ns, creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: {
+        targetRefs: [
+          { kind: 'Consumer', name: 'crew-1' },
+          { kind: 'Consumer', name: 'crew-2' },
+        ],
+        budgets: [{ name: 'crew-tokens', tokens: { limit: 30 }, per: 'team', period: 'week' }],
+      },
+    },
     ...consumer('unlucky'),
     budgetFor('unlucky', [{ name: 'unlucky-tokens', tokens: { limit: 1000 } }]),
   ];
@@ -291,4 +305,19 @@ test('an Anthropic client sees its stream cut with an error event, then a 429 in
     type: 'error',
     error: { type: 'rate_limit_error' },
   });
+});
+
+test('a per-team budget is shared by the consumers of the team', async () => {
+  const first = await ask('crew-1', { max_tokens: 5 });
+  const second = await ask('crew-2', { max_tokens: 5 });
+  const spent = first.usage!.total_tokens + second.usage!.total_tokens;
+  expect(spent).toBeGreaterThanOrEqual(30);
+  for (const member of ['crew-1', 'crew-2']) {
+    expect(await ask(member, { max_tokens: 5 }).catch((e: unknown) => e)).toBeInstanceOf(
+      OpenAI.RateLimitError,
+    );
+  }
+  const body = (await (await fetch(`${gateway.adminUrl}/budgets`)).json()) as { budgets: BudgetRow[] };
+  const crew = body.budgets.filter((b) => b.budget === `policy/${ns}/crew-budget/crew-tokens`);
+  expect(crew).toEqual([expect.objectContaining({ subject: 'crew', spent, limit: 30 })]);
 });

@@ -1,13 +1,14 @@
 // The data-plane process: flags and environment → Dataplane + ConfigClient, and a graceful exit on
 // SIGTERM/SIGINT. Run with `scripts/toolchain.sh node dataplane/src/main.ts`.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
 import type { RedisBudgetStore, RedisRateLimitStore } from './policies/redis.ts';
+import { parseWorkers, runPrimary, workerRole } from './workers.ts';
 
 const USAGE = `Usage: node dataplane/src/main.ts [options]
        node dataplane/src/main.ts usage --admin <host:port> --by consumer|model|provider|route --window 1h
@@ -36,6 +37,8 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
                             comma-separated Routes (ns/name) never logged (TOLLGATE_ACCESS_LOG_EXCLUDE)
   OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_SERVICE_NAME, …
                             tracing (off unless an exporter or endpoint is set; see docs/observability.md)
+  --workers <n|auto>        worker processes sharing the listener, each with its own config stream; the
+                            primary serves the admin port (TOLLGATE_WORKERS, default 1: no workers)
   TOLLGATE_DRAIN_SECONDS    how long SIGTERM waits for in-flight requests (default 20)
   TOLLGATE_LOG_LEVEL        pino level (default info)
 `;
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string' },
       redis: { type: 'string' },
       'redis-failure-mode': { type: 'string' },
+      workers: { type: 'string' },
       'access-log-sample': { type: 'string' },
       'access-log-exclude': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -110,9 +114,13 @@ async function main(): Promise<void> {
     'response-cache-bytes',
     values['response-cache-bytes'] ?? env.TOLLGATE_RESPONSE_CACHE_BYTES,
   );
-  const admin = parseAddress('admin', values.admin ?? env.TOLLGATE_ADMIN ?? '0.0.0.0:9901');
+  // A worker's admin listener is its own, on loopback; the primary serves the configured one.
+  const role = workerRole();
+  const admin = role?.admin ?? parseAddress('admin', values.admin ?? env.TOLLGATE_ADMIN ?? '0.0.0.0:9901');
   const controller = values.controller ?? env.TOLLGATE_CONTROLLER ?? '127.0.0.1:18000';
-  const nodeId = values['node-id'] ?? env.TOLLGATE_NODE_ID ?? `${hostname()}-${process.pid}`;
+  const nodeId =
+    (values['node-id'] ?? env.TOLLGATE_NODE_ID ?? `${hostname()}-${process.pid}`) +
+    (role ? `-w${role.index}` : '');
   const zone = values.zone ?? env.TOLLGATE_ZONE;
   const drainSeconds = Number(env.TOLLGATE_DRAIN_SECONDS ?? '20');
   if (!Number.isFinite(drainSeconds) || drainSeconds < 0)
@@ -141,6 +149,17 @@ async function main(): Promise<void> {
     .filter((s) => s !== '');
 
   const logger = createLogger({ name: 'dataplane' });
+  const workers = parseWorkers(values.workers ?? env.TOLLGATE_WORKERS, availableParallelism());
+  if (workers > 1 && !role) {
+    const primary = await runPrimary({ workers, admin, logger, drainSeconds });
+    logger.info(
+      { workers, listen, adminPort: primary.adminPort },
+      'data plane primary: workers share the listener',
+    );
+    const code = await primary.stopped;
+    logger.flush(() => process.exit(code));
+    return;
+  }
   const tracing = startTracing({ serviceName: 'tollgate-dataplane' });
   logger.info({ tracing: tracing.enabled, reason: tracing.reason }, 'tracing');
   let rateLimits: RedisRateLimitStore | undefined;
@@ -189,6 +208,7 @@ async function main(): Promise<void> {
     });
   }
   const { port, adminPort, tlsPort } = await dataplane.start();
+  role?.started(adminPort, dataplane.metrics.registry);
   logger.info({ port, adminPort, tlsPort, controller, nodeId }, 'data plane listening');
 
   const client = new ConfigClient({
@@ -217,6 +237,7 @@ async function main(): Promise<void> {
     logger.info('stopped');
     logger.flush(() => process.exit(0));
   };
+  if (role) return role.onShutdown((reason) => void shutdown(reason));
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
 }

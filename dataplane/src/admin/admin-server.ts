@@ -87,7 +87,8 @@ export class AdminServer {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      // exclusive: in a `--workers` data plane each worker's admin port is its own, not shared.
+      this.#server.listen({ port, host, exclusive: true }, () => {
         this.#server.off('error', reject);
         resolve((this.#server.address() as AddressInfo).port);
       });

@@ -45,6 +45,18 @@ export interface AttemptObserver {
   finished(status: number, code: ErrorCode | undefined): void;
 }
 
+/** One attempt's response did not start within the retry policy's perTryTimeout. */
+export class AttemptTimeoutError extends Error {
+  readonly code = 'TG_ERR_UPSTREAM_TIMEOUT';
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(`no response within the per-try timeout of ${timeoutMs} ms`);
+    this.name = 'AttemptTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** Aborts an attempt whose response the retry loop drops. */
 class DroppedForRetryError extends Error {
   constructor() {
@@ -121,6 +133,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #done = false;
   #failed = false;
   #dropped = false;
+  /** Until the response starts (perTryTimeout); undici's own header timeout is too coarse for it. */
+  #tryTimer: NodeJS.Timeout | undefined;
   #code: ErrorCode | undefined;
   /** The attempt's CLIENT span (tracing on only) and the status it answered. */
   readonly #attempt: AttemptSpan | undefined;
@@ -135,6 +149,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
         request.deadlineAt === undefined ? totalMs : Math.max(0, request.deadlineAt - performance.now());
       this.#timer = setTimeout(() => this.abort(new UpstreamDeadlineError(totalMs)), remaining);
     }
+    const { perTryMs } = request.plan.timeouts;
+    if (perTryMs !== undefined) {
+      this.#tryTimer = setTimeout(() => this.abort(new AttemptTimeoutError(perTryMs)), perTryMs);
+    }
   }
 
   /** Aborts the upstream exchange; before it reached a connection, as soon as it does. */
@@ -142,6 +160,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.#done || this.#abortReason) return;
     this.#abortReason = reason;
     if (this.#timer) clearTimeout(this.#timer);
+    clearTimeout(this.#tryTimer);
     if (this.#controller) {
       this.#controller.abort(reason);
       return;
@@ -169,6 +188,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { exchange, plan, draining } = this.#request;
     const { res } = exchange;
     this.#status = statusCode;
+    clearTimeout(this.#tryTimer);
     if (res.destroyed) return;
     if (this.#request.observer?.retryStatus(statusCode)) {
       this.#dropped = true;
@@ -252,12 +272,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#request.observer?.finished(this.#status, this.#code);
     this.#attempt?.end({ status: this.#status });
     if (this.#timer) clearTimeout(this.#timer);
+    clearTimeout(this.#tryTimer);
     this.#request.exchange.upstreamEnded();
   }
 }
 
 function timeoutOf(error: Error, plan: RoutePlan): number {
-  if (error instanceof UpstreamDeadlineError) return error.timeoutMs;
+  if (error instanceof UpstreamDeadlineError || error instanceof AttemptTimeoutError) return error.timeoutMs;
   const code = (error as { code?: string }).code;
   return code === 'UND_ERR_BODY_TIMEOUT' ? plan.timeouts.idleMs : plan.timeouts.headersMs;
 }

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.ts';
 import type { DataplaneMetrics } from '../observability/index.ts';
 import type { UpstreamCluster, UpstreamEndpoint } from '../upstream/index.ts';
 import type { Exchange } from './exchange.ts';
-import { type AttemptObserver, forward, UpstreamDeadlineError } from './forward.ts';
+import { type AttemptObserver, AttemptTimeoutError, forward, UpstreamDeadlineError } from './forward.ts';
 import type { HeaderMap } from './headers.ts';
 import type { AttemptFailure, RetryPolicy } from './retry-policy.ts';
 import type { RoutePlan } from './route-plan.ts';
@@ -162,7 +162,7 @@ class UpstreamCall implements AttemptObserver {
     let failure: AttemptFailure;
     if (code === 'TG_ERR_UPSTREAM_CONNECT') failure = { kind: 'connect-failure' };
     else if (code === 'TG_ERR_UPSTREAM_RESET') failure = { kind: 'reset' };
-    else if (code === 'TG_ERR_UPSTREAM_TIMEOUT' && errorCode === 'UND_ERR_HEADERS_TIMEOUT')
+    else if (error instanceof AttemptTimeoutError || errorCode === 'UND_ERR_HEADERS_TIMEOUT')
       failure = { kind: 'timeout' };
     else return false;
     return this.#tryRetry(failure);

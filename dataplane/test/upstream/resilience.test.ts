@@ -1,0 +1,403 @@
+// Upstream resilience through a real data plane and real loopback upstreams: retries (conditions,
+// idempotency, replayable bodies, budget, per-try timeout), outlier ejection, active health
+// checks, concurrency limits (circuit breaking), Policy timeouts, and what the admin port shows.
+import type { ClusterIR, RetryIR, RouteEntryIR } from '@tollgate/snapshot';
+import { freePort, waitFor } from '@tollgate/testkit';
+import { request } from 'undici';
+import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
+import { type RestartableServer, startServer } from './servers.ts';
+
+const servers: RestartableServer[] = [];
+let gateway: RunningDataplane;
+
+async function server(name: string, handler?: Parameters<typeof startServer>[1]): Promise<RestartableServer> {
+  const s = await startServer(name, handler);
+  servers.push(s);
+  return s;
+}
+
+const RETRIES: RetryIR = {
+  from: 'policy/test/retries',
+  attempts: 2,
+  retryOn: ['connect-failure', 'reset', 'gateway-error'],
+  backoffBaseMs: 1,
+  backoffMaxMs: 5,
+  retryNonIdempotent: false,
+  budgetPercent: 100,
+  minRetryConcurrency: 10,
+  bufferBodyLimit: 65_536,
+};
+
+function withResilience(e: RouteEntryIR, resilience: RouteEntryIR['resilience']): RouteEntryIR {
+  return { ...e, resilience };
+}
+
+function apply(entries: RouteEntryIR[], clusters: ClusterIR[]): void {
+  gateway.dataplane.applySnapshot(snapshotOf({ '*': entries }, clusters));
+}
+
+async function get(
+  path: string,
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+) {
+  const response = await request(`${gateway.url}${path}`, {
+    method: (init.method ?? 'GET') as 'GET',
+    ...(init.body !== undefined ? { body: init.body } : {}),
+    ...(init.headers ? { headers: init.headers } : {}),
+  });
+  return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+}
+
+async function upstreams(): Promise<{
+  clusters: Array<{
+    id: string;
+    endpoints: Array<{ address: string; circuit: string; available: boolean; activeHealthy: boolean }>;
+  }>;
+}> {
+  return (await request(`${gateway.adminUrl}/upstreams`)).body.json() as never;
+}
+
+beforeEach(async () => {
+  gateway = await startDataplane();
+});
+
+afterEach(async () => {
+  await gateway?.close();
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+test('retries on connect failure hide a dead endpoint: every request answers 200', async () => {
+  const a = await server('a');
+  const b = await server('b');
+  const dead = await freePort();
+  apply(
+    [withResilience(entry('r', { backends: [['c', 1]] }), { retries: RETRIES })],
+    [cluster('c', [a.port, dead, b.port])],
+  );
+  const statuses = await Promise.all(Array.from({ length: 60 }, () => get('/x').then((r) => r.status)));
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  expect(a.hits + b.hits).toBe(60);
+});
+
+test('without retries the same dead endpoint shows: some requests answer 502', async () => {
+  const a = await server('a');
+  const dead = await freePort();
+  apply([entry('r', { backends: [['c', 1]] })], [cluster('c', [a.port, dead])]);
+  const statuses = await Promise.all(Array.from({ length: 20 }, () => get('/x').then((r) => r.status)));
+  expect(statuses.filter((s) => s === 502).length).toBeGreaterThan(0);
+});
+
+test('outlier detection ejects an endpoint after consecutive errors; /upstreams and metrics show its open circuit', async () => {
+  const a = await server('a');
+  const failing = await server('failing', (_req, res) => res.writeHead(500).end('broken'));
+  const clusterIR = cluster('c', [a.port, failing.port], {
+    resilience: {
+      outlierDetection: {
+        from: 'policy/test/cb',
+        consecutiveErrors: 3,
+        baseEjectionMs: 60_000,
+        maxEjectionMs: 300_000,
+        maxEjectionPercent: 50,
+      },
+    },
+  });
+  apply([entry('r', { backends: [['c', 1]] })], [clusterIR]);
+  for (let i = 0; i < 10; i++) await get('/x');
+  expect(failing.hits).toBe(3);
+  const before = a.hits;
+  const statuses = await Promise.all(Array.from({ length: 20 }, () => get('/x').then((r) => r.status)));
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  expect(a.hits - before).toBe(20);
+  const view = await upstreams();
+  const endpoint = view.clusters[0]!.endpoints.find((e) => e.address === `127.0.0.1:${failing.port}`)!;
+  expect(endpoint).toMatchObject({ circuit: 'open', available: false });
+  const metrics = await (await request(`${gateway.adminUrl}/metrics`)).body.text();
+  expect(metrics).toContain(
+    `tollgate_upstream_endpoint_healthy{backend="c",endpoint="127.0.0.1:${failing.port}"} 0`,
+  );
+  expect(metrics).toContain(
+    `tollgate_upstream_endpoint_healthy{backend="c",endpoint="127.0.0.1:${a.port}"} 1`,
+  );
+  expect(metrics).toMatch(/tollgate_upstream_ejections_total\{backend="c",reason="outlier"\} 1/);
+  expect(metrics).toMatch(/tollgate_circuit_breaker_state\{backend="c"\} 1/);
+});
+
+test('an ejected endpoint half-opens after its ejection time and is ejected again, for longer, by one more failure', async () => {
+  const a = await server('a');
+  const failing = await server('failing', (_req, res) => res.writeHead(503).end());
+  apply(
+    [entry('r', { backends: [['c', 1]] })],
+    [
+      cluster('c', [a.port, failing.port], {
+        resilience: {
+          outlierDetection: {
+            from: 'p',
+            consecutiveErrors: 2,
+            baseEjectionMs: 200,
+            maxEjectionMs: 10_000,
+            maxEjectionPercent: 50,
+          },
+        },
+      }),
+    ],
+  );
+  for (let i = 0; i < 4; i++) await get('/x');
+  expect(failing.hits).toBe(2);
+  await waitFor(
+    async () =>
+      (await upstreams()).clusters[0]!.endpoints.find((e) => e.address.endsWith(`:${failing.port}`))
+        ?.circuit === 'half-open',
+    { what: 'the circuit to half-open' },
+  );
+  for (let i = 0; i < 4; i++) await get('/x');
+  // One failure on probation reopens the circuit (no second consecutive error needed).
+  expect(failing.hits).toBe(3);
+  const view = await upstreams();
+  const endpoint = view.clusters[0]!.endpoints.find((e) =>
+    e.address.endsWith(`:${failing.port}`),
+  ) as unknown as {
+    circuit: string;
+    ejections: number;
+    ejectedForMs: number;
+  };
+  expect(endpoint.circuit).toBe('open');
+  expect(endpoint.ejections).toBe(2);
+  expect(endpoint.ejectedForMs).toBeGreaterThan(200);
+});
+
+test('a 503 is retried on another endpoint for GET, but not for POST unless retryNonIdempotent', async () => {
+  const ok = await server('ok', (_req, res, body) => res.writeHead(200).end(`ok:${body}`));
+  const unavailable = await server('unavailable', (_req, res) => res.writeHead(503).end('down'));
+  const clusters = [
+    cluster('c', [unavailable.port, ok.port], {
+      resilience: { loadBalancer: { from: 'p', type: 'RoundRobin', panicThresholdPercent: 0 } },
+    }),
+  ];
+  apply([withResilience(entry('r', { backends: [['c', 1]] }), { retries: RETRIES })], clusters);
+  for (let i = 0; i < 6; i++) expect((await get('/x')).status).toBe(200);
+  const posts = await Promise.all(
+    Array.from({ length: 6 }, () => get('/x', { method: 'POST', body: 'order' })),
+  );
+  expect(posts.map((p) => p.status).sort()).toContain(503);
+
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        retries: { ...RETRIES, retryNonIdempotent: true },
+      }),
+    ],
+    clusters,
+  );
+  const retried = await Promise.all(
+    Array.from({ length: 6 }, () => get('/x', { method: 'POST', body: 'order' })),
+  );
+  expect(retried.map((p) => p.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  // The buffered body was replayed whole to the endpoint that answered.
+  expect(retried.every((p) => p.body === 'ok:order')).toBe(true);
+});
+
+test('a request body larger than bufferBodyLimit streams through and is not retried', async () => {
+  const ok = await server('ok');
+  const unavailable = await server('unavailable', (_req, res) => res.writeHead(503).end('down'));
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        retries: { ...RETRIES, retryNonIdempotent: true, bufferBodyLimit: 4 },
+      }),
+    ],
+    [cluster('c', [unavailable.port, ok.port])],
+  );
+  const statuses = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      get('/x', { method: 'PUT', body: 'more than four bytes' }).then((r) => r.status),
+    ),
+  );
+  expect(statuses).toContain(503);
+});
+
+test('a retry budget of 0% with no minimum lets no retry through', async () => {
+  const unavailable = await server('unavailable', (_req, res) => res.writeHead(503).end('down'));
+  const ok = await server('ok');
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        retries: { ...RETRIES, budgetPercent: 0, minRetryConcurrency: 0 },
+      }),
+    ],
+    [cluster('c', [unavailable.port, ok.port])],
+  );
+  const statuses = await Promise.all(Array.from({ length: 10 }, () => get('/x').then((r) => r.status)));
+  expect(statuses).toContain(503);
+  expect(unavailable.hits + ok.hits).toBe(10);
+});
+
+test('a per-try timeout moves a slow attempt to another endpoint; retries exhausted answer 504', async () => {
+  const slow = await server('slow', (_req, res) => {
+    setTimeout(() => res.writeHead(200).end('slow'), 3_000).unref();
+  });
+  const fast = await server('fast');
+  const retries: RetryIR = { ...RETRIES, retryOn: ['timeout'], perTryTimeoutMs: 150, attempts: 1 };
+  apply(
+    [
+      withResilience(entry('only-slow', { path: ['PathPrefix', '/slow'], backends: [['s', 1]] }), {
+        retries,
+      }),
+      withResilience(entry('r', { backends: [['c', 1]] }), { retries }),
+    ],
+    [cluster('c', [slow.port, fast.port]), cluster('s', [slow.port])],
+  );
+  const answers = await Promise.all(Array.from({ length: 4 }, () => get('/x')));
+  expect(answers.map((a) => a.body)).toEqual(['fast', 'fast', 'fast', 'fast']);
+  const exhausted = await get('/slow');
+  expect(exhausted.status).toBe(504);
+  expect(exhausted.headers['x-tollgate-error-code']).toBe('TG_ERR_UPSTREAM_TIMEOUT');
+});
+
+test("a Policy's request timeout answers 504, and its idle timeout cuts a stalled stream", async () => {
+  const slow = await server('slow', (req, res) => {
+    if (req.url === '/stall') {
+      res.writeHead(200);
+      res.write('first chunk');
+      return; // never ends
+    }
+    setTimeout(() => res.writeHead(200).end('late'), 3_000).unref();
+  });
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        timeouts: { from: 'p', requestMs: 200, idleMs: 200 },
+      }),
+    ],
+    [cluster('c', [slow.port])],
+  );
+  const late = await get('/late');
+  expect(late.status).toBe(504);
+  await expect(get('/stall')).rejects.toThrow();
+});
+
+test('maxRequests with no pending queue answers a clear 503 at once; with a queue the request waits its turn', async () => {
+  let release: (() => void) | undefined;
+  const held = await server('held', (req, res) => {
+    if (req.url === '/hold') release = () => res.writeHead(200).end('held');
+    else res.writeHead(200).end('quick');
+  });
+  const limited = (maxPendingRequests: number) =>
+    cluster('c', [held.port], {
+      resilience: { limits: { from: 'policy/test/cb', maxRequests: 1, maxPendingRequests } },
+    });
+  apply([entry('r', { backends: [['c', 1]] })], [limited(0)]);
+  const first = get('/hold');
+  await waitFor(() => release !== undefined, { what: 'the first request upstream' });
+  const refused = await get('/quick');
+  expect(refused.status).toBe(503);
+  expect(refused.headers['x-tollgate-error-code']).toBe('TG_ERR_UPSTREAM_OVERFLOW');
+  expect(JSON.parse(refused.body).error.message).toMatch(/limit of 1 concurrent requests/);
+  release!();
+  expect((await first).status).toBe(200);
+
+  release = undefined;
+  apply([entry('r', { backends: [['c', 1]] })], [limited(1)]);
+  const holding = get('/hold');
+  await waitFor(() => release !== undefined, { what: 'the first request upstream' });
+  const queued = get('/quick');
+  const stateOf = async () =>
+    (await (await request(`${gateway.adminUrl}/upstreams`)).body.json()) as {
+      clusters: Array<{ pending: number }>;
+    };
+  await waitFor(async () => (await stateOf()).clusters[0]!.pending === 1, {
+    what: 'the second request queued',
+  });
+  release!();
+  expect((await holding).status).toBe(200);
+  expect((await queued).body).toBe('quick');
+  const metrics = await (await request(`${gateway.adminUrl}/metrics`)).body.text();
+  expect(metrics).toMatch(/tollgate_circuit_breaker_rejections_total\{backend="c"\} 1/);
+});
+
+test('active health checks take a failing endpoint out after unhealthyThreshold probes and bring it back after healthyThreshold', async () => {
+  let healthy = true;
+  const flaky = await server('flaky', (req, res) => {
+    if (req.url === '/healthz') res.writeHead(healthy ? 204 : 500).end();
+    else res.writeHead(200).end('flaky');
+  });
+  const steady = await server('steady', (req, res) => {
+    if (req.url === '/healthz') res.writeHead(204).end();
+    else res.writeHead(200).end('steady');
+  });
+  apply(
+    [entry('r', { backends: [['c', 1]] })],
+    [
+      cluster('c', [flaky.port, steady.port], {
+        resilience: {
+          healthCheck: {
+            from: 'p',
+            path: '/healthz',
+            intervalMs: 50,
+            timeoutMs: 500,
+            jitterMs: 10,
+            healthyThreshold: 2,
+            unhealthyThreshold: 2,
+            expectedStatuses: [204],
+          },
+        },
+      }),
+    ],
+  );
+  const flakyOut = async () =>
+    (await upstreams()).clusters[0]!.endpoints.find((e) => e.address.endsWith(`:${flaky.port}`))!
+      .activeHealthy;
+  healthy = false;
+  await waitFor(async () => (await flakyOut()) === false, { what: 'the flaky endpoint marked unhealthy' });
+  const before = flaky.hits;
+  const bodies = await Promise.all(Array.from({ length: 10 }, () => get('/x').then((r) => r.body)));
+  expect(bodies.every((b) => b === 'steady')).toBe(true);
+  expect(flaky.hits).toBe(before);
+  healthy = true;
+  await waitFor(async () => (await flakyOut()) === true, { what: 'the flaky endpoint healthy again' });
+  const again = await Promise.all(Array.from({ length: 10 }, () => get('/x').then((r) => r.body)));
+  expect(again).toContain('flaky');
+});
+
+test('consistent hashing on a header keeps each user on one endpoint', async () => {
+  const all = await Promise.all(['a', 'b', 'c'].map((n) => server(n)));
+  apply(
+    [entry('r', { backends: [['c', 1]] })],
+    [
+      cluster(
+        'c',
+        all.map((s) => s.port),
+        {
+          resilience: {
+            loadBalancer: {
+              from: 'p',
+              type: 'Maglev',
+              hashOn: { source: 'header', name: 'x-user' },
+              panicThresholdPercent: 50,
+            },
+          },
+        },
+      ),
+    ],
+  );
+  const seen = new Set<string>();
+  for (let user = 0; user < 20; user++) {
+    const answers = new Set<string>();
+    for (let i = 0; i < 5; i++) answers.add((await get('/x', { headers: { 'x-user': `u${user}` } })).body);
+    expect(answers.size).toBe(1);
+    seen.add([...answers][0]!);
+  }
+  expect(seen.size).toBeGreaterThan(1);
+});
+
+test('mirroring stays fire-and-forget with resilience configured: a dead mirror never affects the answer', async () => {
+  const main = await server('main');
+  const dead = await freePort();
+  apply(
+    [{ ...withResilience(entry('r', { backends: [['c', 1]] }), { retries: RETRIES }), mirrors: ['m'] }],
+    [cluster('c', [main.port]), cluster('m', [dead])],
+  );
+  const answers = await Promise.all(
+    Array.from({ length: 5 }, () => get('/x', { method: 'POST', body: 'b' })),
+  );
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+});

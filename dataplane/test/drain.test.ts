@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '@tollgate/testkit';
-import { Client, request } from 'undici';
+import { Agent, Client, request } from 'undici';
 import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from './helpers.ts';
 
 let upstream: Server;
@@ -14,6 +14,20 @@ beforeAll(async () => {
   // /slow answers after `delay` ms; /endless streams forever.
   upstream = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/stream') {
+      // A finite stream: `chunks` events 20 ms apart.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let left = Number(url.searchParams.get('chunks') ?? 10);
+      const timer = setInterval(() => {
+        res.write('data: tick\n\n');
+        if (--left === 0) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 20);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     if (url.pathname === '/endless') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const timer = setInterval(() => res.write('data: tick\n\n'), 20);
@@ -111,4 +125,49 @@ test('drain cuts a stream still running at the deadline', async () => {
     status: 200,
     errorCode: 'TG_ERR_DRAIN_DEADLINE',
   });
+});
+
+test('drain under steady load: every request and stream already started completes, new connections are refused', async () => {
+  const agent = new Agent({ connections: 16 });
+  let draining = false;
+  const failed: string[] = [];
+  let completed = 0;
+  let refused = 0;
+  // 16 workers in a request loop on keep-alive connections; a worker leaves (as it would for
+  // another gateway) once an answer says `connection: close` or a new connection is refused. A
+  // refused connection never reached the gateway; any other failure is a dropped request.
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      try {
+        const response = await request(`${gateway.url}/slow?delay=${20 + Math.floor(Math.random() * 60)}`, {
+          dispatcher: agent,
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200 || text !== 'done') throw new Error(`${response.statusCode} ${text}`);
+        completed++;
+        if (response.headers.connection === 'close') return;
+      } catch (error) {
+        if (draining && (error as { code?: string }).code === 'ECONNREFUSED') refused++;
+        else failed.push((error as Error).message);
+        return;
+      }
+    }
+  };
+  const stream = async (): Promise<string> => {
+    const response = await request(`${gateway.url}/stream?chunks=25`, { dispatcher: agent });
+    return response.body.text();
+  };
+  const workers = Array.from({ length: 16 }, worker);
+  const streams = Array.from({ length: 4 }, stream);
+  await waitFor(() => completed >= 50, { what: 'steady load' });
+  draining = true;
+  await gateway.dataplane.drain(10_000);
+  await Promise.all(workers);
+  const bodies = await Promise.all(streams);
+  expect(failed).toEqual([]);
+  expect(completed + refused).toBeGreaterThanOrEqual(50);
+  for (const body of bodies) expect(body.match(/data: tick/g)).toHaveLength(25);
+  expect(gateway.accessLogs().filter((l) => l.errorCode !== undefined)).toEqual([]);
+  await expect(request(`${gateway.url}/new`)).rejects.toThrow(/ECONNREFUSED/);
+  await agent.close();
 });

@@ -125,10 +125,11 @@ test('an upstream that breaks after the headers went out cuts the client connect
   expect(line).toMatchObject({ status: 200, errorCode: 'TG_ERR_UPSTREAM_RESET' });
 });
 
-test('an upgrade (websocket) request answers 501 TG_ERR_UPGRADE_NOT_SUPPORTED', async () => {
+test('an upgrade (websocket) request the gateway cannot tunnel gets an error in the JSON format', async () => {
   const { status, code, body } = await new Promise<{ status: number; code: unknown; body: string }>(
     (resolve, reject) => {
-      const req = httpRequest(`${gateway.url}/ws`, {
+      // Websockets are tunnelled (dataplane/test/server/upgrade.test.ts); this route has no backend.
+      const req = httpRequest(`${gateway.url}/no-backends/ws`, {
         headers: {
           connection: 'Upgrade',
           upgrade: 'websocket',
@@ -150,9 +151,9 @@ test('an upgrade (websocket) request answers 501 TG_ERR_UPGRADE_NOT_SUPPORTED', 
       req.end();
     },
   );
-  expect(status).toBe(501);
-  expect(code).toBe('TG_ERR_UPGRADE_NOT_SUPPORTED');
-  expect(JSON.parse(body).error.code).toBe('TG_ERR_UPGRADE_NOT_SUPPORTED');
+  expect(status).toBe(503);
+  expect(code).toBe('TG_ERR_NO_HEALTHY_UPSTREAM');
+  expect(JSON.parse(body).error.code).toBe('TG_ERR_NO_HEALTHY_UPSTREAM');
 });
 
 test('upstream failures are counted per cluster and code', async () => {

@@ -94,6 +94,15 @@
 //   of the entry's backends) > Namespace — then the oldest, then by namespace/name
 //   (policies/effective.ts). Consumer ids replace consumer names; windows become ms.
 // - A Consumer with disabled: true carries `disabled: true`.
+// - Edge sections (cors, ipFilter, limits, compression, cache) go on each entry's `edge` by the same
+//   precedence, Consumer attachments excepted (policies/edge.ts).
+//
+// TLS
+// - Route spec.tls.certificateRefs name kubernetes.io/tls Secrets in the Route's namespace; the PEM
+//   must parse and the key match the certificate, else ResolvedRefs=False (SecretNotFound,
+//   SecretKeyNotFound, InvalidCertificate) and the certificate is left out. Each hostname gets the
+//   first certificate whose DNS names cover it (else the first); a Route without hostnames gives
+//   the default certificate; a hostname two Routes bind keeps the older Route's (tls.ts).
 import type { Snapshot } from '@tollgate/snapshot';
 import { sealSnapshot } from '@tollgate/snapshot';
 import { compileAIProviders } from './ai-providers.ts';

@@ -2,7 +2,9 @@
 // reference in the Tollgate API is a SecretKeyRef `{ name, key }` under a property whose name
 // ends in `Ref` (auth.secretRef, auth.aws.accessKeyIdRef, apiKeys[].secretRef, …), always in the
 // referencing object's namespace; no other `*Ref` has a `key`. Walking for that shape means a new
-// credential field needs no change here (a test holds the API to the convention).
+// credential field needs no change here (a test holds the API to the convention). The one
+// exception is Route spec.tls.certificateRefs: a list of whole Secrets (`{ name }`, type
+// kubernetes.io/tls), looked for by its property name.
 import { TOLLGATE_API_VERSION } from './resources.ts';
 
 export interface SecretName {
@@ -37,6 +39,8 @@ function walk(value: unknown, found: (name: string) => void): void {
   if (!isRecord(value)) return;
   for (const [property, child] of Object.entries(value)) {
     if (property.endsWith('Ref') && isSecretKeyRef(child)) found(child.name);
-    else walk(child, found);
+    else if (property === 'certificateRefs' && Array.isArray(child)) {
+      for (const ref of child) if (isRecord(ref) && typeof ref.name === 'string' && ref.name) found(ref.name);
+    } else walk(child, found);
   }
 }

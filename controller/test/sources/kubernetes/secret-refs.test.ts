@@ -52,6 +52,20 @@ test('finds the Secrets of AIProvider credentials and Consumer API keys, in the 
   ]);
 });
 
+test("finds the certificate Secrets of a Route's spec.tls", () => {
+  const route = {
+    apiVersion: TOLLGATE_API_VERSION,
+    kind: 'Route',
+    metadata: { name: 'shop', namespace: 'web' },
+    spec: {
+      hostnames: ['shop.example.com'],
+      tls: { certificateRefs: [{ name: 'shop-rsa' }, { name: 'shop-ecdsa' }] },
+      rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
+    },
+  };
+  expect([...referencedSecrets([route]).keys()].sort()).toEqual(['web/shop-ecdsa', 'web/shop-rsa']);
+});
+
 test('ignores references that are not Secrets, and objects of other API groups', () => {
   const objects = [
     {

@@ -216,7 +216,8 @@ async function main(): Promise<void> {
     node: { id: nodeId, zone, buildVersion },
     logger,
     tls,
-    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot),
+    // decodeSnapshot validated it on the way in.
+    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot, { validated: true }),
   });
   client.start();
 

@@ -232,6 +232,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     });
     identityHeaders(headers, exchange.policy);
     plan.requestHeaders?.apply(headers);
+    plan.edge?.upstreamHeaders?.(exchange, headers);
     const path = exchange.target(plan.rewritePath ? plan.rewritePath(exchange.path) : exchange.path);
     const hasBody = buffered !== undefined || requestHasBody(req);
     let body: Readable | Buffer | null =

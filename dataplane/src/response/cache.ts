@@ -3,7 +3,8 @@
 // Vary, Authorization). Keys: host + path + query (+ consumer when perConsumer), with one variant
 // per distinct set of Vary header values. The policy's ttl is the lifetime of a response that
 // states none, and caps any lifetime it states. Clients revalidating (If-None-Match /
-// If-Modified-Since) against a fresh entry get a 304 from the gateway.
+// If-Modified-Since) against a fresh entry get a 304 from the gateway; a stale entry with a
+// validator is revalidated with the upstream (a 304 there renews it and the client gets the body).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ResponseCacheIR } from '@tollgate/snapshot';
 import CachePolicy from 'http-cache-semantics';
@@ -13,7 +14,12 @@ import type { CachedResponse, ResponseCacheStore } from './cache-store.ts';
 export interface ResponseCaching {
   /** Serves `exchange` from the cache, or calls `forward` and stores what comes back if it may. */
   respond(exchange: Exchange, forward: () => void): void;
+  /** Adds the conditional headers of a stale entry being revalidated to the upstream request. */
+  upstreamHeaders(exchange: Exchange, headers: Record<string, string | string[]>): void;
 }
+
+/** Stale entries being revalidated: the validators to send, by the exchange that revalidates. */
+const revalidating = new WeakMap<Exchange, Record<string, string>>();
 
 export const CACHE_STATUS_HEADER = 'x-tollgate-cache';
 
@@ -46,6 +52,14 @@ export function compileResponseCaching(ir: ResponseCacheIR, store: ResponseCache
         forward();
         return;
       }
+      const stale = variants?.find(
+        (v) => v.variant === variantOf(v.policy.responseHeaders() as IncomingHttpHeaders, req.headers),
+      );
+      const conditional = stale ? conditionalHeaders(stale.policy.revalidationHeaders(request)) : undefined;
+      if (stale && conditional) {
+        revalidating.set(exchange, conditional);
+        renewOn304(exchange, stale, ttlSeconds, (renewed) => store.set(key, renewed));
+      }
       capture(
         exchange,
         (status, headers, body) => {
@@ -62,7 +76,60 @@ export function compileResponseCaching(ir: ResponseCacheIR, store: ResponseCache
       );
       forward();
     },
+    upstreamHeaders(exchange, headers) {
+      const conditional = revalidating.get(exchange);
+      if (conditional) Object.assign(headers, conditional);
+    },
   };
+}
+
+/** The validators of a revalidation request; undefined when the entry has none to offer. */
+function conditionalHeaders(headers: CachePolicy.Headers): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const name of ['if-none-match', 'if-modified-since']) {
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * When the upstream answers the revalidation with 304, the client gets the stored response
+ * (renewed: new lifetime and headers from the 304) instead of a 304 it did not ask for.
+ */
+function renewOn304(
+  exchange: Exchange,
+  entry: CachedResponse,
+  ttlSeconds: number,
+  renew: (entry: CachedResponse) => void,
+): void {
+  const { res } = exchange;
+  const writeHead = res.writeHead as (...args: unknown[]) => typeof res;
+  const end = res.end as (...args: unknown[]) => typeof res;
+  let renewed: CachedResponse | undefined;
+  res.writeHead = function (this: typeof res, statusCode: number, ...rest: unknown[]) {
+    if (statusCode !== 304) return writeHead.call(this, statusCode, ...rest);
+    const last = rest[rest.length - 1];
+    const given = lowercase(
+      last && typeof last === 'object' && !Array.isArray(last) ? (last as OutgoingHttpHeaders) : {},
+    ) as IncomingHttpHeaders;
+    const request = { method: 'GET', url: exchange.target(exchange.path), headers: exchange.req.headers };
+    // A 304 that restates the lifetime is capped like any response; one that does not keeps the entry's.
+    const headers304 = given['cache-control'] ? withLifetimeCap(given, ttlSeconds) : given;
+    const { policy } = entry.policy.revalidatedPolicy(request, { status: 304, headers: headers304 });
+    renewed = { ...entry, policy };
+    renew(renewed);
+    const headers = policy.responseHeaders() as OutgoingHttpHeaders;
+    headers[CACHE_STATUS_HEADER] = 'REVALIDATED';
+    headers['x-request-id'] = exchange.requestId;
+    headers['content-length'] = String(entry.body.length);
+    return writeHead.call(this, entry.status, headers);
+  } as typeof res.writeHead;
+  res.end = function (this: typeof res, ...args: unknown[]) {
+    if (!renewed) return end.call(this, ...args);
+    exchange.bytesOut += renewed.body.length;
+    return end.call(this, exchange.method === 'HEAD' ? undefined : renewed.body);
+  } as typeof res.end;
 }
 
 /** The request header values a response varies on, as one string (variants of a key differ in it). */

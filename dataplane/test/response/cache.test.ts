@@ -12,6 +12,7 @@ let upstream: Server;
 let gateway: RunningDataplane;
 const hits = new Map<string, number>();
 let version = 1;
+let conditionalSeen = 0;
 
 beforeAll(async () => {
   upstream = createServer((req: IncomingMessage, res) => {
@@ -25,6 +26,14 @@ beforeAll(async () => {
     if (path === '/vary') Object.assign(headers, { 'cache-control': 'max-age=60', vary: 'Accept-Language' });
     if (path === '/dated') headers['last-modified'] = 'Wed, 01 Jan 2025 00:00:00 GMT';
     if (path === '/long') headers['cache-control'] = 'max-age=86400';
+    if (path === '/validated') {
+      Object.assign(headers, { 'cache-control': 'max-age=1', etag: '"stable"' });
+      if (req.headers['if-none-match'] === '"stable"') {
+        conditionalSeen++;
+        res.writeHead(304, { etag: '"stable"', 'cache-control': 'max-age=60' });
+        return res.end();
+      }
+    }
     res.writeHead(200, headers);
     res.end(body);
   });
@@ -110,6 +119,21 @@ test('does not cache requests carrying credentials unless the response says publ
   await get('/public?auth=1', { authorization: 'Bearer x' });
   await get('/public?auth=1', { authorization: 'Bearer x' });
   expect(hits.get('/public?auth=1')).toBe(2);
+});
+
+test('revalidates a stale entry with the upstream; its 304 renews the entry and the client gets the body', async () => {
+  const first = await get('/validated');
+  expect(first.headers['x-tollgate-cache']).toBe('MISS');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const revalidated = await get('/validated');
+  expect(conditionalSeen).toBe(1);
+  expect(revalidated.status).toBe(200);
+  expect(revalidated.headers['x-tollgate-cache']).toBe('REVALIDATED');
+  expect(revalidated.body).toBe(first.body);
+  // The 304's max-age=60 renewed the entry.
+  const after = await get('/validated');
+  expect(after.headers['x-tollgate-cache']).toBe('HIT');
+  expect(hits.get('/validated')).toBe(2);
 });
 
 test('evicts the least recently used entries to stay within its byte budget', () => {

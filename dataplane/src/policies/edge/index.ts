@@ -28,6 +28,8 @@ export interface EdgeSteps {
   requestBody?(exchange: Exchange): Readable | undefined;
   /** Wraps the upstream call: compression and the response cache. */
   respond?(exchange: Exchange, forward: () => void): void;
+  /** Last word on the upstream request headers (the cache's revalidation validators). */
+  upstreamHeaders?(exchange: Exchange, headers: Record<string, string | string[]>): void;
 }
 
 export interface EdgeContext {
@@ -101,6 +103,7 @@ export function compileEdgeSteps(ir: EdgePolicyIR | undefined, context: EdgeCont
       return limiter;
     };
   }
+  if (caching) steps.upstreamHeaders = (exchange, headers) => caching.upstreamHeaders(exchange, headers);
   if (compression || caching) {
     steps.respond = (exchange, forward) => {
       compression?.wrap(exchange.req, exchange.res);

@@ -83,11 +83,14 @@ describe('the Grafana dashboard', () => {
   test('ships in a ConfigMap the Grafana sidecar picks up, byte for byte the file in the chart', async () => {
     const configMap = rendered.objects.find(
       (o) => o.kind === 'ConfigMap' && String(o.metadata?.name).endsWith('-dashboards'),
-    )!;
-    expect(configMap.metadata?.labels).toMatchObject({ grafana_dashboard: '1' });
-    expect(configMap.metadata?.annotations).toMatchObject({ grafana_folder: 'Tollgate' });
+    ) as unknown as {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      data: Record<string, string>;
+    };
+    expect(configMap.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(configMap.metadata.annotations).toMatchObject({ grafana_folder: 'Tollgate' });
     const onDisk = await readFile(path.join(repoRoot, 'charts/tollgate/dashboards/tollgate.json'), 'utf8');
-    expect((configMap as { data: Record<string, string> }).data['tollgate.json']).toBe(onDisk.trimEnd());
+    expect(configMap.data['tollgate.json']).toBe(onDisk.trimEnd());
   });
 
   test('has the shape Grafana imports: panels on the grid with Prometheus targets, unique ids, a data-source variable', () => {

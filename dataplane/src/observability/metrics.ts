@@ -29,7 +29,6 @@ export interface DataplaneMetrics {
   circuitBreakerState: Gauge<'backend'>;
   circuitBreakerRejections: Counter<'backend'>;
   rateLimitDecisions: Counter<'route' | 'decision'>;
-  budgetDecisions: Counter<'route' | 'decision'>;
   /** Set by budget enforcement: share of the current window's budget spent, per budget and scope key. */
   budgetUsedRatio: Gauge<'budget' | 'key'>;
   consumerTokens: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
@@ -162,12 +161,6 @@ export function createDataplaneMetrics(): DataplaneMetrics {
     rateLimitDecisions: new Counter({
       name: 'tollgate_rate_limit_decisions_total',
       help: 'Rate-limit decisions on routes with limits, by route id and decision (allowed, limited, unavailable).',
-      labelNames: ['route', 'decision'],
-      registers: [registry],
-    }),
-    budgetDecisions: new Counter({
-      name: 'tollgate_budget_decisions_total',
-      help: 'Budget decisions on routes with budgets, by route id and decision (allowed, exceeded, unavailable).',
       labelNames: ['route', 'decision'],
       registers: [registry],
     }),

@@ -93,10 +93,9 @@ export class RequestObserver {
     this.#usage?.record(record);
   }
 
-  /** A rate-limit or budget decision taken by a route's policy chain. */
-  decision(kind: 'rate_limit' | 'budget', route: string, decision: string): void {
-    const metric = kind === 'rate_limit' ? this.#metrics.rateLimitDecisions : this.#metrics.budgetDecisions;
-    this.#counter(metric, kind, route, decision).inc();
+  /** A rate-limit decision taken by a route's policy chain. (Budgets count theirs in tollgate_budget_*.) */
+  decision(kind: 'rate_limit', route: string, decision: string): void {
+    this.#counter(this.#metrics.rateLimitDecisions, kind, route, decision).inc();
   }
 
   #modelLabel(model: string): string {
@@ -131,20 +130,16 @@ export class RequestObserver {
   }
 }
 
-/** Maps an admission refusal code (or success with rate-limit headers) to a decision metric. */
+/** Maps an admission refusal code (or success with rate-limit headers) to a rate-limit decision. */
 export function admissionDecision(
   code: string | undefined,
   rateLimited: boolean,
-): { kind: 'rate_limit' | 'budget'; decision: string } | undefined {
+): { kind: 'rate_limit'; decision: string } | undefined {
   switch (code) {
     case 'TG_ERR_RATE_LIMITED':
       return { kind: 'rate_limit', decision: 'limited' };
     case 'TG_ERR_RATE_LIMIT_UNAVAILABLE':
       return { kind: 'rate_limit', decision: 'unavailable' };
-    case 'TG_ERR_BUDGET_EXCEEDED':
-      return { kind: 'budget', decision: 'exceeded' };
-    case 'TG_ERR_BUDGET_UNAVAILABLE':
-      return { kind: 'budget', decision: 'unavailable' };
     case undefined:
       return rateLimited ? { kind: 'rate_limit', decision: 'allowed' } : undefined;
     default:

@@ -313,3 +313,44 @@ test(
   },
   PROVISION_TIMEOUT,
 );
+
+describe('tracing and access-log values become the components’ environment', () => {
+  type Container = { env?: Array<{ name: string; value?: string }> };
+  const envOf = (
+    objects: RenderedMonitoring['objects'],
+    component: string,
+  ): Record<string, string | undefined> => {
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && String(o.metadata?.name).endsWith(`-${component}`),
+    ) as unknown as { spec: { template: { spec: { containers: Container[] } } } };
+    const container = deployment.spec.template.spec.containers[0]!;
+    return Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+  };
+
+  test('tracing.* sets the standard OTEL_* variables on both components, each with its service name', () => {
+    for (const component of ['controller', 'dataplane']) {
+      expect(envOf(rendered.objects, component)).toMatchObject({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_SERVICE_NAME: `tollgate-${component}`,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_RESOURCE_ATTRIBUTES: 'k8s.namespace.name=tollgate-system,deployment.environment.name=test',
+      });
+    }
+    expect(envOf(rendered.objects, 'dataplane')).toMatchObject({
+      TOLLGATE_ACCESS_LOG_SAMPLE: '0.5',
+      TOLLGATE_ACCESS_LOG_EXCLUDE: 'default/health',
+    });
+  });
+
+  test('by default no OTEL_* variable is set (tracing off), and tracing without an endpoint is refused', async () => {
+    const tools = await provisionK8sTools();
+    const objects = parseManifests(await helmTemplate(tools));
+    for (const component of ['controller', 'dataplane'])
+      expect(Object.keys(envOf(objects, component)).filter((name) => name.startsWith('OTEL_'))).toEqual([]);
+    await expect(helmTemplate(tools, { set: { 'tracing.enabled': true } })).rejects.toThrow(
+      /tracing.enabled needs tracing.endpoint/,
+    );
+  });
+});

@@ -1,0 +1,112 @@
+// The data-plane process configured the standard way (OTEL_* environment, access-log variables)
+// next to the standalone stack: it exports its spans to a real OTLP receiver, upstreams join the
+// trace, and the access log samples successes while keeping failures with their trace id.
+import path from 'node:path';
+import {
+  freePort,
+  type StartedProcess,
+  startProcess,
+  startUpstream,
+  type TestUpstream,
+  waitFor,
+} from '@tollgate/testkit';
+import { request } from 'undici';
+import {
+  KIND,
+  type OTLPReceiver,
+  startOTLPReceiver,
+} from '../../dataplane/test/observability/otlp-receiver.ts';
+import { routeYaml, type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const SLOW = 60_000;
+
+let upstream: TestUpstream;
+let receiver: OTLPReceiver;
+let stack: StandaloneStack;
+let traced: StartedProcess;
+let gateway: string;
+
+beforeAll(async () => {
+  upstream = await startUpstream('web');
+  receiver = await startOTLPReceiver();
+  stack = await startStandaloneStack({ 'web.yaml': routeYaml('web', '/web', upstream.url) });
+  const [port, adminPort] = await Promise.all([freePort(), freePort()]);
+  traced = startProcess(
+    process.execPath,
+    [
+      path.join(root, 'dataplane/src/main.ts'),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      '--controller',
+      `127.0.0.1:${stack.grpcPort}`,
+      '--node-id',
+      'traced-dataplane',
+    ],
+    {
+      name: 'traced-dataplane',
+      cwd: root,
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+        OTEL_SERVICE_NAME: 'e2e-traced-dataplane',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '1',
+        TOLLGATE_ACCESS_LOG_SAMPLE: '0',
+        TOLLGATE_DRAIN_SECONDS: '1',
+      },
+    },
+  );
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, {
+    what: 'the traced data plane ready',
+    timeoutMs: 20_000,
+  });
+  gateway = `http://127.0.0.1:${port}`;
+}, SLOW);
+
+afterAll(async () => {
+  await traced?.stop();
+  await stack?.stop();
+  await receiver?.close();
+  await upstream?.close();
+}, SLOW);
+
+test('the process reads OTEL_* and exports its spans; the upstream sees the attempt span as parent', async () => {
+  expect(await traced.waitForOutput(/"msg":"tracing"/)).toMatch(/"tracing":true/);
+  const traceId = '5b8efff798038103d269b633813fc60c';
+  const response = await request(`${gateway}/web/page`, {
+    headers: { traceparent: `00-${traceId}-eee19b7ec3c1b174-01` },
+  });
+  expect(response.statusCode).toBe(200);
+  await response.body.dump();
+  const spans = await waitFor(
+    () => {
+      const found = receiver.spans.filter((s) => s.traceId === traceId);
+      return found.length >= 2 ? found : undefined;
+    },
+    { what: 'the spans of the request', timeoutMs: 10_000 },
+  );
+  const server = spans.find((s) => s.kind === KIND.SERVER)!;
+  const client = spans.find((s) => s.kind === KIND.CLIENT)!;
+  expect(server.resource['service.name']).toBe('e2e-traced-dataplane');
+  expect(server.parentSpanId).toBe('eee19b7ec3c1b174');
+  expect(server.attributes['http.route']).toBe('e2e/web/0/0');
+  expect(client.parentSpanId).toBe(server.spanId);
+  expect(upstream.requests.at(-1)!.headers.traceparent).toBe(`00-${traceId}-${client.spanId}-01`);
+});
+
+test('with TOLLGATE_ACCESS_LOG_SAMPLE=0 successes are not logged, failures are, with their trace id', async () => {
+  const ok = await request(`${gateway}/web/quiet`);
+  await ok.body.dump();
+  const missing = await request(`${gateway}/nothing-here`, {
+    headers: { traceparent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01' },
+  });
+  expect(missing.statusCode).toBe(404);
+  await missing.body.dump();
+  const line = await traced.waitForOutput(/"log":"access".*"path":"\/nothing-here"/);
+  expect(JSON.parse(line)).toMatchObject({ status: 404, traceId: '0123456789abcdef0123456789abcdef' });
+  expect(traced.output()).not.toMatch(/"log":"access".*"path":"\/web\/quiet"/);
+});

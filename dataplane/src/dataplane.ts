@@ -38,6 +38,7 @@ import {
   createUpgradeHandler,
   H2cAcceptor,
   limitConnectionsPerIP,
+  registerEdgeMetrics,
   SecureListener,
 } from './server/index.ts';
 import {
@@ -138,6 +139,10 @@ export class Dataplane {
     };
     const handlers = createProxyHandlers(proxyOptions);
     this.#responseCache = new ResponseCacheStore(options.responseCacheMaxBytes ?? 64 * 1024 * 1024);
+    const edgeMetrics = registerEdgeMetrics(this.#metrics.registry, {
+      cache: this.#responseCache,
+      certificates: () => this.#secure?.certificates,
+    });
     const upgrade = createUpgradeHandler({ ...proxyOptions, draining: () => this.#draining !== undefined });
     if (options.listenTls) {
       this.#secure = new SecureListener({
@@ -145,6 +150,7 @@ export class Dataplane {
         upgrade,
         keepAliveMs: options.clientKeepAliveMs ?? 60_000,
         ...(options.maxConnectionsPerIP ? { maxConnectionsPerIP: options.maxConnectionsPerIP } : {}),
+        onConnectionRefused: () => edgeMetrics.connectionRefused('https'),
       });
     }
     this.#server = createServer(
@@ -152,7 +158,10 @@ export class Dataplane {
       handlers.request,
     );
     trackConnections(this.#server, this.#metrics);
-    if (options.maxConnectionsPerIP) limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP);
+    if (options.maxConnectionsPerIP)
+      limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP, () =>
+        edgeMetrics.connectionRefused('http'),
+      );
     if (options.h2c)
       this.#h2c = new H2cAcceptor(this.#server, handlers.request, options.clientKeepAliveMs ?? 60_000);
     this.#server.on('upgrade', upgrade);

@@ -21,8 +21,12 @@ export interface CacheStats {
 /** Variants of one URL (one per distinct Vary header values), at most this many kept. */
 const MAX_VARIANTS = 8;
 
+export type CacheLookup = 'hit' | 'miss' | 'revalidated';
+
 export class ResponseCacheStore {
   readonly maxBytes: number;
+  /** Called for every cacheable request (set by the metrics). */
+  onLookup: ((result: CacheLookup) => void) | undefined;
   /** Map order is recency order: re-inserting on use keeps the eviction end at the front. */
   readonly #entries = new Map<string, CachedResponse[]>();
   #bytes = 0;

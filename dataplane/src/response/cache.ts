@@ -38,6 +38,7 @@ export function compileResponseCaching(ir: ResponseCacheIR, store: ResponseCache
       const variants = store.get(key);
       const hit = variants?.find((v) => v.policy.satisfiesWithoutRevalidation(request));
       if (hit) {
+        store.onLookup?.('hit');
         serveCached(exchange, hit);
         return;
       }
@@ -52,14 +53,23 @@ export function compileResponseCaching(ir: ResponseCacheIR, store: ResponseCache
         forward();
         return;
       }
+      let revalidated = false;
       const stale = variants?.find(
         (v) => v.variant === variantOf(v.policy.responseHeaders() as IncomingHttpHeaders, req.headers),
       );
       const conditional = stale ? conditionalHeaders(stale.policy.revalidationHeaders(request)) : undefined;
       if (stale && conditional) {
         revalidating.set(exchange, conditional);
-        renewOn304(exchange, stale, ttlSeconds, (renewed) => store.set(key, renewed));
+        renewOn304(exchange, stale, ttlSeconds, (renewed) => {
+          revalidated = true;
+          store.onLookup?.('revalidated');
+          store.set(key, renewed);
+        });
       }
+      // Counted once the upstream answered: a revalidation that comes back 304 is not a miss.
+      exchange.res.once('finish', () => {
+        if (!revalidated) store.onLookup?.('miss');
+      });
       capture(
         exchange,
         (status, headers, body) => {

@@ -3,7 +3,7 @@
 // default). A new snapshot compiles a new set; contexts of unchanged certificates are reused, so a
 // snapshot that does not touch certificates costs nothing, and a rotated one only affects new
 // handshakes — established connections keep the context they negotiated.
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { TlsIR } from '@tollgate/snapshot';
 
@@ -12,6 +12,8 @@ export interface CompiledCertificate {
   context: SecureContext;
   certPem: string;
   keyPem: string;
+  /** Expiry of the leaf certificate (ms since the epoch), for the expiry metric. */
+  notAfterMs: number;
 }
 
 export class CertificateSet {
@@ -34,6 +36,7 @@ export class CertificateSet {
             context: createSecureContext({ cert: certificate.certPem, key: certificate.keyPem }),
             certPem: certificate.certPem,
             keyPem: certificate.keyPem,
+            notAfterMs: Date.parse(new X509Certificate(certificate.certPem).validTo),
           },
         );
       } catch (error) {
@@ -54,7 +57,10 @@ export class CertificateSet {
     this.default =
       ir?.defaultCertificateId !== undefined ? get(ir.defaultCertificateId) : byId.values().next().value;
     this.size = byId.size;
+    this.all = [...byId.values()];
   }
+
+  readonly all: readonly CompiledCertificate[];
 
   /** The certificate for an SNI name (lowercased by the caller or not: it is lowercased here). */
   select(servername: string | undefined): CompiledCertificate | undefined {

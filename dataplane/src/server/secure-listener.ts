@@ -23,6 +23,7 @@ export interface SecureListenerOptions {
   /** Idle time before a client connection is closed. */
   keepAliveMs: number;
   maxConnectionsPerIP?: number;
+  onConnectionRefused?(address: string): void;
 }
 
 export class SecureListener {
@@ -63,7 +64,7 @@ export class SecureListener {
     this.#server.on('tlsClientError', () => {});
     this.limit =
       options.maxConnectionsPerIP !== undefined
-        ? limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP)
+        ? limitConnectionsPerIP(this.#server, options.maxConnectionsPerIP, options.onConnectionRefused)
         : undefined;
   }
 

@@ -136,6 +136,14 @@ test('revalidates a stale entry with the upstream; its 304 renews the entry and 
   expect(hits.get('/validated')).toBe(2);
 });
 
+test('counts hits, misses and revalidations, and the bytes it holds, on the metrics port', async () => {
+  const text = await gateway.dataplane.metrics.registry.metrics();
+  expect(text).toMatch(/tollgate_response_cache_lookups_total\{result="hit"\} [1-9]/);
+  expect(text).toMatch(/tollgate_response_cache_lookups_total\{result="miss"\} [1-9]/);
+  expect(text).toMatch(/tollgate_response_cache_lookups_total\{result="revalidated"\} 1/);
+  expect(text).toMatch(/tollgate_response_cache_bytes [1-9]/);
+});
+
 test('evicts the least recently used entries to stay within its byte budget', () => {
   const store = new ResponseCacheStore(1000);
   const policy = new CachePolicy({ method: 'GET', url: '/', headers: {} }, { status: 200, headers: {} });

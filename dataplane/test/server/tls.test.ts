@@ -202,6 +202,15 @@ test('rotating a certificate under steady load fails no handshake; new handshake
   session.close();
 });
 
+test('exports the expiry of every served certificate as a metric', async () => {
+  const text = await dataplane.metrics.registry.metrics();
+  const expiry = text.match(
+    /tollgate_tls_certificate_expiry_timestamp_seconds\{certificate="secret\/t\/fallback"\} (\d+)/,
+  );
+  // The test certificates are valid for two days.
+  expect(Number(expiry?.[1]) * 1000).toBeGreaterThan(Date.now() + 86_400_000);
+});
+
 test('the config dump shows certificates but never their private keys', async () => {
   const { redactSnapshot } = await import('../../src/admin/config-dump.ts');
   const dumped = JSON.stringify(redactSnapshot(withCertificates({ shop, wildcard, fallback })));

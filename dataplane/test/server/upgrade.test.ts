@@ -140,6 +140,9 @@ test('closes connections beyond the per-IP limit at accept, and accepts again on
   });
   expect(closed.slice(0, 5)).toEqual([false, false, false, false, false]);
   for (const socket of sockets) socket.destroy();
+  expect(await dataplane.metrics.registry.metrics()).toMatch(
+    /tollgate_connections_refused_total\{listener="http"\} 2/,
+  );
   await waitFor(async () => (await request(`http://127.0.0.1:${port}/ws`)).statusCode === 200, {
     what: 'a new connection served',
     timeoutMs: 5000,

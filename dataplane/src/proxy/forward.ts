@@ -37,8 +37,11 @@ export interface ForwardRequest {
 
 /** What the retry loop learns from one attempt, and where it can step in. */
 export interface AttemptObserver {
-  /** Before the response head goes to the client: true ⇒ this attempt is dropped and retried. */
-  retryStatus(status: number): boolean;
+  /**
+   * The response started (its latency is known). Before its head goes to the client: true ⇒ this
+   * attempt is dropped and retried.
+   */
+  retryStatus(status: number, headers: IncomingHttpHeaders): boolean;
   /** A failure before any byte reached the client: true ⇒ the caller retries and forward stays silent. */
   retryError(code: ErrorCode, error: Error): boolean;
   /** Once per attempt, when it is over: the status it answered (0 if none) and its error code. */
@@ -190,7 +193,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#status = statusCode;
     clearTimeout(this.#tryTimer);
     if (res.destroyed) return;
-    if (this.#request.observer?.retryStatus(statusCode)) {
+    if (this.#request.observer?.retryStatus(statusCode, upstreamHeaders)) {
       this.#dropped = true;
       controller.abort(new DroppedForRetryError());
       return;

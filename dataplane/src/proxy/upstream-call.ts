@@ -3,6 +3,7 @@
 // back-off inside the request deadline and the retry budget, and what each attempt teaches the
 // cluster (in-flight counts, latency, passive outlier detection). Each attempt is one call of
 // `forward` (forward.ts), which owns the wire and the attempt's span.
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { ErrorCode } from '../errors.ts';
@@ -38,7 +39,11 @@ export function startUpstreamCall(request: UpstreamCallRequest): void {
     return;
   }
   const call = new UpstreamCall(request, true);
-  const granted = (): void => call.admitted();
+  let queueTimer: NodeJS.Timeout | undefined;
+  const granted = (): void => {
+    clearTimeout(queueTimer);
+    call.admitted();
+  };
   const admission = cluster.state.admit(granted);
   if (admission === 'overflow') {
     const limit = cluster.state.limits?.maxRequests ?? 0;
@@ -47,7 +52,19 @@ export function startUpstreamCall(request: UpstreamCallRequest): void {
     return;
   }
   if (admission === 'queued') {
-    exchange.onClientClosed = () => cluster.state.withdraw(granted);
+    // A request waiting for a slot is still bound by its deadline.
+    const { totalMs } = request.plan.timeouts;
+    if (totalMs !== undefined) {
+      queueTimer = setTimeout(() => {
+        cluster.state.withdraw(granted);
+        request.metrics.upstreamErrors.labels(cluster.id, 'TG_ERR_UPSTREAM_TIMEOUT').inc();
+        exchange.fail('TG_ERR_UPSTREAM_TIMEOUT', { upstream: cluster.id, timeoutMs: totalMs });
+      }, totalMs);
+    }
+    exchange.onClientClosed = () => {
+      clearTimeout(queueTimer);
+      cluster.state.withdraw(granted);
+    };
     return;
   }
   call.admitted();
@@ -138,8 +155,9 @@ class UpstreamCall implements AttemptObserver {
 
   #pickEndpoint(): UpstreamEndpoint | undefined {
     const { cluster, exchange, clientIP } = this.#request;
-    const source = { headers: exchange.req.headers, query: exchange.query, clientIP };
-    const first = cluster.pick(source);
+    const first = cluster.hashes
+      ? cluster.pick({ headers: exchange.req.headers, query: exchange.query, clientIP })
+      : cluster.next();
     if (!this.#isRetry || !first || first !== this.#endpoint || cluster.endpointCount < 2) return first;
     // A retry prefers another endpoint than the one that just failed.
     for (let i = 0; i < 3; i++) {
@@ -151,9 +169,11 @@ class UpstreamCall implements AttemptObserver {
 
   // ---- AttemptObserver (called by forward.ts) --------------------------------------------------
 
-  retryStatus(status: number): boolean {
+  retryStatus(status: number, headers: IncomingHttpHeaders): boolean {
+    // Peak EWMA measures time to response headers.
+    this.#endpoint?.state.recordLatency(performance.now() - this.#attemptStartedAt);
     if (!this.#retry?.retriesStatus(status)) return false;
-    return this.#tryRetry({ kind: 'status', status });
+    return this.#tryRetry({ kind: 'status', status }, status === 429 ? retryAfterMs(headers) : undefined);
   }
 
   retryError(code: ErrorCode, error: Error): boolean {
@@ -173,7 +193,6 @@ class UpstreamCall implements AttemptObserver {
     const { cluster } = this.#request;
     if (endpoint) {
       endpoint.state.inFlight--;
-      if (status > 0) endpoint.state.recordLatency(performance.now() - this.#attemptStartedAt);
       const failed =
         status >= 500 ||
         code === 'TG_ERR_UPSTREAM_CONNECT' ||
@@ -187,7 +206,8 @@ class UpstreamCall implements AttemptObserver {
 
   // ---- retries ------------------------------------------------------------------------------
 
-  #tryRetry(failure: AttemptFailure): boolean {
+  /** `waitMs`: what the upstream asked for (429 Retry-After), the least delay before the retry. */
+  #tryRetry(failure: AttemptFailure, waitMs?: number): boolean {
     const retry = this.#retry!;
     const { exchange, cluster } = this.#request;
     const condition = retry.condition(failure);
@@ -198,7 +218,8 @@ class UpstreamCall implements AttemptObserver {
     if (!retry.methodAllows(exchange.method, failure)) return false;
     if (!cluster.state.retryAllowed(retry.ir.budgetPercent, retry.ir.minRetryConcurrency)) return false;
     if (exchange.res.headersSent || exchange.res.destroyed) return false;
-    const delay = retry.backoffMs(this.#retriesDone + 1);
+    if (waitMs !== undefined && waitMs > MAX_RETRY_AFTER_MS) return false;
+    const delay = Math.max(retry.backoffMs(this.#retriesDone + 1), waitMs ?? 0);
     if (this.#deadlineAt !== undefined && performance.now() + delay >= this.#deadlineAt) return false;
     this.#retriesDone++;
     this.#retryScheduled = true;
@@ -224,6 +245,18 @@ class UpstreamCall implements AttemptObserver {
     this.#ended = true;
     if (this.#holdsSlot) this.#request.cluster.state.release();
   }
+}
+
+/** Longest Retry-After a retry waits for; beyond it the 429 goes to the client. */
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** Retry-After in ms (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

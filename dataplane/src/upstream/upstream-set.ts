@@ -32,6 +32,8 @@ export interface UpstreamCluster {
   readonly state: ClusterState;
   /** The next endpoint by the cluster's balancer, ignoring any hash key. */
   next(): UpstreamEndpoint | undefined;
+  /** Whether `pick` reads a hash key (consistent hashing); otherwise `next()` is the same. */
+  readonly hashes: boolean;
   /** The endpoint for a request (consistent hashing reads its key from `source`). */
   pick(source: HashSource): UpstreamEndpoint | undefined;
 }
@@ -96,6 +98,7 @@ export class UpstreamSet {
       endpointCount: endpoints.length,
       state,
       next: () => balancer.pick(NO_KEY),
+      hashes: hashKey !== undefined,
       pick: hashKey ? (source) => balancer.pick({ hashKey: hashKey(source) }) : () => balancer.pick(NO_KEY),
     };
   }

@@ -401,3 +401,57 @@ test('mirroring stays fire-and-forget with resilience configured: a dead mirror 
   );
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
 });
+
+test('a 429 is retried after its Retry-After; one asking to wait longer than 10 s goes to the client', async () => {
+  let calls = 0;
+  const limited = await server('limited', (req, res) => {
+    calls++;
+    if (req.url === '/long') res.writeHead(429, { 'retry-after': '60' }).end('slow down');
+    else if (calls === 1) res.writeHead(429, { 'retry-after': '0' }).end('slow down');
+    else res.writeHead(200).end('served');
+  });
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        retries: { ...RETRIES, retryOn: ['rate-limited'] },
+      }),
+    ],
+    [cluster('c', [limited.port])],
+  );
+  expect(await get('/short')).toMatchObject({ status: 200, body: 'served' });
+  const long = await get('/long');
+  expect(long.status).toBe(429);
+  expect(long.headers['retry-after']).toBe('60');
+});
+
+test('a request waiting for a concurrency slot is still bound by its request timeout (504)', async () => {
+  let release: (() => void) | undefined;
+  const held = await server('held', (req, res) => {
+    if (req.url === '/hold') release = () => res.writeHead(200).end('held');
+    else res.writeHead(200).end('quick');
+  });
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        timeouts: { from: 'p', requestMs: 5_000 },
+      }),
+      withResilience(entry('q', { path: ['PathPrefix', '/queued'], backends: [['c', 1]] }), {
+        timeouts: { from: 'p', requestMs: 150 },
+      }),
+    ].reverse(),
+    [
+      cluster('c', [held.port], {
+        resilience: { limits: { from: 'p', maxRequests: 1, maxPendingRequests: 5 } },
+      }),
+    ],
+  );
+  const first = get('/hold');
+  await waitFor(() => release !== undefined, { what: 'the first request upstream' });
+  const queued = await get('/queued');
+  expect(queued.status).toBe(504);
+  expect(queued.headers['x-tollgate-error-code']).toBe('TG_ERR_UPSTREAM_TIMEOUT');
+  release!();
+  expect((await first).status).toBe(200);
+  expect((await upstreams()).clusters[0]).toMatchObject({ pending: 0 });
+  expect((await get('/after')).body).toBe('quick');
+});

@@ -1,15 +1,13 @@
 // docs/ai.md's manifests work as-is: the real controller accepts every object, and the data plane
 // serves the documented behaviour (fallback from OpenAI to Anthropic, prices, model routing) with
 // the providers' base URLs pointed at mock providers — the only change made to them.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { type MockProvider, startAnthropicMock, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { parseAllDocuments, stringify } from 'yaml';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import { docsSection } from '../src/journeys/docs.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const SLOW = 60_000;
 
 let openaiMock: MockProvider;
@@ -27,7 +25,8 @@ function lastPost(mock: MockProvider): MockProvider['requests'][number] {
 }
 
 async function docsManifests(): Promise<Manifest[]> {
-  const markdown = await readFile(path.join(root, 'docs/ai.md'), 'utf8');
+  // This section's manifests only: later sections (keys per team) add authentication to the Route.
+  const markdown = docsSection('ai.md', 'Two providers with fallback and prices');
   const blocks = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   return blocks.flatMap((block) => parseAllDocuments(block).map((doc) => doc.toJS() as Manifest));
 }
@@ -69,11 +68,11 @@ test(
 );
 
 test(
-  'the documented fallback: OpenAI serves "assistant" until it is rate limited, then Anthropic does, priced per the tables',
+  'the documented fallback: OpenAI serves "chat-default" until it is rate limited, then Anthropic does, priced per the tables',
   async () => {
     const client = new OpenAI({ baseURL: `${stack.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
     const first = await client.chat.completions
-      .create({ model: 'assistant', messages: [{ role: 'user', content: 'Hello' }] })
+      .create({ model: 'chat-default', messages: [{ role: 'user', content: 'Hello' }] })
       .withResponse();
     expect(lastPost(openaiMock).body!.model).toBe('gpt-4o-mini');
     const viaOpenAI = openaiMock.reported.at(-1)!;
@@ -90,7 +89,7 @@ test(
 
     openaiMock.enqueue({ kind: 'status', status: 429, retryAfterSeconds: 30 });
     const second = await client.chat.completions
-      .create({ model: 'assistant', messages: [{ role: 'user', content: 'Hello' }] })
+      .create({ model: 'chat-default', messages: [{ role: 'user', content: 'Hello' }] })
       .withResponse();
     expect(second.data.choices[0]!.message.content).toBe('Echo: Hello ☕ café');
     expect(lastPost(anthropicMock).body!.model).toBe('claude-haiku-4-5');

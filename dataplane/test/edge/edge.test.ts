@@ -82,9 +82,10 @@ describe('size limits', () => {
     const chunks = async function* () {
       for (let i = 0; i < 10; i++) yield Buffer.alloc(300, 'a');
     };
-    const res = await request(`${gateway.url}/upload`, { method: 'POST', body: Readable.from(chunks()) }).catch(
-      (error: Error) => error,
-    );
+    const res = await request(`${gateway.url}/upload`, {
+      method: 'POST',
+      body: Readable.from(chunks()),
+    }).catch((error: Error) => error);
     if (!(res instanceof Error)) {
       expect(res.statusCode).toBe(413);
       await res.body.dump();

@@ -151,7 +151,12 @@ const mediaRange = z
 
 export const Compression = z
   .object({
-    algorithms: listSet(z.array(z.enum(['br', 'gzip'])).min(1).max(2))
+    algorithms: listSet(
+      z
+        .array(z.enum(['br', 'gzip']))
+        .min(1)
+        .max(2),
+    )
       .default(['br', 'gzip'])
       .meta({
         description:
@@ -161,12 +166,10 @@ export const Compression = z
       description:
         'Responses whose Content-Length is smaller are sent as they are (compressing them costs more than it saves).',
     }),
-    contentTypes: listSet(z.array(mediaRange).max(64))
-      .optional()
-      .meta({
-        description:
-          'Media types compressed ("text/*" covers a family). Default: every type known to be compressible (text, JSON, JavaScript, XML, SVG, …); images, video and archives never are.',
-      }),
+    contentTypes: listSet(z.array(mediaRange).max(64)).optional().meta({
+      description:
+        'Media types compressed ("text/*" covers a family). Default: every type known to be compressible (text, JSON, JavaScript, XML, SVG, …); images, video and archives never are.',
+    }),
   })
   .meta({
     description:

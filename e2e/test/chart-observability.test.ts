@@ -354,3 +354,42 @@ describe('tracing and access-log values become the components’ environment', (
     );
   });
 });
+
+describe('docs/observability.md', () => {
+  const blocks = async (language: string): Promise<string[]> => {
+    const doc = await readFile(path.join(repoRoot, 'docs/observability.md'), 'utf8');
+    const fence = '```';
+    return [...doc.matchAll(new RegExp(`${fence}${language}\\n([\\s\\S]*?)${fence}`, 'g'))].map((m) => m[1]!);
+  };
+
+  test(
+    'every chart values example renders as-is',
+    async () => {
+      const tools = await provisionK8sTools();
+      const examples = await blocks('yaml');
+      expect(examples.length).toBeGreaterThanOrEqual(2);
+      for (const [i, yaml] of examples.entries()) {
+        const file = path.join(work, `docs-values-${i}.yaml`);
+        await writeFile(file, yaml);
+        const objects = parseManifests(await helmTemplate(tools, { valuesFiles: [file] }));
+        expect(objects.length).toBeGreaterThan(0);
+      }
+    },
+    PROVISION_TIMEOUT,
+  );
+
+  test('every PromQL example parses and names documented metrics', async () => {
+    const documented = await documentedMetrics();
+    const queries = (await blocks('promql')).flatMap((block) =>
+      block.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')),
+    );
+    expect(queries.length).toBeGreaterThanOrEqual(4);
+    for (const query of queries) {
+      const names = metricNamesOf(query);
+      expect({ query, undocumented: names.filter((n) => !documented.has(n)) }).toEqual({
+        query,
+        undocumented: [],
+      });
+    }
+  });
+});

@@ -113,17 +113,22 @@ class RingHashBalancer<T extends Balanced> implements LoadBalancer<T> {
   }
 }
 
-/** Maglev (Eisenbud et al., 2016): a lookup table filled by per-host permutations; even spread, minimal disruption. */
+/** Table sizes for Maglev: primes, the first at least 100 × the host count is used. */
+const MAGLEV_SIZES = [251, 509, 1021, 2039, 4093, 8191, 16_381, 32_749, 65_521];
+
+/**
+ * Maglev (Eisenbud et al., 2016): a lookup table filled by per-host permutations; even spread,
+ * minimal disruption. The table grows with the host count (≥ 100 slots per host, up to 65,521),
+ * so thousands of small backends do not each hold a large table.
+ */
 class MaglevBalancer<T extends Balanced> implements LoadBalancer<T> {
-  /** Prime, well above 100 × hosts for the host counts a backend has. */
-  static readonly TABLE_SIZE = 65_537;
   readonly #hosts: readonly T[];
   readonly #table: Uint32Array;
 
   constructor(hosts: readonly T[]) {
     this.#hosts = hosts;
-    const m = MaglevBalancer.TABLE_SIZE;
-    this.#table = new Uint32Array(m);
+    const m = MAGLEV_SIZES.find((size) => size >= hosts.length * 100) ?? MAGLEV_SIZES.at(-1)!;
+    this.#table = new Uint32Array(hosts.length <= 1 ? 0 : m);
     const n = hosts.length;
     if (n <= 1) return;
     const offsets = hosts.map((h) => hash32(h.state.address, 0x9e3779b9) % m);
@@ -150,7 +155,7 @@ class MaglevBalancer<T extends Balanced> implements LoadBalancer<T> {
     const n = this.#hosts.length;
     if (n <= 1) return this.#hosts[0];
     if (hashKey === undefined) return this.#hosts[randomIndex(n)];
-    return this.#hosts[this.#table[hash32(hashKey) % MaglevBalancer.TABLE_SIZE]!];
+    return this.#hosts[this.#table[hash32(hashKey) % this.#table.length]!];
   }
 }
 

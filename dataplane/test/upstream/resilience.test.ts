@@ -1,6 +1,7 @@
 // Upstream resilience through a real data plane and real loopback upstreams: retries (conditions,
 // idempotency, replayable bodies, budget, per-try timeout), outlier ejection, active health
 // checks, concurrency limits (circuit breaking), Policy timeouts, and what the admin port shows.
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import type { ClusterIR, RetryIR, RouteEntryIR } from '@tollgate/snapshot';
 import { freePort, waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
@@ -454,4 +455,29 @@ test('a request waiting for a concurrency slot is still bound by its request tim
   expect((await first).status).toBe(200);
   expect((await upstreams()).clusters[0]).toMatchObject({ pending: 0 });
   expect((await get('/after')).body).toBe('quick');
+});
+
+test("a Policy's connect timeout gives up on an endpoint whose handshake never completes: 502 TG_ERR_UPSTREAM_CONNECT", async () => {
+  // A TCP listener that accepts and then says nothing: a TLS handshake with it never completes.
+  const sockets: Socket[] = [];
+  const silent = createNetServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentPort = (silent.address() as AddressInfo).port;
+  try {
+    apply(
+      [entry('r', { backends: [['c', 1]] })],
+      [cluster('c', [silentPort], { tls: true, resilience: { connectTimeoutMs: 200 } })],
+    );
+    const started = Date.now();
+    const answer = await get('/x');
+    expect(answer.status).toBe(502);
+    expect(answer.headers['x-tollgate-error-code']).toBe('TG_ERR_UPSTREAM_CONNECT');
+    expect(Date.now() - started).toBeLessThan(4_000);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
 });

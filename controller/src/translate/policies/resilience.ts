@@ -5,8 +5,8 @@
 // a section wins for the entry (effective.ts ranks them). Load balancing, health checks, outlier
 // detection, limits and the connect timeout belong to a cluster (one upstream), which several
 // entries may share: the cluster takes each section from the most specific attachment among the
-// entries that send to it, then the oldest Policy (GEP-713 order). AI provider clusters are left
-// alone: their own limits, health and fallback apply.
+// entries that send to it, then the oldest Policy (GEP-713 order). AI routes and AI provider
+// clusters are left alone: their own limits, timeouts, health and fallback apply.
 import type { Policy, Route } from '@tollgate/api';
 import type {
   ClusterIR,
@@ -47,6 +47,9 @@ const clusterCandidates = new WeakMap<RouteEntryIR, RankedPolicy[]>();
  * for cluster-level sections. Mutates the entry.
  */
 export function attachEntryResilience(entry: RouteEntryIR, ranked: readonly RankedPolicy[]): void {
+  // AI routes retry and time out per provider (fallback, AIProvider timeouts) in the AI gateway.
+  if (entry.action.kind === 'forward' && entry.action.backends.some((b) => b.clusterId.startsWith('ai/')))
+    return;
   const withResilience = ranked.filter((r) => hasResilience(r.policy.spec));
   if (withResilience.length === 0) return;
   clusterCandidates.set(entry, withResilience);

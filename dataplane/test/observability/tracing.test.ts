@@ -150,6 +150,67 @@ describe('plain routes', () => {
   });
 });
 
+describe('retries', () => {
+  test('a retried request shows one CLIENT span per attempt under the SERVER span; each upstream attempt sees its own span as parent', async () => {
+    let calls = 0;
+    const flaky = await startUpstream('flaky', (_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(503).end('busy');
+      else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    const gateway = await startDataplane({ tracer: tracing.tracer! });
+    try {
+      const retrying = {
+        ...entry('web/retry/0/0', { backends: [['flaky', 1]] }),
+        resilience: {
+          retries: {
+            from: 'policy/web/retries',
+            attempts: 2,
+            retryOn: ['gateway-error' as const],
+            backoffBaseMs: 1,
+            backoffMaxMs: 5,
+            retryNonIdempotent: false,
+            budgetPercent: 100,
+            minRetryConcurrency: 10,
+            bufferBodyLimit: 65_536,
+          },
+        },
+      };
+      gateway.dataplane.applySnapshot(snapshotOf({ '*': [retrying] }, [cluster('flaky', [flaky.port])]));
+      const client = clientTraceparent();
+      const response = await fetch(`${gateway.url}/r`, { headers: { traceparent: client.header } });
+      expect(response.status).toBe(200);
+      await response.text();
+
+      const spans = await spansOf(client.traceId, 3);
+      const server = spans.find((s) => s.kind === KIND.SERVER)!;
+      const attempts = spans
+        .filter((s) => s.kind === KIND.CLIENT)
+        .sort(
+          (a, b) =>
+            Number(a.attributes['http.request.resend_count'] ?? 0) -
+            Number(b.attributes['http.request.resend_count'] ?? 0),
+        );
+      expect(attempts).toHaveLength(2);
+      for (const attempt of attempts) expect(attempt.parentSpanId).toBe(server.spanId);
+      expect(attempts[0]!.attributes['http.response.status_code']).toBe(503);
+      expect(attempts[0]!.statusCode).toBe(2);
+      expect(attempts[1]!.attributes).toMatchObject({
+        'http.response.status_code': 200,
+        'http.request.resend_count': 1,
+      });
+      expect(server.attributes['http.response.status_code']).toBe(200);
+      expect(flaky.requests.map((r) => r.headers.traceparent)).toEqual(
+        attempts.map((a) => `00-${client.traceId}-${a.spanId}-01`),
+      );
+      expect(gateway.accessLogs().at(-1)).toMatchObject({ attempts: 2, traceId: client.traceId });
+    } finally {
+      await gateway.close();
+      await flaky.close();
+    }
+  });
+});
+
 describe('AI routes', () => {
   let primary: MockProvider;
   let backup: MockProvider;

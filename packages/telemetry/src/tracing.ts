@@ -1,8 +1,9 @@
 // OpenTelemetry tracing for both components, configured the standard way (OTEL_* environment
 // variables, which the Helm chart sets from its values). With no exporter configured nothing is
 // registered: the API stays a no-op and callers skip span work entirely (see `TracingSetup.enabled`).
+import { createRequire } from 'node:module';
 import { type Tracer, trace } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
 
 export type { Context, Span, Tracer } from '@opentelemetry/api';
 
@@ -64,7 +65,11 @@ export function startTracing(options: TracingOptions): TracingSetup {
   const restore = options.env ? overlayEnv(options.env) : () => {};
   let sdk: NodeSDK;
   try {
-    sdk = new NodeSDK({
+    // Loaded only when tracing is on: the SDK alone adds ~45 MiB of memory and ~0.4 s of start-up.
+    const { NodeSDK: SDK } = createRequire(import.meta.url)(
+      '@opentelemetry/sdk-node',
+    ) as typeof import('@opentelemetry/sdk-node');
+    sdk = new SDK({
       serviceName: env.OTEL_SERVICE_NAME ?? options.serviceName,
       instrumentations: [],
       metricReaders: [],

@@ -31,6 +31,8 @@ export interface JourneyCluster {
     type: string,
     accept: (condition: Condition) => boolean,
   ): Promise<Condition>;
+  /** Waits until every target of a Policy reports Accepted=True in status.ancestors (GEP-713). */
+  waitForPolicyAccepted(namespace: string, name: string): Promise<void>;
   /** A data-plane admin endpoint, as JSON. */
   dataplaneAdmin<T>(pathname: string): Promise<T>;
   /** The data plane's Prometheus exposition. */
@@ -64,14 +66,50 @@ export async function startJourneyCluster(namespaces: string[]): Promise<Journey
     apply: (yaml) => started.apply(yaml),
     table: async (args) => parseTable(await cluster.kubectlOk(['get', ...args])),
     conditions,
-    waitForCondition: (kind, namespace, name, type, accept) =>
-      waitFor(
+    waitForCondition: async (kind, namespace, name, type, accept) => {
+      let seen: Condition[] = [];
+      try {
+        return await waitFor(
+          async () => {
+            seen = await conditions(kind, namespace, name);
+            const found = seen.find((c) => c.type === type);
+            return found && accept(found) ? found : undefined;
+          },
+          { what: `${kind} ${namespace}/${name} condition ${type}`, timeoutMs: 20_000, intervalMs: 200 },
+        );
+      } catch (error) {
+        throw new Error(`${(error as Error).message}; conditions seen: ${JSON.stringify(seen)}`);
+      }
+    },
+    waitForPolicyAccepted: async (namespace, name) => {
+      let seen = '';
+      await waitFor(
         async () => {
-          const found = (await conditions(kind, namespace, name)).find((c) => c.type === type);
-          return found && accept(found) ? found : undefined;
+          const result = await cluster.kubectl(['get', 'policy', name, '-n', namespace, '-o', 'json']);
+          if (result.code !== 0) return false;
+          const policy = JSON.parse(result.stdout) as {
+            metadata: { generation: number };
+            status?: { ancestors?: Array<{ conditions: Condition[] }> };
+          };
+          const ancestors = policy.status?.ancestors ?? [];
+          seen = JSON.stringify(ancestors);
+          return (
+            ancestors.length > 0 &&
+            ancestors.every((a) =>
+              a.conditions.some(
+                (c) =>
+                  c.type === 'Accepted' &&
+                  c.status === 'True' &&
+                  c.observedGeneration === policy.metadata.generation,
+              ),
+            )
+          );
         },
-        { what: `${kind} ${namespace}/${name} condition ${type}`, timeoutMs: 20_000, intervalMs: 200 },
-      ),
+        { what: `Policy ${namespace}/${name} accepted by its targets`, timeoutMs: 20_000, intervalMs: 200 },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; ancestors seen: ${seen}`);
+      });
+    },
     dataplaneAdmin: async <T>(pathname: string) =>
       (await (await request(`${started.dataplaneAdminUrl}${pathname}`)).body.json()) as T,
     metrics: async () => (await request(`${started.dataplaneAdminUrl}/metrics`)).body.text(),

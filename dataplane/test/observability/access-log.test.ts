@@ -82,3 +82,27 @@ test('sampling drops successes but keeps every failure', async () => {
     await gateway.close();
   }
 });
+
+test('no secret reaches the line: credentials in headers and the query string are not logged', async () => {
+  const gateway = await startDataplane();
+  try {
+    gateway.dataplane.applySnapshot(snapshot());
+    await get(gateway, '/shop/orders?api_key=sk-query-secret&email=someone%40example.com', {
+      authorization: 'Bearer sk-header-secret',
+      'x-api-key': 'sk-other-secret',
+      cookie: 'session=cookie-secret',
+    });
+    const line = JSON.stringify(gateway.accessLogs().at(-1));
+    expect(line).toContain('"path":"/shop/orders"');
+    for (const secret of [
+      'sk-query-secret',
+      'someone',
+      'sk-header-secret',
+      'sk-other-secret',
+      'cookie-secret',
+    ])
+      expect(line).not.toContain(secret);
+  } finally {
+    await gateway.close();
+  }
+});

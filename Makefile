@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 TOOL := scripts/toolchain.sh
 
-.PHONY: up test deps k8s-binaries typecheck lint unit status generate bench
+.PHONY: up test deps k8s-binaries typecheck lint unit status generate bench bench-control-plane
 
 ## Start the gateway in standalone mode with the example manifests.
 up: deps
@@ -38,5 +38,13 @@ generate: deps
 
 ## Side-by-side load benchmark (direct, nginx, HAProxy, Portkey, Tollgate); installs its own tools.
 ## Options: make bench ARGS="--quick" (or --runs N --seconds S --warmup S --only a,b). See docs/benchmarks.md.
+## Then the control-plane benchmark (bench/control-plane.ts; --quick when ARGS has it).
 bench: deps
 	$(TOOL) node bench/run.ts $(ARGS)
+	$(TOOL) node bench/control-plane.ts $(if $(findstring --quick,$(ARGS)),--quick,) $(CP_ARGS)
+
+## Control-plane benchmark alone: snapshot build/apply at 1,000 and 10,000 routes, route lookup at
+## 100 vs 10,000 routes, manifest change → traffic (file source and kubectl against a real API
+## server), latency during snapshot swaps at 10,000 routes. Options: CP_ARGS="--quick --only build,lookup".
+bench-control-plane: deps k8s-binaries
+	$(TOOL) node bench/control-plane.ts $(CP_ARGS)

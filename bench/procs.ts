@@ -2,6 +2,7 @@
 // taskset, output to a log file, and all of them stopped on exit, failure or Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Proc {
@@ -174,4 +175,29 @@ export async function cpuMs(rootPid: number): Promise<number> {
 /** Running processes other than those named, e.g. everything but the shared upstream. */
 export function runningExcept(...names: string[]): Proc[] {
   return [...running].filter((p) => !names.includes(p.name));
+}
+
+/**
+ * `count` distinct loopback ports that were free a moment ago (all held open together while
+ * picked, so none repeats), handed out one per call of the returned function.
+ */
+export async function freePorts(count: number): Promise<() => number> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    servers.push(server);
+    const address = server.address();
+    ports.push(typeof address === 'object' && address ? address.port : 0);
+  }
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return () => {
+    const port = ports.pop();
+    if (port === undefined) throw new Error(`the benchmark needed more than ${count} ports`);
+    return port;
+  };
 }

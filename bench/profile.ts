@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssMiB, stop, stopAll } from './procs.ts';
+import { freePorts, rssMiB, stop, stopAll } from './procs.ts';
 import { CHAT_PATH, ensureDebianTools, JSON_PATH, MODEL, startTollgate, startUpstream } from './targets.ts';
 import { runWrk } from './wrk.ts';
 
@@ -67,8 +67,7 @@ async function main(): Promise<void> {
   ensureDebianTools();
   const work = mkdtempSync(path.join(tmpdir(), 'tollgate-profile-'));
   const core = cpus().length > 1 ? 1 : 0;
-  let nextPort = 40_000 + Math.floor(Math.random() * 10_000);
-  const port = (): number => nextPort++;
+  const port = await freePorts(64);
   const upstreamPort = port();
   const env = { work, core, upstreamPort };
   const seconds = Number(values.seconds);
@@ -110,7 +109,7 @@ async function main(): Promise<void> {
       });
       const loaded = await rssMiB(tg.dataplane.pid);
       await stop(tg.dataplane);
-      await stop(tg.controller);
+      if (tg.controller) await stop(tg.controller);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       process.stdout.write(
         `\n== ${workload}: ${Math.round(r.rps)} rps, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}; RSS idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB\n`,

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, rssMiB, stopAll } from './procs.ts';
+import { cpuMs, freePorts, rssMiB, stopAll } from './procs.ts';
 import {
   CHAT_PATH,
   ensureDebianTools,
@@ -37,13 +37,15 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     variant: { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
+    'latency-seconds': { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 2 : 3));
 const seconds = Number(values.seconds ?? (quick ? 2 : 10));
 const warmup = Number(values.warmup ?? (quick ? 1 : 3));
-const latencySeconds = quick ? 2 : 5;
+const latencySeconds = Number(values['latency-seconds'] ?? (quick ? 2 : 5));
 const connections = Number(values.connections);
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const LOAD_CORE = 0;
@@ -99,8 +101,9 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
-const port = (): number => nextPort++;
+let port: () => number = () => {
+  throw new Error('ports not reserved yet');
+};
 
 /** One request first: a proxy that answers wrongly (or cuts a stream short) is not measured. */
 async function checkResponse(target: Target, workload: Workload): Promise<void> {
@@ -151,7 +154,7 @@ async function measureWorkload(
       headers: workload.ai ? target.aiHeaders : undefined,
     };
     process.stderr.write(`  ${workload.id.padEnd(6)} warm-up ${target.name}\n`);
-    await runWrk({ ...load, seconds: warmup });
+    if (warmup > 0) await runWrk({ ...load, seconds: warmup });
     subjects.push({ target, load, results: [], cpuUs: [] });
   }
   for (let i = 0; i < runs; i++) {
@@ -235,6 +238,7 @@ async function main(): Promise<void> {
   if (wantPortkey) ensurePortkey();
   const work = mkdtempSync(path.join(tmpdir(), 'tollgate-bench-'));
   const env0 = { work, core: PROXY_CORE };
+  port = await freePorts(40);
   const upstreamPort = port();
   const env = { ...env0, upstreamPort };
   const bodies = new Map<string, string>();
@@ -339,7 +343,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${report}\n`);
   const dir = path.join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${date}${quick ? '-quick' : ''}.md`);
+  const file = values.out ?? path.join(dir, `${date}${quick ? '-quick' : ''}.md`);
   writeFileSync(file, `${report}\n`);
   process.stderr.write(`written to ${path.relative(process.cwd(), file)}\n`);
   if (values.keep) process.stderr.write(`logs kept in ${work}\n`);

@@ -279,6 +279,10 @@ export interface TollgateOptions {
   manifestsDir?: string;
   /** Another checkout to run (a baseline for before/after comparisons); default this one. */
   root?: string;
+  /** The core the controller runs on (default the proxy core, as `make up` would share one). */
+  controllerCore?: number;
+  /** 'external': a controller already serves ports.grpc (the Kubernetes source); start none. */
+  controller?: 'file' | 'external';
 }
 
 /** Controller (file source) + one data plane, as `make up` runs them; access log to a file. */
@@ -286,28 +290,31 @@ export async function startTollgate(
   env: Env,
   ports: { listen: number; admin: number; controllerAdmin: number; grpc: number },
   options: TollgateOptions = {},
-): Promise<Target & { dataplane: Proc; controller: Proc; manifests: string; adminBase: string }> {
+): Promise<Target & { dataplane: Proc; controller: Proc | undefined; manifests: string; adminBase: string }> {
   const name = options.name ?? 'Tollgate';
   const checkout = options.root ?? root;
   const manifests = path.join(env.work, options.manifestsDir ?? 'manifests');
-  writeManifests(manifests, env.upstreamPort, options.routes);
+  const external = options.controller === 'external';
+  if (!external) writeManifests(manifests, env.upstreamPort, options.routes);
   const logEnv = { ...process.env, TOLLGATE_LOG_LEVEL: 'info' };
-  const controller = startPinned(
-    'controller',
-    env.core,
-    process.execPath,
-    [
-      path.join(checkout, 'controller/src/main.ts'),
-      'serve',
-      '--dir',
-      manifests,
-      '--grpc',
-      `127.0.0.1:${ports.grpc}`,
-      '--admin',
-      `127.0.0.1:${ports.controllerAdmin}`,
-    ],
-    { logFile: path.join(env.work, `${name}-controller.log`), env: logEnv, cwd: checkout },
-  );
+  const controller = external
+    ? undefined
+    : startPinned(
+        'controller',
+        options.controllerCore ?? env.core,
+        process.execPath,
+        [
+          path.join(checkout, 'controller/src/main.ts'),
+          'serve',
+          '--dir',
+          manifests,
+          '--grpc',
+          `127.0.0.1:${ports.grpc}`,
+          '--admin',
+          `127.0.0.1:${ports.controllerAdmin}`,
+        ],
+        { logFile: path.join(env.work, `${name}-controller.log`), env: logEnv, cwd: checkout },
+      );
   // The data plane's stdout (access log included) goes straight to a file, as in a container.
   const dataplane = startPinned(
     'dataplane',
@@ -329,18 +336,22 @@ export async function startTollgate(
     { logFile: path.join(env.work, `${name}-dataplane.log`), env: logEnv, cwd: checkout },
   );
   const base = `http://127.0.0.1:${ports.listen}`;
-  await waitUntil(`the ${name} data plane`, () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`), 120_000, [
-    controller,
-    dataplane,
-  ]);
-  await waitUntil('the Tollgate JSON route', () => httpOk(`${base}${JSON_PATH}`));
-  await waitUntil('the Tollgate AI route', () =>
-    httpOk(`${base}${CHAT_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: chatBody,
-    }),
+  await waitUntil(
+    `the ${name} data plane`,
+    () => httpOk(`http://127.0.0.1:${ports.admin}/readyz`),
+    120_000,
+    controller ? [controller, dataplane] : [dataplane],
   );
+  if (!external) {
+    await waitUntil('the Tollgate JSON route', () => httpOk(`${base}${JSON_PATH}`));
+    await waitUntil('the Tollgate AI route', () =>
+      httpOk(`${base}${CHAT_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chatBody,
+      }),
+    );
+  }
   return {
     name,
     base,

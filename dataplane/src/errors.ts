@@ -14,6 +14,11 @@ export const ERRORS = {
   TG_ERR_NO_HEALTHY_UPSTREAM: { status: 503, message: 'no healthy upstream for route {route}' },
   TG_ERR_UPSTREAM_CONNECT: { status: 502, message: 'could not connect to upstream {upstream}: {reason}' },
   TG_ERR_UPSTREAM_RESET: { status: 502, message: 'upstream {upstream} closed the connection: {reason}' },
+  /** The connection (TCP and TLS handshake) did not open within the connect timeout. */
+  TG_ERR_UPSTREAM_CONNECT_TIMEOUT: {
+    status: 504,
+    message: 'could not connect to upstream {upstream} within {timeoutMs} ms',
+  },
   TG_ERR_UPSTREAM_TIMEOUT: {
     status: 504,
     message: 'upstream {upstream} did not answer within {timeoutMs} ms',

@@ -91,7 +91,8 @@ export function classifyUpstreamError(error: Error, reachedConnection: boolean):
   if (code !== undefined && TIMEOUT_CODES.has(code)) return 'TG_ERR_UPSTREAM_TIMEOUT';
   // The request could not even be built (say, a header value a modifier made invalid).
   if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return 'TG_ERR_INTERNAL';
-  if (!reachedConnection || code === 'UND_ERR_CONNECT_TIMEOUT') return 'TG_ERR_UPSTREAM_CONNECT';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'TG_ERR_UPSTREAM_CONNECT_TIMEOUT';
+  if (!reachedConnection) return 'TG_ERR_UPSTREAM_CONNECT';
   return 'TG_ERR_UPSTREAM_RESET';
 }
 
@@ -258,14 +259,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#code = code;
     this.#attempt?.end({ status: this.#status, error: code });
     metrics.upstreamErrors.labels(cluster.id, code).inc();
-    if (code === 'TG_ERR_UPSTREAM_CONNECT')
+    if (code === 'TG_ERR_UPSTREAM_CONNECT' || code === 'TG_ERR_UPSTREAM_CONNECT_TIMEOUT')
       metrics.upstreamConnectErrors.labels(cluster.id, connectErrorReason(error)).inc();
     exchange.fail(code, {
       upstream: cluster.id,
       // Error codes (ECONNREFUSED, …) tell the client enough without exposing internal addresses.
       reason:
         code === 'TG_ERR_INTERNAL' ? error.message : ((error as { code?: string }).code ?? error.message),
-      timeoutMs: timeoutOf(error, plan),
+      timeoutMs:
+        code === 'TG_ERR_UPSTREAM_CONNECT_TIMEOUT' ? cluster.connectTimeoutMs : timeoutOf(error, plan),
     });
   }
 

@@ -180,7 +180,9 @@ class UpstreamCall implements AttemptObserver {
     if (!this.#retry || error instanceof UpstreamDeadlineError) return false;
     const errorCode = (error as { code?: string }).code;
     let failure: AttemptFailure;
-    if (code === 'TG_ERR_UPSTREAM_CONNECT') failure = { kind: 'connect-failure' };
+    // A connect that failed or timed out sent nothing: always safe to retry.
+    if (code === 'TG_ERR_UPSTREAM_CONNECT' || code === 'TG_ERR_UPSTREAM_CONNECT_TIMEOUT')
+      failure = { kind: 'connect-failure' };
     else if (code === 'TG_ERR_UPSTREAM_RESET') failure = { kind: 'reset' };
     else if (error instanceof AttemptTimeoutError || errorCode === 'UND_ERR_HEADERS_TIMEOUT')
       failure = { kind: 'timeout' };
@@ -196,6 +198,7 @@ class UpstreamCall implements AttemptObserver {
       const failed =
         status >= 500 ||
         code === 'TG_ERR_UPSTREAM_CONNECT' ||
+        code === 'TG_ERR_UPSTREAM_CONNECT_TIMEOUT' ||
         code === 'TG_ERR_UPSTREAM_RESET' ||
         code === 'TG_ERR_UPSTREAM_TIMEOUT';
       if (code !== 'TG_ERR_CLIENT_CLOSED') cluster.state.report(endpoint.state, failed);

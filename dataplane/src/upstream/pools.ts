@@ -90,6 +90,11 @@ export class PoolRegistry {
       .finally(() => this.#closing.delete(pool));
   }
 
+  /** The connect timeout of pools whose endpoint sets none. */
+  get connectTimeoutMs(): number {
+    return this.#settings.connectTimeoutMs;
+  }
+
   /** Keys of the pools currently open. */
   keys(): string[] {
     return [...this.#pools.keys()];

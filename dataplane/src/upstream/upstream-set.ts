@@ -30,6 +30,8 @@ export interface UpstreamCluster {
   readonly authority: string | undefined;
   readonly endpointCount: number;
   readonly state: ClusterState;
+  /** The connect timeout of the cluster's pools (its Policy's, or the data plane's default). */
+  readonly connectTimeoutMs: number;
   /** The next endpoint by the cluster's balancer, ignoring any hash key. */
   next(): UpstreamEndpoint | undefined;
   /** Whether `pick` reads a hash key (consistent hashing); otherwise `next()` is the same. */
@@ -97,6 +99,7 @@ export class UpstreamSet {
       authority: ir.authority,
       endpointCount: endpoints.length,
       state,
+      connectTimeoutMs: resilience?.connectTimeoutMs ?? registry.connectTimeoutMs,
       next: () => balancer.pick(NO_KEY),
       hashes: hashKey !== undefined,
       pick: hashKey ? (source) => balancer.pick({ hashKey: hashKey(source) }) : () => balancer.pick(NO_KEY),

@@ -457,7 +457,7 @@ test('a request waiting for a concurrency slot is still bound by its request tim
   expect((await get('/after')).body).toBe('quick');
 });
 
-test("a Policy's connect timeout gives up on an endpoint whose handshake never completes: 502 TG_ERR_UPSTREAM_CONNECT", async () => {
+test("a Policy's connect timeout gives up on an endpoint whose handshake never completes: 504 TG_ERR_UPSTREAM_CONNECT_TIMEOUT", async () => {
   // A TCP listener that accepts and then says nothing: a TLS handshake with it never completes.
   const sockets: Socket[] = [];
   const silent = createNetServer((socket) => {
@@ -473,8 +473,9 @@ test("a Policy's connect timeout gives up on an endpoint whose handshake never c
     );
     const started = Date.now();
     const answer = await get('/x');
-    expect(answer.status).toBe(502);
-    expect(answer.headers['x-tollgate-error-code']).toBe('TG_ERR_UPSTREAM_CONNECT');
+    expect(answer.status).toBe(504);
+    expect(answer.headers['x-tollgate-error-code']).toBe('TG_ERR_UPSTREAM_CONNECT_TIMEOUT');
+    expect(JSON.parse(answer.body).error.message).toBe('could not connect to upstream c within 200 ms');
     expect(Date.now() - started).toBeLessThan(4_000);
   } finally {
     for (const socket of sockets) socket.destroy();

@@ -105,7 +105,7 @@ async function split(count: number): Promise<Record<string, number>> {
 beforeAll(async () => {
   [stable, canary] = await Promise.all([startNetnsUpstream('orders'), startNetnsUpstream('orders-canary')]);
   journey = await startJourneyCluster(['default']);
-  await journey.apply(serviceYaml('orders', stable) + '---' + serviceYaml('orders-canary', canary));
+  await journey.apply(`${serviceYaml('orders', stable)}---${serviceYaml('orders-canary', canary)}`);
   route = find(docsObjects('traffic.md', 'Canary releases'), 'Route', 'orders-canary');
 }, SLOW);
 
@@ -166,7 +166,7 @@ test(
   'at 90/10 the canary gets about a tenth of the requests, and the dashboard series show each backend',
   async () => {
     await journey.apply(toYaml([route]));
-    await waitFor(async () => (await split(20))['orders'] !== undefined, {
+    await waitFor(async () => (await split(20)).orders !== undefined, {
       what: '90/10 again',
       timeoutMs: 20_000,
     });

@@ -1,6 +1,8 @@
 // The data-plane process configured the standard way (OTEL_* environment, access-log variables)
 // next to the standalone stack: it exports its spans to a real OTLP receiver, upstreams join the
 // trace, and the access log samples successes while keeping failures with their trace id.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   freePort,
@@ -110,3 +112,53 @@ test('with TOLLGATE_ACCESS_LOG_SAMPLE=0 successes are not logged, failures are, 
   expect(JSON.parse(line)).toMatchObject({ status: 404, traceId: '0123456789abcdef0123456789abcdef' });
   expect(traced.output()).not.toMatch(/"log":"access".*"path":"\/web\/quiet"/);
 });
+
+test(
+  'the controller process exports a span per snapshot build',
+  async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-traced-controller-'));
+    await writeFile(path.join(dir, 'web.yaml'), routeYaml('traced-web', '/t', upstream.url));
+    const [grpc, admin] = await Promise.all([freePort(), freePort()]);
+    const controller = startProcess(
+      process.execPath,
+      [
+        path.join(root, 'controller/src/main.ts'),
+        'serve',
+        '--dir',
+        dir,
+        '--grpc',
+        `127.0.0.1:${grpc}`,
+        '--admin',
+        `127.0.0.1:${admin}`,
+      ],
+      {
+        name: 'traced-controller',
+        cwd: root,
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_BSP_SCHEDULE_DELAY: '50',
+        },
+      },
+    );
+    try {
+      await controller.waitForOutput(/controller ready/);
+      const build = await waitFor(
+        () =>
+          receiver.spans.find(
+            (s) => s.name === 'snapshot build' && s.resource['service.name'] === 'tollgate-controller',
+          ),
+        { what: 'the snapshot build span', timeoutMs: 10_000 },
+      );
+      expect(build.attributes).toMatchObject({
+        'tollgate.snapshot.published': true,
+        'tollgate.snapshot.routes': 1,
+      });
+      expect(String(build.attributes['tollgate.snapshot.version'])).toMatch(/\S/);
+    } finally {
+      await controller.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  SLOW,
+);

@@ -9,15 +9,15 @@ import {
   type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
-  type Http2Session,
 } from 'node:http2';
 import type { Socket } from 'node:net';
+import { Http2Sessions } from './sessions.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export class H2cAcceptor {
   readonly #h2: Http2Server;
-  readonly #sessions = new Set<Http2Session>();
+  readonly #sessions: Http2Sessions;
 
   /** Takes over `server`'s connection handling; `request` serves HTTP/2 requests. */
   constructor(
@@ -26,14 +26,10 @@ export class H2cAcceptor {
     timeoutMs: number,
   ) {
     this.#h2 = createServer();
-    this.#h2.setTimeout(timeoutMs);
+    this.#sessions = new Http2Sessions(this.#h2, timeoutMs);
     this.#h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
       if (req.headers.host === undefined && req.authority) req.headers.host = req.authority;
       request(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-    });
-    this.#h2.on('session', (session) => {
-      this.#sessions.add(session);
-      session.once('close', () => this.#sessions.delete(session));
     });
     // node:http's own connection listener; it serves everything that is not h2c.
     const http = server.listeners('connection').find((l) => l.name === 'connectionListener') as
@@ -57,11 +53,11 @@ export class H2cAcceptor {
 
   /** Drain: GOAWAY to every session; open streams finish. */
   close(): void {
-    for (const session of this.#sessions) session.close();
+    this.#sessions.close();
   }
 
   /** The drain deadline passed: cut what is left. */
   destroy(): void {
-    for (const session of this.#sessions) session.destroy();
+    this.#sessions.destroy();
   }
 }

@@ -9,13 +9,14 @@ import {
   type Http2SecureServer,
   type Http2ServerRequest,
   type Http2ServerResponse,
-  type Http2Session,
 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { TlsIR } from '@tollgate/snapshot';
 import { CertificateSet } from './certificates.ts';
 import { type ConnectionLimit, limitConnectionsPerIP } from './connection-limit.ts';
+import { Http2Sessions } from './sessions.ts';
 
 export interface SecureListenerOptions {
   request(req: IncomingMessage, res: ServerResponse): void;
@@ -28,7 +29,7 @@ export interface SecureListenerOptions {
 
 export class SecureListener {
   readonly #server: Http2SecureServer;
-  readonly #sessions = new Set<Http2Session>();
+  readonly #sessions: Http2Sessions;
   readonly #sockets = new Set<Socket>();
   readonly limit: ConnectionLimit | undefined;
   #certificates = new CertificateSet(undefined);
@@ -43,7 +44,10 @@ export class SecureListener {
         else callback(new Error('no certificate configured for this listener'));
       },
     });
-    this.#server.setTimeout(options.keepAliveMs);
+    // Idle connections close after keepAliveMs. HTTP/1.1: node:http's keep-alive timer, which only
+    // runs between requests. HTTP/2: see sessions.ts.
+    const keepAliveMs = options.keepAliveMs;
+    (this.#server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = keepAliveMs;
     this.#server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
       // The handlers read Host; HTTP/2 carries it as :authority.
       if (req.headers.host === undefined && req.authority) req.headers.host = req.authority;
@@ -52,11 +56,8 @@ export class SecureListener {
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       options.upgrade(req, socket, head),
     );
-    this.#server.on('session', (session) => {
-      this.#sessions.add(session);
-      session.once('close', () => this.#sessions.delete(session));
-    });
-    this.#server.on('secureConnection', (socket: Socket) => {
+    this.#sessions = new Http2Sessions(this.#server, keepAliveMs);
+    this.#server.on('secureConnection', (socket: TLSSocket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
@@ -101,13 +102,13 @@ export class SecureListener {
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
     });
-    for (const session of this.#sessions) session.close();
+    this.#sessions.close();
     return closed;
   }
 
   /** Cuts every connection still open (the drain deadline passed, or nothing is in flight). */
   closeAll(): void {
-    for (const session of this.#sessions) session.destroy();
+    this.#sessions.destroy();
     for (const socket of this.#sockets) socket.destroy();
   }
 }

@@ -73,6 +73,7 @@ export class Generation implements ProxyConfig, Lease {
       this.router = compileRouter(snapshot, (entry) => compileRoutePlan(entry, context), {
         modelAliases: (entry) => modelAliases(entry, providers),
       });
+      this.#upstreams.activate();
     } catch (error) {
       this.#upstreams.release();
       throw error;

@@ -214,7 +214,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
   }
 
   function forwardToBackend(exchange: Exchange, plan: RoutePlan, buffered: Buffer | undefined): void {
-    const session = plan.session?.choose(exchange.req.headers);
+    const session = plan.session?.choose(exchange.req.headers, scheme === 'https');
     const cluster = session ? session.cluster : plan.pickBackend();
     if (cluster) exchange.cluster = cluster.id;
     if (!cluster || cluster.endpointCount === 0) {

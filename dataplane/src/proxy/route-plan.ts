@@ -38,7 +38,7 @@ export interface RoutePlan {
   /** The next backend by weight; undefined when the rule has none. */
   pickBackend(): UpstreamCluster | undefined;
   /** Set with session persistence: the client's backend, and the header that keeps it there. */
-  readonly session: { choose(headers: IncomingHttpHeaders): SessionChoice } | undefined;
+  readonly session: { choose(headers: IncomingHttpHeaders, secure?: boolean): SessionChoice } | undefined;
   /** Set when a Policy configures retries for the entry. */
   readonly retry: RetryPolicy | undefined;
   readonly mirrors: readonly UpstreamCluster[];

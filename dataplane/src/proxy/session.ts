@@ -30,6 +30,7 @@ export class SessionPicker {
   readonly #candidates: Candidate[];
   readonly #byWeight: () => UpstreamCluster | undefined;
   readonly #cookieSuffix: string;
+  readonly #secureCookieSuffix: string;
 
   constructor(
     ir: SessionPersistenceIR,
@@ -43,9 +44,11 @@ export class SessionPicker {
       .map((b) => ({ ...b, token: sessionToken(b.cluster.id) }));
     for (const candidate of this.#candidates) this.#byToken.set(candidate.token, candidate);
     this.#cookieSuffix = `; Path=/; HttpOnly; SameSite=Lax${ir.maxAgeSeconds ? `; Max-Age=${ir.maxAgeSeconds}` : ''}`;
+    this.#secureCookieSuffix = `${this.#cookieSuffix}; Secure`;
   }
 
-  choose(headers: IncomingHttpHeaders): SessionChoice {
+  /** `secure`: the client came over HTTPS, so the cookie is marked Secure. */
+  choose(headers: IncomingHttpHeaders, secure = false): SessionChoice {
     const { type, name } = this.#ir;
     const raw = type === 'Cookie' ? cookieValue(headers.cookie, name) : headerValue(headers[name]);
     if (raw) {
@@ -57,7 +60,10 @@ export class SessionPicker {
     if (!cluster) return { cluster };
     const token = sessionToken(cluster.id);
     return type === 'Cookie'
-      ? { cluster, set: ['set-cookie', `${name}=${token}${this.#cookieSuffix}`] }
+      ? {
+          cluster,
+          set: ['set-cookie', `${name}=${token}${secure ? this.#secureCookieSuffix : this.#cookieSuffix}`],
+        }
       : { cluster, set: [name, token] };
   }
 

@@ -48,6 +48,8 @@ export class UpstreamSet {
   readonly #registry: PoolRegistry;
   readonly #keys: string[] = [];
   readonly #stateIds: string[] = [];
+  /** Settings to hand to the shared cluster states once the snapshot is known to be good. */
+  readonly #pending: Array<() => void> = [];
   #released = false;
 
   /** Acquires a pool per endpoint; call `release()` when no request can use this set any more. */
@@ -84,7 +86,7 @@ export class UpstreamSet {
       const address = `${ep.host}:${ep.port}`;
       return { address, pool, zone: ep.zone, state: state.endpoint(address) };
     });
-    state.configure(ir, endpoints);
+    this.#pending.push(() => state.configure(ir, endpoints));
     const lb = resilience?.loadBalancer ?? DEFAULT_BALANCER;
     const balancer = new AvailabilityBalancer(
       endpoints,
@@ -104,6 +106,14 @@ export class UpstreamSet {
       hashes: hashKey !== undefined,
       pick: hashKey ? (source) => balancer.pick({ hashKey: hashKey(source) }) : () => balancer.pick(NO_KEY),
     };
+  }
+
+  /**
+   * Applies this snapshot's health checks, outlier detection and limits to the shared cluster
+   * states. Called once the whole snapshot compiled: a rejected snapshot changes nothing.
+   */
+  activate(): void {
+    for (const apply of this.#pending.splice(0)) apply();
   }
 
   get(id: string): UpstreamCluster | undefined {

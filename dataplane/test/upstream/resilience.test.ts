@@ -482,3 +482,28 @@ test("a Policy's connect timeout gives up on an endpoint whose handshake never c
     await new Promise((resolve) => silent.close(resolve));
   }
 });
+
+test('a rejected snapshot leaves the health settings of the active one in place', async () => {
+  const a = await server('a');
+  const failing = await server('failing', (_req, res) => res.writeHead(500).end());
+  const outlier = {
+    outlierDetection: {
+      from: 'p',
+      consecutiveErrors: 2,
+      baseEjectionMs: 60_000,
+      maxEjectionMs: 60_000,
+      maxEjectionPercent: 50,
+    },
+  };
+  apply(
+    [entry('r', { backends: [['c', 1]] })],
+    [cluster('c', [a.port, failing.port], { resilience: outlier })],
+  );
+  // Same cluster without outlier detection, in a snapshot that cannot compile (bad regex).
+  const broken = entry('bad', { path: ['RegularExpression', '(['], backends: [['c', 1]] });
+  expect(() => apply([broken], [cluster('c', [a.port, failing.port])])).toThrow(
+    /TG_ERR_SNAPSHOT_INVALID|rejected/,
+  );
+  for (let i = 0; i < 6; i++) await get('/x');
+  expect(failing.hits).toBe(2);
+});

@@ -195,6 +195,26 @@ describe('CORS', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  test("overrides an upstream's own CORS headers and keeps its Vary", async () => {
+    const corsy = await startUpstream('corsy', (_req, res) => {
+      res.writeHead(200, { 'access-control-allow-origin': '*', vary: 'Accept-Encoding' });
+      res.end('ok');
+    });
+    try {
+      gateway.dataplane.applySnapshot(
+        snapshotOf({ '*': [{ ...entry('corsy', { backends: [['corsy', 1]] }), edge: cors }] }, [
+          cluster('corsy', [corsy.port]),
+        ]),
+      );
+      const res = await request(`${gateway.url}/x`, { headers: { origin: 'https://app.example.com' } });
+      await res.body.dump();
+      expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(res.headers.vary).toBe('Accept-Encoding, Origin');
+    } finally {
+      await corsy.close();
+    }
+  });
+
   test('routes a preflight as the request it announces, so a GET-only rule answers it', async () => {
     gateway.dataplane.applySnapshot(
       snapshotOf({ '*': [{ ...entry('get-only', { method: 'GET', backends: [['up', 1]] }), edge: cors }] }, [

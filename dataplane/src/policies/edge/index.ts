@@ -2,6 +2,7 @@
 // (before authentication): IP filter → size limits → CORS. Outbound (around the upstream call):
 // compression, then the response cache (outermost, so it stores the identity body and every
 // client gets it encoded as it accepts). Entries without edge sections get no steps at all.
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { EdgePolicyIR } from '@tollgate/snapshot';
 import type { Exchange } from '../../proxy/exchange.ts';
@@ -82,7 +83,7 @@ export function compileEdgeSteps(ir: EdgePolicyIR | undefined, context: EdgeCont
           return true;
         }
         const headers = cors.actual(exchange.req);
-        if (headers) for (const [name, value] of Object.entries(headers)) exchange.res.setHeader(name, value);
+        if (headers) applyCorsHeaders(exchange.res, headers);
       }
       return false;
     },
@@ -112,4 +113,26 @@ export function compileEdgeSteps(ir: EdgePolicyIR | undefined, context: EdgeCont
     };
   }
   return steps;
+}
+
+/**
+ * The route's CORS answer is the gateway's: its headers win over the upstream's, except Vary,
+ * which keeps the upstream's values and gains ours. Gateway errors carry them too (set now).
+ */
+function applyCorsHeaders(res: ServerResponse, cors: Record<string, string>): void {
+  for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+  const writeHead = res.writeHead as (...args: unknown[]) => ServerResponse;
+  res.writeHead = function (this: ServerResponse, statusCode: number, ...rest: unknown[]) {
+    const last = rest[rest.length - 1];
+    if (last && typeof last === 'object' && !Array.isArray(last)) {
+      const given = last as OutgoingHttpHeaders;
+      for (const [name, value] of Object.entries(cors)) {
+        if (name !== 'vary') given[name] = value;
+        else if (given.vary === undefined) given.vary = value;
+        else if (!/(^|,)\s*origin\s*(,|$)/i.test(String(given.vary)))
+          given.vary = `${String(given.vary)}, ${value}`;
+      }
+    }
+    return writeHead.call(this, statusCode, ...rest);
+  } as ServerResponse['writeHead'];
 }

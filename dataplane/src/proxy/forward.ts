@@ -33,6 +33,8 @@ export interface ForwardRequest {
   responseHeader?: [string, string] | undefined;
   /** The retry loop (upstream-call.ts): it may take a failed attempt over before the client sees it. */
   observer?: AttemptObserver | undefined;
+  /** A retry sending the body again: its bytes were counted by the first attempt. */
+  resend?: boolean | undefined;
 }
 
 /** What the retry loop learns from one attempt, and where it can step in. */
@@ -181,6 +183,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onBodySent(chunk: Buffer | string): void {
+    if (this.#request.resend) return;
     this.#request.exchange.bytesIn += chunk.length;
   }
 

@@ -150,6 +150,7 @@ class UpstreamCall implements AttemptObserver {
       deadlineAt: this.#deadlineAt,
       responseHeader,
       observer: this,
+      resend: this.#isRetry,
     });
   }
 

@@ -195,6 +195,13 @@ test('a 503 is retried on another endpoint for GET, but not for POST unless retr
   expect(retried.map((p) => p.status)).toEqual([200, 200, 200, 200, 200, 200]);
   // The buffered body was replayed whole to the endpoint that answered.
   expect(retried.every((p) => p.body === 'ok:order')).toBe(true);
+  // Counted once in the access log, however many attempts sent it.
+  await waitFor(() => gateway.accessLogs().filter((l) => l.method === 'POST').length === 12);
+  const lastPosts = gateway
+    .accessLogs()
+    .filter((l) => l.method === 'POST')
+    .slice(-6);
+  expect(lastPosts.map((l) => [l.status, l.bytesIn])).toEqual(Array(6).fill([200, 5]));
 });
 
 test('a request body larger than bufferBodyLimit streams through and is not retried', async () => {

@@ -40,6 +40,7 @@ import {
   limitConnectionsPerIP,
   registerEdgeMetrics,
   SecureListener,
+  type UpgradeHandler,
 } from './server/index.ts';
 import {
   connectUpstreamMetrics,
@@ -104,6 +105,7 @@ export class Dataplane {
   readonly #budgets: BudgetService;
   readonly #secure: SecureListener | undefined;
   readonly #h2c: H2cAcceptor | undefined;
+  readonly #upgrades: UpgradeHandler;
   readonly #responseCache: ResponseCacheStore;
   #active: Generation | undefined;
   #inflight = 0;
@@ -144,6 +146,7 @@ export class Dataplane {
       certificates: () => this.#secure?.certificates,
     });
     const upgrade = createUpgradeHandler({ ...proxyOptions, draining: () => this.#draining !== undefined });
+    this.#upgrades = upgrade;
     if (options.listenTls) {
       this.#secure = new SecureListener({
         request: createProxyHandlers({ ...proxyOptions, scheme: 'https' }).request,
@@ -300,8 +303,12 @@ export class Dataplane {
     });
     const secureClosed = this.#secure?.stopAccepting();
     this.#h2c?.close();
-    if (this.#inflight > 0) {
-      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    if (this.#inflight > 0 || this.#upgrades.open > 0) {
+      // Websocket tunnels count as open streams: they get the same deadline.
+      const idle = Promise.all([
+        this.#inflight > 0 ? new Promise<void>((resolve) => this.#idleWaiters.push(resolve)) : undefined,
+        this.#upgrades.whenIdle(),
+      ]);
       const timeout = new AbortController();
       await Promise.race([idle, sleep(deadlineMs, undefined, { signal: timeout.signal }).catch(() => {})]);
       timeout.abort();
@@ -309,6 +316,7 @@ export class Dataplane {
     const cut = this.#inflight;
     this.#cut = cut > 0;
     this.#server.closeAllConnections();
+    this.#upgrades.closeAll();
     this.#secure?.closeAll();
     this.#h2c?.destroy();
     await listenerClosed;

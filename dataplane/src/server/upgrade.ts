@@ -29,14 +29,26 @@ export interface UpgradeOptions {
   tunnelClosed?(): void;
 }
 
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export interface UpgradeHandler {
+  (req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Tunnels open right now. */
+  readonly open: number;
+  /** Resolves once no tunnel is open (drains wait for it, up to their deadline). */
+  whenIdle(): Promise<void>;
+  /** Cuts every open tunnel (the drain deadline passed). */
+  closeAll(): void;
+}
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   // One proxy for every tunnel: it keeps no per-target state. xfwd adds X-Forwarded-*.
   const proxy = createProxyServer({ ws: true, xfwd: true });
   proxy.on('error', () => {});
+  // Upgraded sockets leave node:http's connection tracking: without this set a listener's close
+  // would wait for them forever.
+  const tunnels = new Set<Duplex>();
+  const idleWaiters: Array<() => void> = [];
 
-  return (req, socket, head) => {
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const host = req.headers.host ?? '';
@@ -116,7 +128,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       plan.requestHeaders?.apply(req.headers as Record<string, string>);
       const target = `${cluster.ir.tls ? 'https' : 'http'}://${endpoint.address}`;
       options.tunnelOpened?.();
+      tunnels.add(socket);
       socket.once('close', () => {
+        tunnels.delete(socket);
+        if (tunnels.size === 0) for (const wake of idleWaiters.splice(0)) wake();
         options.tunnelClosed?.();
         log(101, undefined);
       });
@@ -139,6 +154,18 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       admission.then(decide, (error: Error) => refuse('TG_ERR_INTERNAL', { reason: error.message }));
     else decide(admission);
   };
+  return Object.defineProperties(handle, {
+    open: { get: () => tunnels.size },
+    whenIdle: {
+      value: () =>
+        tunnels.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
+    },
+    closeAll: {
+      value: () => {
+        for (const socket of tunnels) socket.destroy();
+      },
+    },
+  }) as UpgradeHandler;
 }
 
 function clientAddress(socket: Socket): string | undefined {

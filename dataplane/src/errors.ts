@@ -37,6 +37,8 @@ export const ERRORS = {
     status: 502,
     message: 'the {protocol} upgrade to upstream {upstream} failed: {reason}',
   },
+  /** An upgrade arriving while the data plane drains: a tunnel would outlive it. */
+  TG_ERR_DRAINING: { status: 503, message: 'this gateway instance is shutting down; reconnect to reach another' },
   /** Edge protections (Policy cors, ipFilter, limits). */
   TG_ERR_IP_FORBIDDEN: { status: 403, message: 'client address {ip} is not allowed on this route' },
   TG_ERR_CORS_FORBIDDEN: {
@@ -123,7 +125,10 @@ export const ERRORS = {
     status: 503,
     message: 'the signing keys of issuer {issuer} could not be fetched: {reason}',
   },
-  TG_ERR_RATE_LIMITED: { status: 429, message: 'rate limit exceeded; retry after {seconds} s' },
+  TG_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'rate limit "{name}" ({amount} per {window}) is used up for {key}; retry after {seconds} s',
+  },
   /** An enforced budget has no room for the request (OpenAI clients see type insufficient_quota). */
   TG_ERR_BUDGET_EXCEEDED: {
     status: 429,

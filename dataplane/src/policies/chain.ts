@@ -250,7 +250,7 @@ export function compilePolicyChain(
     if (limited === undefined) return { ok: true, context, responseHeaders: {} };
     const settle = settler(limited.requests, limited.limits);
     const decide = (r: RateLimitResult[]): Admission => {
-      const admission = verdict(r, context, limited.requests);
+      const admission = verdict(r, context, limited.requests, limited.limits);
       return admission.ok && settle ? { ...admission, settle } : admission;
     };
     const { results } = limited;
@@ -275,6 +275,7 @@ function verdict(
   results: RateLimitResult[],
   context: RequestContext,
   requests: RateLimitRequest[],
+  limits: RateLimitIR[],
 ): Admission {
   // Headers describe the tightest limit: the refusing one, else the request limit with least
   // headroom (token limits only when there is no request limit: their units differ).
@@ -289,15 +290,38 @@ function verdict(
   };
   if (!refused) return { ok: true, context, responseHeaders: headers };
   const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
+  // The caller learns which limit ran out and for whom: the counter key ends with `<key>=<value>`
+  // (object names never contain "=", so the first "/<key>=" starts it).
+  const index = results.indexOf(refused);
+  const l = limits[index];
+  const keyed = /\/(\w+)=(.*)$/.exec(requests[index]?.key ?? '');
   return {
     ok: false,
     context,
     refusal: {
       code: 'TG_ERR_RATE_LIMITED',
-      params: { seconds },
+      params: {
+        seconds,
+        name: l?.name ?? '-',
+        key: keyed ? `${keyed[1]} "${keyed[2]}"` : '-',
+        amount: `${refused.limit} ${l?.tokens ? 'tokens' : 'requests'}`,
+        window: windowText(l?.windowMs ?? 0),
+      },
       headers: { ...headers, 'retry-after': String(seconds) },
     },
   };
+}
+
+/** 60000 → "1m", 3600000 → "1h", 1500 → "1500ms": the way windows are written in manifests. */
+function windowText(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 function keyValue(

@@ -1,6 +1,7 @@
 // The non-path conditions of a route entry (method, headers, query parameters, model), compiled
 // once per snapshot: regular expressions are built here, never per request.
 import type { RouteMatchIR, StringMatchIR } from '@tollgate/snapshot';
+import { type UserRegex, wholeValueRegex } from './user-regex.ts';
 
 /** What the router needs to know about a request. */
 export interface MatchInput {
@@ -81,11 +82,11 @@ export function conditionsHold(conditions: CompiledConditions, input: MatchInput
 }
 
 /**
- * Regular expressions match the whole value (anchored), like path regexes. The `u` flag is the
- * one the translator validated them with, so `\p{L}` and friends mean the same on both sides.
+ * Regular expressions match the whole value (anchored), like path regexes. They run in the
+ * linear-time engine of ./user-regex.ts, so no header or query value can make them backtrack.
  */
-export function anchoredRegex(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`, 'u');
+export function anchoredRegex(source: string): UserRegex {
+  return wholeValueRegex(source);
 }
 
 function compileStringMatch(match: StringMatchIR): StringTest {

@@ -2,6 +2,7 @@
 // regexes. A lookup touches only the entries whose path can match, and among those returns the
 // first one in snapshot order whose other conditions hold.
 import { anchoredRegex } from './conditions.ts';
+import type { UserRegex } from './user-regex.ts';
 
 /** Counts the work of a lookup, so tests can assert that it does not scan linearly. */
 export interface MatchTrace {
@@ -35,7 +36,7 @@ export function pathSegments(path: string): string[] {
 export class PathIndex {
   readonly #exact = new Map<string, number[]>();
   readonly #prefixRoot: TrieNode = { children: undefined, entries: [] };
-  readonly #regexes: Array<{ regex: RegExp; index: number }> = [];
+  readonly #regexes: Array<{ regex: UserRegex; index: number }> = [];
 
   /** Entries must be added in ascending index order. */
   add(index: number, type: 'Exact' | 'PathPrefix' | 'RegularExpression', value: string): void {

@@ -1,11 +1,13 @@
 // The `guardrails` section of a Policy compiled for the snapshot: per-type PII actions resolved
 // (types ∪ actions keys, each with its own action or the default), prompt-injection threshold
 // defaulted, patterns checked. A Policy with a pattern the data plane could not use (does not
-// compile, or matches the empty string and so would refuse every request) is rejected whole,
-// with a condition naming the field: half a set of guardrails would be a silent hole.
+// compile, leaves the RE2 subset, is too complex, or matches the empty string and so would refuse
+// every request) is rejected whole, with a condition naming the field: half a set of guardrails
+// would be a silent hole.
 import type { PIIGuardrail } from '@tollgate/api';
 import type { GuardrailPIIRuleIR, GuardrailsIR } from '@tollgate/snapshot';
 import { compareStrings } from '../order.ts';
+import { REGEX_FLAGS, regexProblem } from '../regex.ts';
 import type { Reports } from '../report.ts';
 import type { PolicyIR } from './attachment.ts';
 
@@ -66,16 +68,14 @@ function guardrailProblems(policy: PolicyIR): string[] {
   const problems: string[] = [];
   spec.denyPatterns?.forEach((pattern, i) => {
     const field = `spec.guardrails.denyPatterns[${i}]`;
-    let compiled: RegExp;
-    try {
-      compiled = new RegExp(pattern, 'u');
-    } catch (error) {
-      problems.push(
-        `${field}: not a valid regular expression (${(error as Error).message}); fix the pattern`,
-      );
+    // The same rules as Route regexes (see ../regex.ts): RE2 syntax, run in a linear-time engine,
+    // program size capped; searched for anywhere in the text rather than anchored.
+    const problem = regexProblem(pattern, 'search');
+    if (problem) {
+      problems.push(`${field}: ${JSON.stringify(pattern)} ${problem}`);
       return;
     }
-    if (compiled.test('')) {
+    if (new RegExp(pattern, REGEX_FLAGS).test('')) {
       problems.push(
         `${field}: "${pattern}" matches the empty string, so it would refuse every request; make it match something`,
       );

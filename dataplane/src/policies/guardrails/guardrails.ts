@@ -3,6 +3,7 @@
 // call (refusing, or masking in place), and the response: whole (non-streamed) or as a stream, on a
 // sliding window of the generated text. Refusals name the rule, never the text that tripped it.
 import type { GuardrailPIIRuleIR, GuardrailsIR, RoutePolicyIR } from '@tollgate/snapshot';
+import { searchRegex, type UserRegex } from '../../router/user-regex.ts';
 import type { Refusal } from '../chain.ts';
 import { requestTextSlots, responseTextSlots, StreamTextReader, type TextSlot } from './content.ts';
 import { scoreInjection } from './injection.ts';
@@ -62,7 +63,7 @@ export class Guardrails {
   readonly from: string;
   readonly #policy: string;
   readonly #pii: PIIRules | undefined;
-  readonly #deny: RegExp[];
+  readonly #deny: UserRegex[];
   readonly #injection: GuardrailsIR['promptInjection'];
   readonly #maxInputTokens: number | undefined;
   readonly #allowed: ((model: string) => boolean) | undefined;
@@ -77,7 +78,8 @@ export class Guardrails {
     this.#pii = piiRules(ir.pii);
     this.#deny = (ir.denyPatterns ?? []).map((pattern, i) => {
       try {
-        return new RegExp(pattern, 'u');
+        // Linear-time engine: a prompt can never make a deny pattern backtrack (see user-regex.ts).
+        return searchRegex(pattern);
       } catch (error) {
         throw new Error(
           `${ir.from}: guardrails denyPatterns[${i}] does not compile: ${(error as Error).message}`,

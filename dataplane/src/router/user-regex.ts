@@ -1,0 +1,33 @@
+// Regular expressions from manifests (Route path/header/query matches, guardrail deny patterns)
+// run here in re2js, a linear-time RE2 engine, never in the backtracking RegExp engine: a request
+// can then never stall the process on catastrophic backtracking, whatever the pattern, and the
+// work per value is bounded by its length times the pattern's program size (which the translator
+// caps). Measured on the router's path: about 0.1-0.8 µs per test against 0.02-0.04 µs for
+// RegExp, a few µs per request even with several regex routes; a price worth paying for a
+// guarantee that holds even for a pattern the translator's checks did not foresee.
+//
+// The translator accepts only patterns valid in both ECMAScript and RE2; where the two dialects
+// differ in meaning, RE2's rules apply (for example `\s` is ASCII whitespace, `.` excludes only
+// "\n"). Compiled once per snapshot; a pattern that does not compile throws, so the snapshot is
+// rejected rather than served with a hole in it.
+import { RE2JS } from 're2js';
+
+/** A compiled user pattern. */
+export interface UserRegex {
+  test(value: string): boolean;
+}
+
+/** Matches the whole value (route matches); the source may already carry its anchors. */
+export function wholeValueRegex(source: string): UserRegex {
+  return compile(`^(?:${source})$`);
+}
+
+/** Finds the pattern anywhere in a text (guardrail deny patterns). */
+export function searchRegex(source: string): UserRegex {
+  return compile(source);
+}
+
+function compile(source: string): UserRegex {
+  const re = RE2JS.compile(source);
+  return { test: (value) => re.test(value) };
+}

@@ -38,7 +38,10 @@ export const ERRORS = {
     message: 'the {protocol} upgrade to upstream {upstream} failed: {reason}',
   },
   /** An upgrade arriving while the data plane drains: a tunnel would outlive it. */
-  TG_ERR_DRAINING: { status: 503, message: 'this gateway instance is shutting down; reconnect to reach another' },
+  TG_ERR_DRAINING: {
+    status: 503,
+    message: 'this gateway instance is shutting down; reconnect to reach another',
+  },
   /** Edge protections (Policy cors, ipFilter, limits). */
   TG_ERR_IP_FORBIDDEN: { status: 403, message: 'client address {ip} is not allowed on this route' },
   TG_ERR_CORS_FORBIDDEN: {

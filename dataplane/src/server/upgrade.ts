@@ -93,7 +93,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     };
     socket.on('error', () => {});
 
-    if (options.draining()) return refuse('TG_ERR_NOT_READY');
+    if (options.draining()) return refuse('TG_ERR_DRAINING');
     const config = options.config();
     if (!config) return refuse('TG_ERR_NOT_READY');
     const match = config.router.match({

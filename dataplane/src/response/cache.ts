@@ -78,7 +78,8 @@ export function compileResponseCaching(ir: ResponseCacheIR, store: ResponseCache
             { status, headers: withLifetimeCap(headers, ttlSeconds) },
             { shared: true },
           );
-          if (!policy.storable() || policy.timeToLive() <= 0) return;
+          // Vary: * matches no later request: storing it would only take memory.
+          if (!policy.storable() || policy.timeToLive() <= 0 || String(headers.vary).trim() === '*') return;
           const bytes = body.length + JSON.stringify(headers).length;
           store.set(key, { policy, status, body, variant: variantOf(headers, req.headers), bytes });
         },

@@ -163,10 +163,7 @@ export class ClusterState {
 
   #restartChecker(config: HealthCheckIR | undefined, ir: ClusterIR, targets: readonly ProbeTarget[]): void {
     const key = config ? JSON.stringify([config, ir.authority, targets.map((t) => t.state.address)]) : '';
-    if (key === this.#checkerKey) {
-      this.#checker?.retarget(targets);
-      return;
-    }
+    if (key === this.#checkerKey) return;
     this.#checker?.stop();
     this.#checker = undefined;
     this.#checkerKey = key;

@@ -1,20 +1,25 @@
 // Active HTTP health checks: each endpoint is probed with GET <path> every interval (plus random
 // jitter, so many data planes do not probe in lockstep); `unhealthyThreshold` failed probes in a
-// row take it out of rotation, `healthyThreshold` good ones bring it back.
+// row take it out of rotation, `healthyThreshold` good ones bring it back. Probes use a
+// connection of their own per endpoint, never the traffic pool: under load a probe queued behind
+// requests would time out and take a busy but healthy endpoint out.
 import type { HealthCheckIR } from '@tollgate/snapshot';
-import type { Dispatcher } from 'undici';
+import { Client } from 'undici';
 import type { EndpointState } from './endpoint-state.ts';
 
 export interface ProbeTarget {
   readonly state: EndpointState;
-  readonly pool: Dispatcher;
+  /** "http(s)://host:port" of the endpoint. */
+  readonly origin: string;
+  /** TLS server name, when it differs from the host. */
+  readonly servername?: string | undefined;
 }
 
 export class HealthChecker {
   readonly #config: HealthCheckIR;
   readonly #host: string | undefined;
   readonly #onChange: (state: EndpointState) => void;
-  #targets: readonly ProbeTarget[];
+  readonly #clients = new Map<EndpointState, Client>();
   readonly #timers = new Map<EndpointState, NodeJS.Timeout>();
   readonly #aborts = new Set<AbortController>();
   #stopped = false;
@@ -27,15 +32,21 @@ export class HealthChecker {
   ) {
     this.#config = config;
     this.#host = authority;
-    this.#targets = targets;
     this.#onChange = onChange;
+    for (const { state, origin, servername } of targets) {
+      this.#clients.set(
+        state,
+        new Client(origin, {
+          pipelining: 1,
+          // Keep the probe connection open from one probe to the next.
+          keepAliveTimeout: config.intervalMs + config.jitterMs + 1_000,
+          keepAliveMaxTimeout: config.intervalMs + config.jitterMs + 1_000,
+          connect: { timeout: config.timeoutMs, ...(servername ? { servername } : {}) },
+        }),
+      );
+    }
     // The first probe of each endpoint comes soon (after the jitter only), not a full interval later.
     for (const target of targets) this.#schedule(target.state, this.#jitter());
-  }
-
-  /** Same endpoints, new pools (a snapshot swap): later probes use these. */
-  retarget(targets: readonly ProbeTarget[]): void {
-    this.#targets = targets;
   }
 
   stop(): void {
@@ -43,6 +54,8 @@ export class HealthChecker {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     for (const abort of this.#aborts) abort.abort();
+    for (const client of this.#clients.values()) client.destroy().catch(() => {});
+    this.#clients.clear();
   }
 
   #jitter(): number {
@@ -62,14 +75,14 @@ export class HealthChecker {
   }
 
   async #probe(state: EndpointState): Promise<void> {
-    const target = this.#targets.find((t) => t.state === state);
-    if (!target) return;
+    const client = this.#clients.get(state);
+    if (!client) return;
     const abort = new AbortController();
     this.#aborts.add(abort);
     const timer = setTimeout(() => abort.abort(new Error('health check timed out')), this.#config.timeoutMs);
     let ok = false;
     try {
-      const response = await target.pool.request({
+      const response = await client.request({
         path: this.#config.path,
         method: 'GET',
         headers: { host: this.#host ?? state.address, 'user-agent': 'tollgate-health-check' },

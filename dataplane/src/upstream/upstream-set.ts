@@ -5,8 +5,9 @@ import type { ClusterIR, LoadBalancerIR } from '@tollgate/snapshot';
 import type { Dispatcher } from 'undici';
 import type { ClusterState } from './cluster-state.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import type { ProbeTarget } from './health-checker.ts';
 import { AvailabilityBalancer, BALANCERS, type PickContext } from './load-balancers.ts';
-import type { EndpointSpec, PoolRegistry } from './pools.ts';
+import { type EndpointSpec, endpointOrigin, type PoolRegistry } from './pools.ts';
 
 export interface UpstreamEndpoint {
   /** "host:port", for logs and error messages. */
@@ -72,6 +73,7 @@ export class UpstreamSet {
     this.#stateIds.push(ir.id);
     const servername = ir.tls && ir.authority ? stripPort(ir.authority) : undefined;
     const resilience = ir.resilience;
+    const probeTargets: ProbeTarget[] = [];
     const endpoints = ir.endpoints.map((ep): UpstreamEndpoint => {
       const spec: EndpointSpec = {
         host: ep.host,
@@ -84,9 +86,11 @@ export class UpstreamSet {
       const { key, pool } = registry.acquire(spec);
       this.#keys.push(key);
       const address = `${ep.host}:${ep.port}`;
-      return { address, pool, zone: ep.zone, state: state.endpoint(address) };
+      const endpointState = state.endpoint(address);
+      probeTargets.push({ state: endpointState, origin: endpointOrigin(spec), servername });
+      return { address, pool, zone: ep.zone, state: endpointState };
     });
-    this.#pending.push(() => state.configure(ir, endpoints));
+    this.#pending.push(() => state.configure(ir, probeTargets));
     const lb = resilience?.loadBalancer ?? DEFAULT_BALANCER;
     const balancer = new AvailabilityBalancer(
       endpoints,

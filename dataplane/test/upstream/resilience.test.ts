@@ -514,3 +514,39 @@ test('a rejected snapshot leaves the health settings of the active one in place'
   for (let i = 0; i < 6; i++) await get('/x');
   expect(failing.hits).toBe(2);
 });
+
+test('health probes use their own connection: an endpoint busy on every pooled connection stays healthy', async () => {
+  let release: (() => void) | undefined;
+  const busy = await server('busy', (req, res) => {
+    if (req.url === '/healthz') res.writeHead(200).end();
+    else release = () => res.writeHead(200).end('done');
+  });
+  apply(
+    [entry('r', { backends: [['c', 1]] })],
+    [
+      cluster('c', [busy.port], {
+        resilience: {
+          limits: { from: 'p', maxConnections: 1 },
+          healthCheck: {
+            from: 'p',
+            path: '/healthz',
+            intervalMs: 30,
+            timeoutMs: 100,
+            jitterMs: 0,
+            healthyThreshold: 1,
+            unhealthyThreshold: 2,
+            expectedStatuses: [],
+          },
+        },
+      }),
+    ],
+  );
+  const held = get('/slow');
+  await waitFor(() => release !== undefined, { what: 'the only pooled connection busy' });
+  // Several probe intervals pass while the one traffic connection is taken.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const endpoint = (await upstreams()).clusters[0]!.endpoints[0]!;
+  expect(endpoint.activeHealthy).toBe(true);
+  release!();
+  expect((await held).status).toBe(200);
+});

@@ -191,7 +191,6 @@ export class Dataplane {
   /** Opens both listeners. The proxy answers 503 TG_ERR_NOT_READY until the first snapshot. */
   async start(): Promise<DataplanePorts> {
     const { listen, admin } = this.#options;
-    const tokenizer = this.#ai.prepare();
     const adminPort = await this.#admin.listen(admin.host, admin.port);
     const port = await new Promise<number>((resolve, reject) => {
       this.#server.once('error', reject);
@@ -202,7 +201,6 @@ export class Dataplane {
     });
     const tls = this.#options.listenTls;
     const tlsPort = tls ? await this.#secure?.listen(tls.host, tls.port) : undefined;
-    await tokenizer;
     return { port, adminPort, ...(tlsPort !== undefined ? { tlsPort } : {}) };
   }
 
@@ -221,6 +219,9 @@ export class Dataplane {
       // second parse would hold the event loop for another ~100 ms).
       const snapshot = options.validated ? (input as Snapshot) : Snapshot.parse(input);
       certificates = this.#secure?.compile(snapshot.tls);
+      // The tokenizer (~40 MiB) loads in the background once AI providers are configured; a data
+      // plane that never serves AI traffic never loads it.
+      if (snapshot.aiProviders.length > 0) this.#ai.prepare().catch(() => {});
       next = new Generation(snapshot, {
         pools: this.#pools,
         routeMetrics: (id) => this.#metricsFor(id),

@@ -1,7 +1,8 @@
 // Token counts the gateway works out itself when a provider reports none (or a stream broke off
 // before it did): OpenAI's o200k_base encoding from gpt-tokenizer. Other model families tokenize
 // differently, which is why such figures are always marked estimated. The encoding (~2 MB of
-// ranks) loads once, in the background at start-up; until it is there, 4 characters per token.
+// ranks, ~40 MiB in memory) loads once, when AI providers are first configured; until it is
+// there, 4 characters per token.
 import { isRecord } from '../formats/http.ts';
 
 type Counter = (text: string) => number;
@@ -15,6 +16,11 @@ export function loadTokenizer(): Promise<void> {
     counter = (text) => module.countTokens(text);
   });
   return loading;
+}
+
+/** Whether the tokenizer is ready (countTokens is exact, not characters / 4). */
+export function tokenizerLoaded(): boolean {
+  return counter !== undefined;
 }
 
 export function countTokens(text: string): number {

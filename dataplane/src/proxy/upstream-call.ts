@@ -5,7 +5,7 @@
 // `forward` (forward.ts), which owns the wire and the attempt's span.
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ErrorCode } from '../errors.ts';
 import type { DataplaneMetrics } from '../observability/index.ts';
 import type { UpstreamCluster, UpstreamEndpoint } from '../upstream/index.ts';
@@ -96,7 +96,10 @@ class UpstreamCall implements AttemptObserver {
     this.#replayable = !(request.body !== null && !Buffer.isBuffer(request.body));
   }
 
-  /** The request holds its slot: read a small body so it can be replayed, then make the first attempt. */
+  /**
+   * The request holds its slot: read a body of up to bufferBodyLimit bytes so it can be replayed
+   * (a larger one, by Content-Length or once it outgrows the limit, streams on), then attempt.
+   */
   admitted(): void {
     const { exchange } = this.#request;
     if (exchange.res.destroyed) {
@@ -106,12 +109,14 @@ class UpstreamCall implements AttemptObserver {
     const body = this.#body;
     const limit = this.#retry?.ir.bufferBodyLimit ?? 0;
     const length = Number(exchange.req.headers['content-length'] ?? Number.NaN);
-    if (this.#retry && body !== null && !Buffer.isBuffer(body) && length <= limit) {
+    if (this.#retry && body !== null && !Buffer.isBuffer(body) && !(length > limit)) {
       exchange.onClientClosed = () => this.#end();
-      readAll(body).then(
-        (buffer) => {
-          this.#body = buffer;
-          this.#replayable = true;
+      readUpTo(body, limit).then(
+        (read) => {
+          if (Buffer.isBuffer(read)) {
+            this.#body = read;
+            this.#replayable = true;
+          } else this.#body = read;
           this.attempt();
         },
         () => this.#end(),
@@ -263,8 +268,27 @@ function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/**
+ * The whole body when it ends within `limit` bytes; otherwise a stream of what was read followed
+ * by the rest, still flowing with backpressure.
+ */
+async function readUpTo(stream: Readable, limit: number): Promise<Buffer | Readable> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let size = 0;
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return Buffer.concat(chunks, size);
+    chunks.push(next.value);
+    size += next.value.length;
+    if (size > limit) {
+      return Readable.from(
+        (async function* () {
+          yield* chunks;
+          for (let rest = await iterator.next(); !rest.done; rest = await iterator.next()) yield rest.value;
+        })(),
+        { objectMode: false },
+      );
+    }
+  }
 }

@@ -2,6 +2,7 @@
 // idempotency, replayable bodies, budget, per-try timeout), outlier ejection, active health
 // checks, concurrency limits (circuit breaking), Policy timeouts, and what the admin port shows.
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { ClusterIR, RetryIR, RouteEntryIR } from '@tollgate/snapshot';
 import { freePort, waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
@@ -549,4 +550,27 @@ test('health probes use their own connection: an endpoint busy on every pooled c
   expect(endpoint.activeHealthy).toBe(true);
   release!();
   expect((await held).status).toBe(200);
+});
+
+test('a small chunked body is buffered and replayed; a chunked body over the limit streams through whole, unretried', async () => {
+  const ok = await server('ok', (_req, res, body) => res.writeHead(200).end(`ok:${body.length}`));
+  const unavailable = await server('unavailable', (_req, res) => res.writeHead(503).end('down'));
+  apply(
+    [
+      withResilience(entry('r', { backends: [['c', 1]] }), {
+        retries: { ...RETRIES, retryNonIdempotent: true, bufferBodyLimit: 1024 },
+      }),
+    ],
+    [cluster('c', [unavailable.port, ok.port])],
+  );
+  const chunked = async (bytes: number) => {
+    const body = Readable.from([Buffer.alloc(bytes / 2, 'a'), Buffer.alloc(bytes / 2, 'b')]);
+    const response = await request(`${gateway.url}/x`, { method: 'POST', body });
+    return { status: response.statusCode, body: await response.body.text() };
+  };
+  const small = await Promise.all(Array.from({ length: 4 }, () => chunked(512)));
+  expect(small).toEqual(Array(4).fill({ status: 200, body: 'ok:512' }));
+  const large = await Promise.all(Array.from({ length: 4 }, () => chunked(200_000)));
+  expect(large.map((r) => r.status).sort()).toEqual([200, 200, 503, 503]);
+  expect(large.filter((r) => r.status === 200).every((r) => r.body === 'ok:200000')).toBe(true);
 });

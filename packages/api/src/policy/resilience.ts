@@ -61,7 +61,7 @@ export const Retries = z
       }),
     bufferBodyLimit: z.number().int().min(0).max(16_777_216).default(65_536).meta({
       description:
-        'Request bodies up to this many bytes (by Content-Length) are buffered so a retry can replay them; larger or chunked bodies stream through and are not retried.',
+        'Request bodies up to this many bytes are buffered so a retry can replay them; larger ones (by Content-Length, or once a chunked body outgrows the limit) stream through and are not retried.',
     }),
   })
   .meta({ description: 'Retries failed attempts, within the request timeout.' });

@@ -119,7 +119,14 @@ class UpstreamCall implements AttemptObserver {
           } else this.#body = read;
           this.attempt();
         },
-        () => this.#end(),
+        (error: Error) => {
+          // A client that left needs no answer; a body that broke otherwise does.
+          if (!exchange.res.headersSent && !exchange.res.destroyed)
+            exchange.fail('TG_ERR_BAD_REQUEST', {
+              reason: `the request body could not be read: ${error.message}`,
+            });
+          this.#end();
+        },
       );
       return;
     }

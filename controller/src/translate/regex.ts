@@ -55,7 +55,8 @@ function re2Problem(source: string): string | undefined {
   } catch (error) {
     // re2js: "error parsing regexp: invalid escape sequence: `\u`"; the prefix says nothing.
     const reason = (error as Error).message.replace(/^error parsing regexp: /, '');
-    return `is outside the RE2 subset the gateway runs: ${reason}; write it in syntax that is valid in both RE2 and JavaScript (for example \\x{41} rather than \\u0041)`;
+    const hint = reason.includes('`\\u`') ? ' (write the character itself, or \\xHH below U+0100)' : '';
+    return `is outside the RE2 subset the gateway runs: ${reason}; use syntax that RE2 and JavaScript share${hint}`;
   }
   if (size > MAX_PROGRAM_SIZE) {
     return `is too complex: it compiles to ${size} instructions, more than the ${MAX_PROGRAM_SIZE} allowed (every input character is matched against each of them); simplify it, for example with fewer alternatives or smaller counted repetitions such as {20}, or split it into several patterns`;

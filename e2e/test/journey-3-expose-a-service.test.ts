@@ -123,6 +123,9 @@ test(
       'jsonpath={.status.conditions[?(@.type=="ResolvedRefs")].message}',
     ]);
     expect(printed).toContain('Service "paymnets" not found');
+    const described = await journey.cluster.kubectlOk(['describe', 'route', 'payments']);
+    expect(described).toMatch(/Reason:\s+BackendNotFound/);
+    expect(described).toContain('Service "paymnets" not found in namespace "default"');
 
     const payments = await waitForStatus('shop.example.com', '/payments/1', 500);
     expect(payments.code).toBe('TG_ERR_BACKEND_NOT_RESOLVED');

@@ -38,7 +38,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await journey?.stop();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close()]);
+  // OpenAI's mock is closed by the last test already.
+  await Promise.all([openaiMock?.close().catch(() => undefined), anthropicMock?.close()]);
 }, TEST);
 
 test(
@@ -127,6 +128,25 @@ test(
 
     const metrics = await journey.metrics();
     expect(metrics).toMatch(/tollgate_ai_upstream_attempts_total\{[^}]*outcome="server_error"[^}]*\} [1-9]/);
+  },
+  TEST,
+);
+
+test(
+  'when OpenAI is down altogether, every request is served by Anthropic',
+  async () => {
+    const anthropicBefore = posts(anthropicMock).length;
+    await openaiMock.close();
+    for (let i = 0; i < 3; i++) {
+      const completion = await openai.chat.completions.create({
+        model: 'chat-default',
+        messages: [{ role: 'user', content: `Anyone ${i}` }],
+      });
+      expect(completion.choices[0]!.message.content).toBe(`Echo: Anyone ${i} ☕ café`);
+    }
+    expect(posts(anthropicMock).length).toBe(anthropicBefore + 3);
+    const metrics = await journey.metrics();
+    expect(metrics).toMatch(/tollgate_ai_upstream_attempts_total\{[^}]*outcome="connect_error"[^}]*\} [1-9]/);
   },
   TEST,
 );

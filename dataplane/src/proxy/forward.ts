@@ -226,13 +226,18 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
-    this.#attempt?.end({
-      status: this.#status,
-      error:
-        this.#abortReason instanceof ClientClosedError
-          ? 'TG_ERR_CLIENT_CLOSED'
-          : classifyUpstreamError(error, this.#reachedConnection),
-    });
+    // A response dropped for a retry is an answer (its status says why), not a broken exchange.
+    this.#attempt?.end(
+      this.#dropped
+        ? { status: this.#status }
+        : {
+            status: this.#status,
+            error:
+              this.#abortReason instanceof ClientClosedError
+                ? 'TG_ERR_CLIENT_CLOSED'
+                : classifyUpstreamError(error, this.#reachedConnection),
+          },
+    );
     // The client left first: nothing to answer, the exchange records it as a client close.
     if (this.#abortReason instanceof ClientClosedError) {
       this.#code = 'TG_ERR_CLIENT_CLOSED';

@@ -48,7 +48,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const tunnels = new Set<Duplex>();
   const idleWaiters: Array<() => void> = [];
 
-  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const host = req.headers.host ?? '';

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthorizationRuleIR, RateLimitIR, RoutePolicyIR } from '@tollgate/snapshot';
 import type { JWTPayload } from 'jose';
 import type { ErrorCode, ErrorParams } from '../errors.ts';
+import { globMatches } from '../router/glob.ts';
 import { type BudgetGuard, compileBudgetGuard } from './budgets/guard.ts';
 import type { BudgetService } from './budgets/service.ts';
 import type { CallerIdentity, ConsumerDirectory } from './consumers.ts';
@@ -371,12 +372,6 @@ function claimMatches(claims: JWTPayload | undefined, name: string, values: read
   const value = claimValue(claims, name);
   const items = Array.isArray(value) ? value : [value];
   return items.some((item) => item !== undefined && item !== null && values.includes(String(item)));
-}
-
-function globMatches(pattern: string, value: string): boolean {
-  if (!pattern.includes('*')) return pattern === value;
-  const parts = pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${parts.join('.*')}$`, 's').test(value);
 }
 
 /** header.payload.signature, each base64url: what a JWS in compact form looks like. */

@@ -1,6 +1,7 @@
 // The non-path conditions of a route entry (method, headers, query parameters, model), compiled
 // once per snapshot: regular expressions are built here, never per request.
 import type { RouteMatchIR, StringMatchIR } from '@tollgate/snapshot';
+import { globMatcher } from './glob.ts';
 import { type UserRegex, wholeValueRegex } from './user-regex.ts';
 
 /** What the router needs to know about a request. */
@@ -108,11 +109,6 @@ function compileModelMatch(
     const names = new Set([expected, ...aliases]);
     return (value) => names.has(value);
   }
-  // Glob: "*" is any run of characters, everything else is literal.
-  const source = model.value
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  const regex = new RegExp(`^${source}$`);
-  return (value) => regex.test(value);
+  // Glob: "*" is any run of characters, everything else is literal (see ./glob.ts: no regex).
+  return globMatcher(model.value);
 }

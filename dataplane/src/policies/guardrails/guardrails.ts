@@ -3,6 +3,7 @@
 // call (refusing, or masking in place), and the response: whole (non-streamed) or as a stream, on a
 // sliding window of the generated text. Refusals name the rule, never the text that tripped it.
 import type { GuardrailPIIRuleIR, GuardrailsIR, RoutePolicyIR } from '@tollgate/snapshot';
+import { globMatcher } from '../../router/glob.ts';
 import { searchRegex, type UserRegex } from '../../router/user-regex.ts';
 import type { Refusal } from '../chain.ts';
 import { requestTextSlots, responseTextSlots, StreamTextReader, type TextSlot } from './content.ts';
@@ -258,17 +259,6 @@ function refusal(code: Refusal['code'], params: Refusal['params']): Refusal {
 
 function refuse(code: Refusal['code'], params: Refusal['params']): Verdict {
   return { ok: false, refusal: refusal(code, params) };
-}
-
-/** Exact names, or globs where `*` stands for any run of characters. */
-function globMatcher(pattern: string): (model: string) => boolean {
-  if (!pattern.includes('*')) return (model) => model === pattern;
-  const source = pattern
-    .split('*')
-    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  const re = new RegExp(`^${source}$`, 's');
-  return (model) => re.test(model);
 }
 
 /** The guardrails of one route entry: its own, and those Consumer-attached Policies replace. */

@@ -182,9 +182,20 @@ test(
       timeoutMs: 20_000,
     });
     const rotated = 'sk-search-journey-2';
-    const secret = structuredClone(find(teamObjects, 'Secret', 'team-search-key'));
-    secret.stringData = { key: rotated };
-    await journey.apply(toYaml([secret]));
+    // The documented command: the Secret written by kubectl, then applied over the old one.
+    const secret = await journey.cluster.kubectlOk([
+      '-n',
+      'ai',
+      'create',
+      'secret',
+      'generic',
+      'team-search-key',
+      `--from-literal=key=${rotated}`,
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ]);
+    await journey.apply(secret);
     const stored = performance.now();
     await waitFor(
       async () => {

@@ -1,7 +1,8 @@
 // The edge steps of one route entry, compiled once per snapshot from its EdgePolicyIR. Inbound
-// (before authentication): IP filter → size limits → CORS. Outbound (around the upstream call):
-// compression, then the response cache (outermost, so it stores the identity body and every
-// client gets it encoded as it accepts). Entries without edge sections get no steps at all.
+// (before authentication): IP filter → size limits → CORS, then the response is wrapped for
+// compression. Outbound (around the upstream call of HTTP routes): the response cache, wrapped
+// outside the compression so it stores the identity body and every client gets it encoded as it
+// accepts. Entries without edge sections get no steps at all.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { EdgePolicyIR } from '@tollgate/snapshot';
@@ -27,7 +28,7 @@ export interface EdgeSteps {
   allowsAddress?(clientAddress: string | undefined): boolean;
   /** The body to send upstream in place of the client's stream (a chunked body under a limit). */
   requestBody?(exchange: Exchange): Readable | undefined;
-  /** Wraps the upstream call: compression and the response cache. */
+  /** Wraps the upstream call of HTTP routes: the response cache. */
   respond?(exchange: Exchange, forward: () => void): void;
   /** Last word on the upstream request headers (the cache's revalidation validators). */
   upstreamHeaders?(exchange: Exchange, headers: Record<string, string | string[]>): void;
@@ -85,6 +86,8 @@ export function compileEdgeSteps(ir: EdgePolicyIR | undefined, context: EdgeCont
         const headers = cors.actual(exchange.req);
         if (headers) applyCorsHeaders(exchange.res, headers);
       }
+      // Whatever answers from here on (upstream, AI gateway, a refusal) is compressed as negotiated.
+      compression?.wrap(exchange.req, exchange.res);
       return false;
     },
   };
@@ -105,13 +108,7 @@ export function compileEdgeSteps(ir: EdgePolicyIR | undefined, context: EdgeCont
     };
   }
   if (caching) steps.upstreamHeaders = (exchange, headers) => caching.upstreamHeaders(exchange, headers);
-  if (compression || caching) {
-    steps.respond = (exchange, forward) => {
-      compression?.wrap(exchange.req, exchange.res);
-      if (caching) caching.respond(exchange, forward);
-      else forward();
-    };
-  }
+  if (caching) steps.respond = (exchange, forward) => caching.respond(exchange, forward);
   return steps;
 }
 

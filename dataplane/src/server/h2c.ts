@@ -11,6 +11,7 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import type { Socket } from 'node:net';
+import { adaptHttp2Request } from './http2-request.ts';
 import { Http2Sessions } from './sessions.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -28,7 +29,7 @@ export class H2cAcceptor {
     this.#h2 = createServer();
     this.#sessions = new Http2Sessions(this.#h2, timeoutMs);
     this.#h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (req.headers.host === undefined && req.authority) req.headers.host = req.authority;
+      adaptHttp2Request(req);
       request(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     });
     // node:http's own connection listener; it serves everything that is not h2c.

@@ -16,6 +16,7 @@ import type { TLSSocket } from 'node:tls';
 import type { TlsIR } from '@tollgate/snapshot';
 import { CertificateSet } from './certificates.ts';
 import { type ConnectionLimit, limitConnectionsPerIP } from './connection-limit.ts';
+import { adaptHttp2Request } from './http2-request.ts';
 import { Http2Sessions } from './sessions.ts';
 
 export interface SecureListenerOptions {
@@ -49,8 +50,7 @@ export class SecureListener {
     const keepAliveMs = options.keepAliveMs;
     (this.#server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = keepAliveMs;
     this.#server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      // The handlers read Host; HTTP/2 carries it as :authority.
-      if (req.headers.host === undefined && req.authority) req.headers.host = req.authority;
+      if (req.httpVersionMajor === 2) adaptHttp2Request(req);
       options.request(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>

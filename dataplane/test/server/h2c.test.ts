@@ -12,9 +12,14 @@ let dataplane: Dataplane;
 let port: number;
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
+  upstream = createServer(async (req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.write(`${req.method} ${req.url} `);
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    await new Promise((resolve) => req.on('end', resolve));
+    res.write(`${req.method} ${req.url} ${body ? `[${body}] ` : ''}`);
     setTimeout(() => res.end(`via ${req.headers['x-forwarded-proto']}`), 20);
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -55,7 +60,7 @@ test('an HTTP/2 client with prior knowledge and an HTTP/1.1 client share the pla
       stream.on('error', reject);
       stream.end('payload');
     });
-    expect(h2).toEqual({ status: 200, body: 'POST /h2c?q=1 via http' });
+    expect(h2).toEqual({ status: 200, body: 'POST /h2c?q=1 [payload] via http' });
   } finally {
     session.close();
   }

@@ -1,8 +1,9 @@
 // Control-plane benchmarks (issue 7): how fast a configuration change becomes traffic, and what
 // large route tables cost. Prints markdown tables and writes them to
 // bench/results/<date>-control-plane[-quick].md.
-//   scripts/toolchain.sh node bench/control-plane.ts [--quick] [--only build,lookup,standalone,kubernetes,swap]
-//     [--changes N] [--swap-seconds S] [--rate R] [--out FILE]
+//   scripts/toolchain.sh node bench/control-plane.ts [--quick]
+//     [--only build,lookup,standalone,kubernetes,memory,swap] [--changes N] [--swap-seconds S]
+//     [--swap-routes N] [--soak-seconds S] [--rate R] [--out FILE]
 //
 //   build       translate(objects) for 1,000 and 10,000 Routes: time, heap, payload; and the data
 //               plane's side of the same snapshot (decode + validate, compile + swap)
@@ -11,6 +12,8 @@
 //               source + data plane over gRPC), N changes, p50 / p90 / max
 //   kubernetes  `kubectl apply` → first request served, against a real kube-apiserver + etcd
 //               (e2e/k8s binaries, built on first use)
+//   memory      data-plane RSS idle with 1,000 routes (without and with the AI route, before and
+//               after the first AI request), then sampled during a steady-load soak
 //   swap        request latency at a steady rate against a data plane with 10,000 routes, without
 //               and with a snapshot swap every second (p50 / p99 / max)
 import { execFileSync } from 'node:child_process';
@@ -27,8 +30,8 @@ import { translate } from '../controller/src/translate/index.ts';
 import { compileRouter, Generation } from '../dataplane/src/index.ts';
 import { PoolRegistry } from '../dataplane/src/upstream/index.ts';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_ENCODING } from '../packages/snapshot/src/index.ts';
-import { freePorts, stopAll } from './procs.ts';
-import { startTollgate, startUpstream } from './targets.ts';
+import { freePorts, rssMiB, stop, stopAll } from './procs.ts';
+import { CHAT_PATH, MODEL, startTollgate, startUpstream } from './targets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     'swap-seconds': { type: 'string' },
     rate: { type: 'string', default: '500' },
     'swap-routes': { type: 'string', default: '10000' },
+    'soak-seconds': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -456,6 +460,62 @@ async function swapStats(adminBase: string): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// memory: idle RSS and a soak
+
+async function benchMemory(work: string, upstreamPort: number): Promise<string> {
+  const soakSeconds = Number(values['soak-seconds'] ?? (quick ? 6 : 120));
+  const env = { work, core: PROXY_CORE, upstreamPort };
+  const settle = async (pid: number): Promise<number> => {
+    await sleep(3_000);
+    return rssMiB(pid);
+  };
+  const lines = ['### Data-plane memory (RSS, MiB)', '', '| configuration | RSS MiB |', '|---|---:|'];
+  const plain = await startTollgate(
+    env,
+    { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
+    { name: 'memory-plain', manifestsDir: 'memory-plain', ai: false, controllerCore: LOAD_CORE },
+  );
+  lines.push(`| idle, 1,000 routes, no AI provider | ${(await settle(plain.dataplane.pid)).toFixed(1)} |`);
+  await stop(plain.dataplane);
+  if (plain.controller) await stop(plain.controller);
+
+  const tg = await startTollgate(
+    env,
+    { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
+    { name: 'memory', manifestsDir: 'memory', controllerCore: LOAD_CORE },
+  );
+  const pid = tg.dataplane.pid;
+  lines.push(
+    `| idle, 1,000 routes incl. the AI route (tokenizer loaded) | ${(await settle(pid)).toFixed(1)} |`,
+  );
+  const chat = await fetch(`${tg.base}${CHAT_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'ping' }] }),
+  });
+  await chat.arrayBuffer();
+  lines.push(`| idle, after the first AI request | ${(await settle(pid)).toFixed(1)} |`);
+  // The soak: steady plain traffic, RSS sampled every sixth of the time.
+  const paths = Array.from({ length: 64 }, (_, i) => `/api/svc-${String(i * 15).padStart(4, '0')}/items`);
+  const samples: number[] = [];
+  const every = Math.max(1, Math.round(soakSeconds / 6));
+  await steadyLoad(tg.base, paths, soakSeconds, (s) => {
+    if (s % every === 0) void rssMiB(pid).then((r) => samples.push(r));
+  });
+  const after = await settle(pid);
+  lines.push(
+    `| soak: ${rate} requests/s for ${soakSeconds} s, sampled every ${every} s | ${samples.map((r) => r.toFixed(0)).join(' → ')} |`,
+    `| idle again after the soak | ${after.toFixed(1)} |`,
+    '',
+    'RSS includes the node binary and the TypeScript type stripper (about 58 MiB before any of our code loads).',
+    '',
+  );
+  await stop(tg.dataplane);
+  if (tg.controller) await stop(tg.controller);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -467,7 +527,7 @@ async function main(): Promise<void> {
   try {
     if (wanted('build')) sections.push(await benchBuild(quick ? [1000, 10_000] : [1000, 10_000]));
     if (wanted('lookup')) sections.push(benchLookup());
-    const needsStack = wanted('standalone') || wanted('kubernetes') || wanted('swap');
+    const needsStack = wanted('standalone') || wanted('kubernetes') || wanted('swap') || wanted('memory');
     if (needsStack) {
       try {
         execFileSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' });
@@ -477,6 +537,7 @@ async function main(): Promise<void> {
       const upstreamPort = port();
       await startUpstream({ work, core: PROXY_CORE }, upstreamPort);
       if (wanted('standalone')) changeRows.push(await benchStandalone(work, upstreamPort));
+      if (wanted('memory')) sections.push(await benchMemory(work, upstreamPort));
       if (wanted('swap')) sections.push(await benchSwap(work, upstreamPort));
       if (wanted('kubernetes')) {
         await stopAll();

@@ -207,10 +207,10 @@ export async function startPortkey(env: Env, port: number): Promise<Target> {
 }
 
 /** The realistic standalone config: 1,000 Routes, one of them the AI route with a model match. */
-export function writeManifests(dir: string, upstreamPort: number, routes = 1000): void {
+export function writeManifests(dir: string, upstreamPort: number, routes = 1000, ai = true): void {
   mkdirSync(dir, { recursive: true });
   const docs: string[] = [];
-  for (let i = 0; i < routes - 1; i++) {
+  for (let i = 0; i < routes - (ai ? 1 : 0); i++) {
     const n = String(i).padStart(4, '0');
     docs.push(`apiVersion: tollgate.dev/v1alpha1
 kind: Route
@@ -231,6 +231,7 @@ spec:
 `);
   }
   writeFileSync(path.join(dir, 'routes.yaml'), docs.join('---\n'));
+  if (!ai) return;
   writeFileSync(
     path.join(dir, 'ai.yaml'),
     `apiVersion: tollgate.dev/v1alpha1
@@ -281,6 +282,8 @@ export interface TollgateOptions {
   root?: string;
   /** The core the controller runs on (default the proxy core, as `make up` would share one). */
   controllerCore?: number;
+  /** Include the AIProvider and the AI route (default true). */
+  ai?: boolean;
   /** 'external': a controller already serves ports.grpc (the Kubernetes source); start none. */
   controller?: 'file' | 'external';
 }
@@ -295,8 +298,8 @@ export async function startTollgate(
   const checkout = options.root ?? root;
   const manifests = path.join(env.work, options.manifestsDir ?? 'manifests');
   const external = options.controller === 'external';
-  if (!external) writeManifests(manifests, env.upstreamPort, options.routes);
-  const logEnv = { ...process.env, TOLLGATE_LOG_LEVEL: 'info' };
+  if (!external) writeManifests(manifests, env.upstreamPort, options.routes, options.ai ?? true);
+  const logEnv = { ...process.env, TOLLGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' };
   const controller = external
     ? undefined
     : startPinned(
@@ -342,7 +345,7 @@ export async function startTollgate(
     120_000,
     controller ? [controller, dataplane] : [dataplane],
   );
-  if (!external) {
+  if (!external && options.ai !== false) {
     await waitUntil('the Tollgate JSON route', () => httpOk(`${base}${JSON_PATH}`));
     await waitUntil('the Tollgate AI route', () =>
       httpOk(`${base}${CHAT_PATH}`, {

@@ -67,7 +67,7 @@ test(
 );
 
 test(
-  'bench/control-plane.ts reports build, lookup, change → traffic (file and kubectl) and swaps',
+  'bench/control-plane.ts reports build, lookup, change → traffic (file and kubectl), memory and swaps',
   async () => {
     const out = path.join(dir, 'control-plane.md');
     await runScript('control-plane.ts', [
@@ -78,12 +78,15 @@ test(
       '1',
       '--swap-routes',
       '1000',
+      '--soak-seconds',
+      '2',
       '--out',
       out,
     ]);
     const report = await readFile(out, 'utf8');
     expect(report).toMatch(/^\| 10,000 \| [\d.]+ \|/m);
     expect(report).toContain('### Snapshot swaps under load (1,000 routes');
+    expect(report).toMatch(/^\| idle, 1,000 routes, no AI provider \| [\d.]+ \|$/m);
     expect(report).toMatch(/10,000 \/ 100 routes: [\d.]+× per hit/);
     expect(report).toMatch(/^\| standalone \(file written → served\).* \| 1 \| [\d.]+ \|/m);
     expect(report).toMatch(/^\| kubernetes \(`kubectl apply` started → served\).* \| 1 \| [\d.]+ \|/m);

@@ -74,7 +74,7 @@ const denyPattern = z
   .refine(compiles, { message: 'must be a valid regular expression' })
   .meta({
     description:
-      'A regular expression (ECMAScript syntax, Unicode mode), searched for in the prompt. Case-sensitive; "(?i:...)" makes a part case-insensitive.',
+      'A regular expression in the syntax RE2 and JavaScript share (no lookaround or backreferences), searched for in the prompt by a linear-time engine. Case-sensitive; "(?i:...)" makes a part case-insensitive.',
   });
 
 function compiles(pattern: string): boolean {

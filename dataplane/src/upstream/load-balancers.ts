@@ -179,7 +179,7 @@ export class AvailabilityBalancer<T extends Balanced> {
   readonly #factory: BalancerFactory;
   readonly #panicPercent: number;
   readonly #version: () => number;
-  #builtAt = -1;
+  #builtAt = 0;
   #inner: LoadBalancer<T>;
   #panic = false;
 
@@ -188,7 +188,7 @@ export class AvailabilityBalancer<T extends Balanced> {
     this.#factory = factory;
     this.#panicPercent = panicPercent;
     this.#version = version;
-    this.#inner = factory(hosts);
+    this.#inner = this.#rebuild(version());
   }
 
   /** True when the last rebuild found too few hosts available. */
@@ -198,17 +198,16 @@ export class AvailabilityBalancer<T extends Balanced> {
 
   pick(context: PickContext): T | undefined {
     const version = this.#version();
-    if (version !== this.#builtAt) this.#rebuild(version);
+    if (version !== this.#builtAt) this.#inner = this.#rebuild(version);
     return this.#inner.pick(context);
   }
 
-  #rebuild(version: number): void {
+  #rebuild(version: number): LoadBalancer<T> {
     this.#builtAt = version;
     const available = this.#hosts.filter((h) => h.state.available);
     const total = this.#hosts.length;
     this.#panic = total > 0 && available.length * 100 < total * this.#panicPercent;
-    // In panic, or with nothing available and no panic threshold, the cluster has no host to offer
-    // unless panic applies.
-    this.#inner = this.#factory(this.#panic ? this.#hosts : available);
+    // With nothing available and no panic threshold, the balancer has nothing to offer (503).
+    return this.#factory(this.#panic ? this.#hosts : available);
   }
 }

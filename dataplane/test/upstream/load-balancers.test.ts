@@ -97,8 +97,10 @@ describe.each(ALL)('%s', (type) => {
 
   test('with every host out and no panic threshold, has nothing to pick', () => {
     const two = hosts(2);
-    const balancer = new AvailabilityBalancer(two, factory, 0, () => 1);
+    let version = 0;
+    const balancer = new AvailabilityBalancer(two, factory, 0, () => version);
     for (const host of two) host.state.activeHealthy = false;
+    version++;
     expect(balancer.pick(request(0))).toBeUndefined();
   });
 });

@@ -5,9 +5,10 @@ import type { OutlierDetectionIR } from '@tollgate/snapshot';
 import {
   AvailabilityBalancer,
   BALANCERS,
-  type BalancerType,
+  type BalancerFactory,
   EndpointState,
   type PickContext,
+  WeightedPicker,
 } from '../../src/upstream/index.ts';
 
 interface Host {
@@ -17,8 +18,16 @@ interface Host {
 const hosts = (n: number): Host[] =>
   Array.from({ length: n }, (_, i) => ({ state: new EndpointState(`10.0.0.${i + 1}:8080`) }));
 
-const ALL: BalancerType[] = ['RoundRobin', 'Random', 'LeastRequest', 'PeakEWMA', 'RingHash', 'Maglev'];
-const HASHING: BalancerType[] = ['RingHash', 'Maglev'];
+/** The endpoint balancers, and the smooth weighted round robin that splits a rule's backends. */
+const FACTORIES: Record<string, BalancerFactory> = {
+  ...BALANCERS,
+  SmoothWeightedRoundRobin: (hosts) => {
+    const picker = new WeightedPicker(hosts.map((item) => ({ item, weight: 1 })));
+    return { pick: () => picker.pick() };
+  },
+};
+const ALL = Object.keys(FACTORIES);
+const HASHING = ['RingHash', 'Maglev'] as const;
 
 /** A context per request: hashing balancers get a fresh key each time, like distinct users. */
 const request = (i: number): PickContext => ({ hashKey: `user-${i}` });
@@ -40,7 +49,7 @@ const OUTLIER: OutlierDetectionIR = {
 };
 
 describe.each(ALL)('%s', (type) => {
-  const factory = BALANCERS[type];
+  const factory = FACTORIES[type]!;
 
   test('has nothing to pick without hosts and always picks the only host', () => {
     expect(factory<Host>([]).pick(request(0))).toBeUndefined();

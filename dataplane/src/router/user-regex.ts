@@ -6,9 +6,10 @@
 // header limit, prompts by the AI request body limit, streamed answers by the guardrails' sliding
 // window; no chunking is needed (it would miss matches across chunk edges).
 //
-// Measured on the router's path: about 0.1-0.8 µs per test against 0.02-0.04 µs for RegExp, a few
-// µs per request even with several regex routes; a price worth paying for a guarantee that holds
-// for every pattern, not only for those a checker recognises as dangerous.
+// Measured on the router's path: a host with 100 regex routes costs 3.2-3.9 µs per lookup against
+// 2.3-2.7 µs with RegExp (most patterns fail on their first characters); a single full match costs
+// 0.1-0.8 µs against 0.02-0.04 µs. A price worth paying for a guarantee that holds for every
+// pattern, not only for those a checker recognises as dangerous.
 //
 // The translator accepts only patterns valid in both ECMAScript and RE2; where the two dialects
 // differ in meaning, RE2's rules apply (for example `\s` is ASCII whitespace, `.` excludes only

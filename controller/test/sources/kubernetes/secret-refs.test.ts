@@ -52,6 +52,16 @@ test('finds the Secrets of AIProvider credentials and Consumer API keys, in the 
   ]);
 });
 
+test('finds the JWKS Secret of a JWT Policy, in the policy namespace', () => {
+  const policy = {
+    apiVersion: TOLLGATE_API_VERSION,
+    kind: 'Policy',
+    metadata: { name: 'jwt', namespace: 'apps' },
+    spec: { authentication: { jwt: { issuer: 'https://idp', jwks: { secretRef: keyRef('idp-keys') } } } },
+  };
+  expect([...referencedSecrets([policy]).keys()]).toEqual(['apps/idp-keys']);
+});
+
 test("finds the certificate Secrets of a Route's spec.tls", () => {
   const route = {
     apiVersion: TOLLGATE_API_VERSION,
@@ -126,6 +136,7 @@ test('the API keeps the convention the search relies on: Secret references are `
     'AIProvider: .spec.auth.gcp.serviceAccountKeyRef',
     'AIProvider: .spec.auth.secretRef',
     'Consumer: .spec.apiKeys[].secretRef',
+    'Policy: .spec.authentication.jwt.jwks.secretRef',
   ]);
 });
 

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runHey } from './hey.ts';
 import { cpuMs, freePorts, rssMiB, stopAll } from './procs.ts';
 import {
   CHAT_PATH,
@@ -229,6 +230,45 @@ function table(workload: Workload, rows: Row[]): string {
   return lines.join('\n');
 }
 
+/**
+ * The plain-HTTP latency budget: added p99 over direct at half of Tollgate's maximum rate, paced
+ * (hey), so what is measured is the proxy's cost and not queueing at saturation.
+ */
+async function measureHalfLoad(targets: Target[], jsonRows: Row[]): Promise<string> {
+  const tollgate = jsonRows.find((r) => r.target === 'Tollgate');
+  if (!tollgate || tollgate.rps <= 0) return '';
+  const rate = Math.round(tollgate.rps / 2);
+  const chosen = targets.filter((t) => ['direct', 'nginx', 'Tollgate'].includes(t.name));
+  const rows: Array<{ name: string; p50: number; p99: number; rps: number; errors: number }> = [];
+  for (const target of chosen) {
+    const runsOf = [];
+    for (let i = 0; i < runs; i++)
+      runsOf.push(await runHey({ url: `${target.base}${JSON_PATH}`, rate, seconds, core: LOAD_CORE }));
+    rows.push({
+      name: target.name,
+      p50: median(runsOf.map((r) => r.p50Ms)),
+      p99: median(runsOf.map((r) => r.p99Ms)),
+      rps: median(runsOf.map((r) => r.rps)),
+      errors: runsOf.reduce((a, r) => a + r.errors, 0),
+    });
+    process.stderr.write(`  half-load ${target.name}: p99 ${ms(rows.at(-1)!.p99)} ms\n`);
+  }
+  const direct = rows.find((r) => r.name === 'direct');
+  return [
+    `### 46 B JSON GET at ${fmt(rate)} requests/s (half of Tollgate's maximum), paced`,
+    '',
+    '| target | achieved RPS | p50 ms | p99 ms | added p50 / p99 ms (vs direct) | errors |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${direct && r !== direct ? `${signed(r.p50 - direct.p50)} / ${signed(r.p99 - direct.p99)}` : '—'} | ${r.errors} |`,
+    ),
+    '',
+    `hey, 10 connections, ${runs} run(s) × ${seconds} s, medians; latency resolution 0.1 ms.`,
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   // Other work on the machine skews every figure; the header records how busy it was.
@@ -252,6 +292,7 @@ async function main(): Promise<void> {
     `bench: ${runs} run(s) × ${seconds} s after ${warmup} s warm-up, ${connections} connections; wrk on core ${LOAD_CORE}, proxy + upstream on core ${PROXY_CORE}; logs in ${work}\n`,
   );
   const results = new Map<string, Row[]>(workloads.map((w) => [w.id, []]));
+  let halfLoad = '';
   try {
     await startUpstream(env0, upstreamPort);
     const direct: Target = { name: 'direct', base: `http://127.0.0.1:${upstreamPort}`, rssPids: [] };
@@ -323,6 +364,7 @@ async function main(): Promise<void> {
       if (!only || only.has(id) || id === 'baseline' || id === 'workers' || id === 'variant')
         targets.push(await start());
     for (const w of workloads) results.set(w.id, await measureWorkload(targets, w, bodies.get(w.id)));
+    halfLoad = await measureHalfLoad(targets, results.get('json') ?? []);
   } finally {
     await stopAll();
   }
@@ -339,7 +381,7 @@ async function main(): Promise<void> {
     ...(values.note ? ['', `Note: ${values.note}`] : []),
     '',
   ];
-  const report = [...header, ...workloads.map((w) => table(w, results.get(w.id)!))].join('\n');
+  const report = [...header, ...workloads.map((w) => table(w, results.get(w.id)!)), halfLoad].join('\n');
   process.stdout.write(`\n${report}\n`);
   const dir = path.join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });

@@ -29,12 +29,13 @@ export const MODEL = 'bench-model';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-/** Installs nginx, HAProxy and wrk from Debian when missing (the benchmark runs as root). */
+/** Installs nginx, HAProxy, wrk and hey from Debian when missing (the benchmark runs as root). */
 export function ensureDebianTools(): void {
   const missing = [
     ['nginx', 'nginx-light'],
     ['haproxy', 'haproxy'],
     ['wrk', 'wrk'],
+    ['hey', 'hey'],
     ['taskset', 'util-linux'],
   ].filter(([bin]) => {
     try {

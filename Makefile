@@ -39,7 +39,7 @@ generate: deps
 ## Side-by-side load benchmark (direct, nginx, HAProxy, Portkey, Tollgate); installs its own tools.
 ## Options: make bench ARGS="--quick" (or --runs N --seconds S --warmup S --only a,b). See docs/benchmarks.md.
 ## Then the control-plane benchmark (bench/control-plane.ts; --quick when ARGS has it).
-bench: deps
+bench: deps k8s-binaries
 	$(TOOL) node bench/run.ts $(ARGS)
 	$(TOOL) node bench/control-plane.ts $(if $(findstring --quick,$(ARGS)),--quick,) $(CP_ARGS)
 

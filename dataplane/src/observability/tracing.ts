@@ -6,7 +6,6 @@
 // and every helper here returns at its first line; no attribute object is ever built.
 import type { IncomingMessage } from 'node:http';
 import {
-  type Attributes,
   type Context,
   propagation,
   ROOT_CONTEXT,
@@ -64,28 +63,33 @@ export class DataplaneTracer {
 
   /** Starts the SERVER span, continuing the client's trace when it sent a traceparent. */
   startRequest(req: IncomingMessage, input: ServerSpanInput): RequestTrace {
-    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const { headers } = req;
+    // Most requests carry no trace context: skip the propagators (two header parsers) for them.
+    const parent =
+      headers.traceparent === undefined && headers.baggage === undefined
+        ? ROOT_CONTEXT
+        : propagation.extract(ROOT_CONTEXT, headers);
     const span = this.#tracer.startSpan(input.method, { kind: SpanKind.SERVER }, parent);
+    // Attributes go straight onto the span (no intermediate object), and only when it records:
+    // a span sampled out costs its ids and nothing else.
     if (span.isRecording()) {
-      const attributes: Attributes = {
-        'http.request.method': input.method,
-        'url.path': input.path,
-        'url.scheme': input.scheme,
-      };
+      span.setAttribute('http.request.method', input.method);
+      span.setAttribute('url.path', input.path);
+      span.setAttribute('url.scheme', input.scheme);
       const { host } = input;
       if (host) {
         const colon = host.lastIndexOf(':');
         const bracket = host.lastIndexOf(']');
         if (colon > bracket && colon > 0) {
-          attributes['server.address'] = host.slice(0, colon);
-          attributes['server.port'] = Number(host.slice(colon + 1));
-        } else attributes['server.address'] = host;
+          span.setAttribute('server.address', host.slice(0, colon));
+          span.setAttribute('server.port', Number(host.slice(colon + 1)));
+        } else span.setAttribute('server.address', host);
       }
       const address = req.socket.remoteAddress;
-      if (address) attributes['client.address'] = address.startsWith('::ffff:') ? address.slice(7) : address;
-      const agent = req.headers['user-agent'];
-      if (agent) attributes['user_agent.original'] = agent;
-      span.setAttributes(attributes);
+      if (address)
+        span.setAttribute('client.address', address.startsWith('::ffff:') ? address.slice(7) : address);
+      const agent = headers['user-agent'];
+      if (agent) span.setAttribute('user_agent.original', agent);
     }
     const context = trace.setSpan(parent, span);
     return { span, context, traceId: span.spanContext().traceId, method: input.method, tracer: this.#tracer };
@@ -96,35 +100,29 @@ export class DataplaneTracer {
 export function endServerSpan(requestTrace: RequestTrace, result: ServerSpanResult): void {
   const { span } = requestTrace;
   if (span.isRecording()) {
-    const attributes: Attributes = {
-      'http.response.status_code': result.status,
-      'http.request.body.size': result.bytesIn,
-      'http.response.body.size': result.bytesOut,
-    };
+    span.setAttribute('http.response.status_code', result.status);
+    span.setAttribute('http.request.body.size', result.bytesIn);
+    span.setAttribute('http.response.body.size', result.bytesOut);
     if (result.route) {
       // The route id stands in for the path template: bounded, and what operators configured.
-      attributes['http.route'] = result.route;
-      attributes['tollgate.route'] = result.route;
+      span.setAttribute('http.route', result.route);
       span.updateName(`${requestTrace.method} ${result.route}`);
     }
-    if (result.cluster) attributes['tollgate.backend'] = result.cluster;
-    if (result.consumer) attributes['tollgate.consumer'] = result.consumer;
-    if (result.errorCode) {
-      attributes['error.type'] = result.errorCode;
-      attributes['tollgate.error_code'] = result.errorCode;
-    }
+    if (result.cluster) span.setAttribute('tollgate.backend', result.cluster);
+    if (result.consumer) span.setAttribute('tollgate.consumer', result.consumer);
+    if (result.errorCode) span.setAttribute('error.type', result.errorCode);
     const { ai } = result;
     if (ai) {
-      attributes['gen_ai.operation.name'] = ai.operation;
-      attributes['gen_ai.request.model'] = ai.requestModel;
-      if (ai.providerType) attributes['gen_ai.provider.name'] = genAIProviderName(ai.providerType);
-      if (ai.model) attributes['gen_ai.response.model'] = ai.model;
-      attributes['gen_ai.usage.input_tokens'] = ai.inputTokens;
-      attributes['gen_ai.usage.output_tokens'] = ai.outputTokens;
-      if (ai.cachedInputTokens > 0) attributes['gen_ai.usage.cache_read.input_tokens'] = ai.cachedInputTokens;
-      attributes['tollgate.attempts'] = ai.attempts;
+      span.setAttribute('gen_ai.operation.name', ai.operation);
+      span.setAttribute('gen_ai.request.model', ai.requestModel);
+      if (ai.providerType) span.setAttribute('gen_ai.provider.name', genAIProviderName(ai.providerType));
+      if (ai.model) span.setAttribute('gen_ai.response.model', ai.model);
+      span.setAttribute('gen_ai.usage.input_tokens', ai.inputTokens);
+      span.setAttribute('gen_ai.usage.output_tokens', ai.outputTokens);
+      if (ai.cachedInputTokens > 0)
+        span.setAttribute('gen_ai.usage.cache_read.input_tokens', ai.cachedInputTokens);
+      span.setAttribute('tollgate.attempts', ai.attempts);
     }
-    span.setAttributes(attributes);
     // Server spans mark 5xx as errors; 4xx is the client's doing (HTTP semantic conventions).
     if (result.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   }
@@ -182,9 +180,8 @@ class UpstreamAttempt implements AttemptSpan {
   }
 }
 
-function startAttempt(requestTrace: RequestTrace, name: string, build: () => Attributes): UpstreamAttempt {
+function startAttempt(requestTrace: RequestTrace, name: string): UpstreamAttempt {
   const span = requestTrace.tracer.startSpan(name, { kind: SpanKind.CLIENT }, requestTrace.context);
-  if (span.isRecording()) span.setAttributes(build());
   return new UpstreamAttempt(span, trace.setSpan(requestTrace.context, span));
 }
 
@@ -194,18 +191,19 @@ export function startUpstreamAttemptSpan(
   attrs: UpstreamAttemptAttributes,
 ): AttemptSpan | undefined {
   if (!requestTrace) return undefined;
-  return startAttempt(requestTrace, attrs.method, () => {
+  const attempt = startAttempt(requestTrace, attrs.method);
+  const { span } = attempt;
+  if (span.isRecording()) {
     const colon = attrs.address.lastIndexOf(':');
-    const attributes: Attributes = {
-      'http.request.method': attrs.method,
-      'server.address': colon > 0 ? attrs.address.slice(0, colon) : attrs.address,
-      'url.path': attrs.target.split('?')[0] ?? attrs.target,
-      'tollgate.backend': attrs.cluster,
-    };
-    if (colon > 0) attributes['server.port'] = Number(attrs.address.slice(colon + 1));
-    if (attrs.resendCount) attributes['http.request.resend_count'] = attrs.resendCount;
-    return attributes;
-  });
+    const query = attrs.target.indexOf('?');
+    span.setAttribute('http.request.method', attrs.method);
+    span.setAttribute('server.address', colon > 0 ? attrs.address.slice(0, colon) : attrs.address);
+    if (colon > 0) span.setAttribute('server.port', Number(attrs.address.slice(colon + 1)));
+    span.setAttribute('url.path', query === -1 ? attrs.target : attrs.target.slice(0, query));
+    span.setAttribute('tollgate.backend', attrs.cluster);
+    if (attrs.resendCount) span.setAttribute('http.request.resend_count', attrs.resendCount);
+  }
+  return attempt;
 }
 
 /**
@@ -254,17 +252,21 @@ export function startAIAttemptSpan(
   attrs: AIAttemptAttributes,
 ): AttemptSpan | undefined {
   if (!requestTrace) return undefined;
-  return startAttempt(requestTrace, `${attrs.operation} ${attrs.upstreamModel}`, () => ({
-    'gen_ai.operation.name': attrs.operation,
-    'gen_ai.provider.name': genAIProviderName(attrs.providerType),
-    'gen_ai.system': genAIProviderName(attrs.providerType),
-    'gen_ai.request.model': attrs.upstreamModel,
-    'tollgate.request_model': attrs.requestModel,
-    'tollgate.provider': attrs.provider,
-    'tollgate.backend': attrs.cluster,
-    'tollgate.stream': attrs.stream,
-    'tollgate.attempt': attrs.attempt,
-  }));
+  const attempt = startAttempt(requestTrace, `${attrs.operation} ${attrs.upstreamModel}`);
+  const { span } = attempt;
+  if (span.isRecording()) {
+    const provider = genAIProviderName(attrs.providerType);
+    span.setAttribute('gen_ai.operation.name', attrs.operation);
+    span.setAttribute('gen_ai.provider.name', provider);
+    span.setAttribute('gen_ai.system', provider);
+    span.setAttribute('gen_ai.request.model', attrs.upstreamModel);
+    span.setAttribute('tollgate.request_model', attrs.requestModel);
+    span.setAttribute('tollgate.provider', attrs.provider);
+    span.setAttribute('tollgate.backend', attrs.cluster);
+    span.setAttribute('tollgate.stream', attrs.stream);
+    span.setAttribute('tollgate.attempt', attrs.attempt);
+  }
+  return attempt;
 }
 
 /** What a served AI attempt adds to its span (GenAI response and usage attributes). */
@@ -281,16 +283,16 @@ export interface AIAttemptResult {
 
 export function recordAIResult(attempt: AttemptSpan | undefined, result: AIAttemptResult): void {
   if (!attempt?.span.isRecording()) return;
-  const attributes: Attributes = {};
-  if (result.responseModel) attributes['gen_ai.response.model'] = result.responseModel;
-  if (result.responseId) attributes['gen_ai.response.id'] = result.responseId;
+  const { span } = attempt;
+  if (result.responseModel) span.setAttribute('gen_ai.response.model', result.responseModel);
+  if (result.responseId) span.setAttribute('gen_ai.response.id', result.responseId);
   if (result.finishReasons && result.finishReasons.length > 0)
-    attributes['gen_ai.response.finish_reasons'] = result.finishReasons;
-  if (result.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = result.inputTokens;
-  if (result.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = result.outputTokens;
-  if (result.cachedInputTokens) attributes['gen_ai.usage.cache_read.input_tokens'] = result.cachedInputTokens;
-  if (result.ttftMs !== undefined) attributes['tollgate.time_to_first_token_ms'] = result.ttftMs;
-  attempt.span.setAttributes(attributes);
+    span.setAttribute('gen_ai.response.finish_reasons', result.finishReasons);
+  if (result.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', result.inputTokens);
+  if (result.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', result.outputTokens);
+  if (result.cachedInputTokens)
+    span.setAttribute('gen_ai.usage.cache_read.input_tokens', result.cachedInputTokens);
+  if (result.ttftMs !== undefined) span.setAttribute('tollgate.time_to_first_token_ms', result.ttftMs);
 }
 
 /** Response model, id and finish reasons read from a complete response body in either API's shape. */

@@ -15,7 +15,7 @@ export interface PacedLoad {
   rate: number;
   seconds: number;
   core: number;
-  /** Concurrent connections; the rate is split evenly between them. */
+  /** Concurrent connections (default: one per 200 requests/s); the rate is split evenly between them. */
   connections?: number;
 }
 
@@ -33,7 +33,9 @@ export function parseHey(out: string): PacedResult {
 }
 
 export function runHey(load: PacedLoad): Promise<PacedResult> {
-  const connections = load.connections ?? 10;
+  // Each hey worker waits for its answer before the next request: enough of them that every one
+  // has ~5 ms per request, so the rate holds even when latency is a few milliseconds.
+  const connections = load.connections ?? Math.max(10, Math.ceil(load.rate / 200));
   const perConnection = Math.max(1, Math.round(load.rate / connections));
   const args = [
     '-c',

@@ -264,7 +264,7 @@ async function measureHalfLoad(targets: Target[], jsonRows: Row[]): Promise<stri
         `| ${r.name} | ${fmt(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${direct && r !== direct ? `${signed(r.p50 - direct.p50)} / ${signed(r.p99 - direct.p99)}` : '—'} | ${r.errors} |`,
     ),
     '',
-    `hey, 10 connections, ${runs} run(s) × ${seconds} s, medians; latency resolution 0.1 ms.`,
+    `hey, ${Math.max(10, Math.ceil(rate / 200))} connections, ${runs} run(s) × ${seconds} s, medians; latency resolution 0.1 ms.`,
     '',
   ].join('\n');
 }
@@ -321,24 +321,25 @@ async function main(): Promise<void> {
           ),
       ]);
     }
-    // Node flags tried side by side: --variant 'semi8=--max-semi-space-size=8' (repeatable).
+    // Variants side by side (repeatable): --variant 'name=<node flags>[ | <data-plane flags>]', e.g.
+    // 'semi8=--max-semi-space-size=8' or 'nolog=| --access-log-sample 0'.
     for (const spec of values.variant ?? []) {
       const eq = spec.indexOf('=');
       const label = eq === -1 ? spec : spec.slice(0, eq);
-      const nodeArgs =
-        eq === -1
-          ? []
-          : spec
-              .slice(eq + 1)
-              .split(' ')
-              .filter(Boolean);
+      const [node = '', dataplane = ''] = eq === -1 ? [] : spec.slice(eq + 1).split('|');
+      const words = (text: string): string[] => text.split(' ').filter(Boolean);
       plan.push([
         'variant',
         () =>
           startTollgate(
             env,
             { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
-            { nodeArgs, name: `Tollgate[${label}]`, manifestsDir: `manifests-${label}` },
+            {
+              nodeArgs: words(node),
+              dataplaneArgs: words(dataplane),
+              name: `Tollgate[${label}]`,
+              manifestsDir: `manifests-${label}`,
+            },
           ),
       ]);
     }

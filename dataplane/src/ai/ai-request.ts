@@ -9,6 +9,7 @@ import {
   aiResponseFacts,
   recordAIResult,
   startAIAttemptSpan,
+  streamFacts,
 } from '../observability/index.ts';
 import {
   type GuardrailRecorder,
@@ -706,7 +707,7 @@ export class AIRequest {
       commit();
     }
     const error = state.error ?? broken;
-    if (this.#attemptSpan && state.responseModel) this.#attemptFacts = { responseModel: state.responseModel };
+    if (this.#attemptSpan) this.#attemptFacts = streamFacts(state);
     const metered = meter.served(
       state.usage,
       state.finished,

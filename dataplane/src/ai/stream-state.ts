@@ -10,10 +10,17 @@ export class MutableStreamState implements StreamState {
   error: ProviderError | undefined;
   responseModel: string | undefined;
   finished = false;
+  /** The provider's finish reasons as it sent them (one per choice), for the attempt's span. */
+  finishReasons: string[] | undefined;
   #parts: string[] = [];
   #kept = 0;
   /** Decoders that keep raw events instead of text turn them into text only when asked. */
   #lazy: (() => string) | undefined;
+
+  addFinishReason(reason: string): void {
+    if (this.finishReasons) this.finishReasons.push(reason);
+    else this.finishReasons = [reason];
+  }
 
   /** Text generated (content, tool arguments, reasoning) as it arrives. */
   addText(text: string): void {

@@ -309,8 +309,26 @@ export function aiResponseFacts(json: unknown): AIAttemptResult {
       if (typeof reason === 'string') reasons.push(reason);
     }
   }
+  if (Array.isArray(body.candidates)) {
+    for (const candidate of body.candidates) {
+      const reason = (candidate as { finishReason?: unknown } | null)?.finishReason;
+      if (typeof reason === 'string') reasons.push(reason);
+    }
+  }
   if (typeof body.stop_reason === 'string') reasons.push(body.stop_reason);
+  if (typeof body.stopReason === 'string') reasons.push(body.stopReason);
   if (reasons.length > 0) facts.finishReasons = reasons;
+  return facts;
+}
+
+/** Response model and finish reasons a stream reported, once it ended. */
+export function streamFacts(state: {
+  readonly responseModel: string | undefined;
+  readonly finishReasons?: readonly string[] | undefined;
+}): AIAttemptResult {
+  const facts: AIAttemptResult = {};
+  if (state.responseModel) facts.responseModel = state.responseModel;
+  if (state.finishReasons && state.finishReasons.length > 0) facts.finishReasons = [...state.finishReasons];
   return facts;
 }
 

@@ -304,7 +304,7 @@ describe('AI routes', () => {
     expect(traceparentOf(backup.requests.at(-1)!.headers)).toBe(`00-${trace.traceId}-${served.spanId}-01`);
   });
 
-  test('a streamed completion gets one CLIENT span carrying the response model and token usage', async () => {
+  test('a streamed completion gets one CLIENT span carrying the response model, finish reasons and token usage', async () => {
     const trace = clientTraceparent();
     let text = '';
     const stream = await client.chat.completions.create(
@@ -328,8 +328,34 @@ describe('AI routes', () => {
       'tollgate.stream': true,
     });
     expect(typeof attempt.attributes['gen_ai.response.model']).toBe('string');
+    expect(attempt.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
     expect(typeof attempt.attributes['tollgate.time_to_first_token_ms']).toBe('number');
     expect(traceparentOf(primary.requests.at(-1)!.headers)).toBe(`00-${trace.traceId}-${attempt.spanId}-01`);
     expect(gateway.lastAccess().traceId).toBe(trace.traceId);
+  });
+  test('a stream that falls back to another provider records that provider’s finish reason on the attempt that served', async () => {
+    primary.enqueue({ kind: 'status', status: 503 });
+    const trace = clientTraceparent();
+    let text = '';
+    const stream = await client.chat.completions.create(
+      { model: 'smart', messages, stream: true },
+      { headers: { traceparent: trace.header } },
+    );
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toContain('hello there');
+
+    const spans = await spansOf(trace.traceId, 3);
+    const served = spans.find(
+      (s) => s.kind === KIND.CLIENT && s.attributes['gen_ai.provider.name'] === 'anthropic',
+    )!;
+    const failed = spans.find(
+      (s) => s.kind === KIND.CLIENT && s.attributes['gen_ai.provider.name'] === 'openai',
+    )!;
+    expect(served.attributes).toMatchObject({
+      'tollgate.stream': true,
+      'gen_ai.response.model': 'claude-test-model',
+      'gen_ai.response.finish_reasons': ['end_turn'],
+    });
+    expect(failed.attributes['gen_ai.response.finish_reasons']).toBeUndefined();
   });
 });

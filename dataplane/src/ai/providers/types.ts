@@ -102,6 +102,8 @@ export interface StreamState {
   readonly responseModel: string | undefined;
   /** True once the provider signalled the end of the response (finish/stop event). */
   readonly finished: boolean;
+  /** The provider's finish reasons as sent (`stop`, `end_turn`, `STOP`, …), once the stream says why it ended. */
+  readonly finishReasons?: readonly string[] | undefined;
   /** Text and tool-call arguments generated so far, for estimating output when no usage arrives. */
   generatedText(): string;
 }

@@ -93,6 +93,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     const reason = isRecord(candidate) ? candidate.finishReason : blockReasonOf(json);
     if (typeof reason === 'string' && reason) {
       this.#state.finished = true;
+      this.#state.addFinishReason(reason);
       out.push(this.#chunk({}, finishReasonOf(reason, this.#toolCalls > 0)));
     }
   }

@@ -42,7 +42,19 @@ function hasUsageObject(data: string): boolean {
   return false;
 }
 
-const FINISHED = /"finish_reason"\s*:\s*"/;
+const FINISHED = /"finish_reason"\s*:\s*"([^"]*)"/;
+
+/** Records the finish reason of every choice that carries one; true when any did. */
+function noteFinishReasons(state: MutableStreamState, choices: unknown[]): boolean {
+  let found = false;
+  for (const choice of choices) {
+    if (isRecord(choice) && typeof choice.finish_reason === 'string') {
+      state.addFinishReason(choice.finish_reason);
+      found = true;
+    }
+  }
+  return found;
+}
 
 function looksLikeError(data: string): boolean {
   return data.includes('"error"');
@@ -87,6 +99,7 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       if (usage) this.#state.usage = usage;
       if (typeof json.model === 'string') this.#state.responseModel ??= json.model;
       if (!Array.isArray(json.choices) || json.choices.length === 0) continue;
+      noteFinishReasons(this.#state, json.choices);
       this.#state.addText(chunkText(json));
       const { usage: _dropped, ...chunk } = json;
       out.push(chunk as ChatChunk);
@@ -136,7 +149,11 @@ export class OpenAIPassthrough implements PassthroughStream {
         if (this.#inspect(data)) continue;
       } else {
         this.#kept.keep(data);
-        if (FINISHED.test(data)) this.#state.finished = true;
+        const finish = FINISHED.exec(data);
+        if (finish) {
+          this.#state.finished = true;
+          this.#state.addFinishReason(finish[1]!);
+        }
       }
       out += frameEvent(event, data);
     }
@@ -168,8 +185,7 @@ export class OpenAIPassthrough implements PassthroughStream {
     const choices = Array.isArray(json.choices) ? json.choices : [];
     if (choices.length > 0) {
       this.#kept.keep(data);
-      if (choices.some((c) => isRecord(c) && typeof c.finish_reason === 'string'))
-        this.#state.finished = true;
+      if (noteFinishReasons(this.#state, choices)) this.#state.finished = true;
     }
     if (usage) this.#state.usage = usage;
     return usage !== undefined && choices.length === 0 && this.#dropUsageEvent;

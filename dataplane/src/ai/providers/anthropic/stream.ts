@@ -33,6 +33,8 @@ class AnthropicEvents {
       if (mergeAnthropicUsage(this.#usage, message.usage)) this.state.usage = toUsage(this.#usage);
     } else if (type === 'message_delta' && isRecord(json)) {
       if (mergeAnthropicUsage(this.#usage, json.usage)) this.state.usage = toUsage(this.#usage);
+      const reason = isRecord(json.delta) ? json.delta.stop_reason : undefined;
+      if (typeof reason === 'string') this.state.addFinishReason(reason);
     } else if (type === 'message_stop') {
       this.state.finished = true;
     } else if (type === 'error') {

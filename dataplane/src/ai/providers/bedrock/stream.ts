@@ -99,6 +99,7 @@ export class BedrockStreamDecoder implements StreamDecoder {
       }
       case 'messageStop':
         this.#state.finished = true;
+        if (typeof json.stopReason === 'string') this.#state.addFinishReason(json.stopReason);
         return this.#chunk({}, finishReasonOf(json.stopReason));
       case 'metadata': {
         const usage = usageFromBedrock(json.usage);

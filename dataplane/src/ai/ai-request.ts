@@ -7,7 +7,11 @@ import {
   type AIAttemptResult,
   type AttemptSpan,
   aiResponseFacts,
+  genAIInputMessages,
+  genAIOutputMessages,
+  maskedCompletion,
   recordAIResult,
+  recordGenAIContent,
   startAIAttemptSpan,
   streamFacts,
 } from '../observability/index.ts';
@@ -362,6 +366,8 @@ export class AIRequest {
         : undefined;
       this.#attemptSpan = span;
       this.#attemptFacts = undefined;
+      // Content only with a Policy's opt-in, and the prompt as the guardrails left it (masked).
+      if (span) recordGenAIContent(span, recordsContent(p), () => ({ input: genAIInputMessages(p.json) }));
       let outcome: Attempt | undefined;
       try {
         outcome = await this.#attempt(p, candidate);
@@ -598,6 +604,10 @@ export class AIRequest {
       }
       if (verdict.masked && native) out = JSON.stringify(checked);
     }
+    if (this.#attemptSpan && input.operation === 'chat')
+      recordGenAIContent(this.#attemptSpan, recordsContent(p), () => ({
+        output: genAIOutputMessages(generated(), this.#attemptFacts?.finishReasons?.[0]),
+      }));
     if (encode) out = encode(metered.usage);
     exchange.ai = meter.record;
     exchange.upstreamEnded();
@@ -707,7 +717,13 @@ export class AIRequest {
       commit();
     }
     const error = state.error ?? broken;
-    if (this.#attemptSpan) this.#attemptFacts = streamFacts(state);
+    if (this.#attemptSpan) {
+      this.#attemptFacts = streamFacts(state);
+      recordGenAIContent(this.#attemptSpan, recordsContent(p), () => {
+        const text = maskedCompletion(state.generatedText(), p.guardrails);
+        return text === undefined ? {} : { output: genAIOutputMessages(text, state.finishReasons?.[0]) };
+      });
+    }
     const metered = meter.served(
       state.usage,
       state.finished,
@@ -898,4 +914,9 @@ function write(res: import('node:http').ServerResponse, text: string): Promise<b
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/** Whether a Policy opted the request's route into prompt/completion content on spans. */
+function recordsContent(p: Prepared): boolean {
+  return p.plan.ir.policy?.observability?.recordContent === true;
 }

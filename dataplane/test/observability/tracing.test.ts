@@ -359,3 +359,111 @@ describe('AI routes', () => {
     expect(failed.attributes['gen_ai.response.finish_reasons']).toBeUndefined();
   });
 });
+
+describe('prompt and completion content', () => {
+  let provider: MockProvider;
+  let gateway: Gateway;
+  let client: OpenAI;
+  const secret = 'jane.doe@example.com';
+  const messages: OpenAI.ChatCompletionMessageParam[] = [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: `write to ${secret} about the invoice` },
+  ];
+  const policy = (name: string, rule: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'tollgate.dev/v1alpha1',
+    kind: 'Policy',
+    metadata: { name, namespace: 'ai' },
+    spec: { targetRefs: [{ kind: 'Route', name: 'llm', sectionName: rule }], ...spec },
+  });
+  const maskEmails = { guardrails: { pii: { types: ['email'], action: 'mask' } } };
+
+  beforeAll(async () => {
+    provider = await startOpenAIMock();
+    gateway = await startGateway(
+      [
+        ...providerObjects({
+          name: 'openai',
+          spec: { type: 'openai', baseURL: provider.baseURL },
+          apiKey: provider.apiKey,
+        }),
+        routeObject('llm', [
+          {
+            name: 'recorded',
+            matches: [{ path: { value: '/v1' }, model: { value: 'recorded' } }],
+            backendRefs: [{ kind: 'AIProvider', name: 'openai', model: 'gpt-4o' }],
+          },
+          {
+            name: 'private',
+            matches: [{ path: { value: '/v1' }, model: { value: 'private' } }],
+            backendRefs: [{ kind: 'AIProvider', name: 'openai', model: 'gpt-4o' }],
+          },
+        ]),
+        policy('record-content', 'recorded', { ...maskEmails, observability: { recordContent: true } }),
+        policy('mask-only', 'private', maskEmails),
+      ],
+      { tracer: tracing.tracer! },
+    );
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await provider?.close();
+  });
+
+  async function attemptOf(trace: { traceId: string }): Promise<ReceivedSpan> {
+    const spans = await spansOf(trace.traceId, 2);
+    return spans.find((s) => s.kind === KIND.CLIENT)!;
+  }
+
+  test('with a Policy opting in, the attempt span holds the prompt as the guardrails masked it and the completion', async () => {
+    const trace = clientTraceparent();
+    const completion = await client.chat.completions.create(
+      { model: 'recorded', messages },
+      { headers: { traceparent: trace.header } },
+    );
+    const answer = completion.choices[0]!.message.content!;
+    const attempt = await attemptOf(trace);
+
+    const input = JSON.parse(String(attempt.attributes['gen_ai.input.messages']));
+    expect(input).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'be brief' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'write to <EMAIL> about the invoice' }] },
+    ]);
+    expect(String(attempt.attributes['gen_ai.input.messages'])).not.toContain(secret);
+    const output = JSON.parse(String(attempt.attributes['gen_ai.output.messages']));
+    expect(output).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: answer }], finish_reason: 'stop' },
+    ]);
+    // The provider received the masked prompt, which is what the span shows.
+    expect(JSON.stringify(provider.requests.at(-1)!.body)).not.toContain(secret);
+  });
+
+  test('a streamed answer on an opted-in route records the completion the client received', async () => {
+    const trace = clientTraceparent();
+    let text = '';
+    const stream = await client.chat.completions.create(
+      { model: 'recorded', messages, stream: true },
+      { headers: { traceparent: trace.header } },
+    );
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const attempt = await attemptOf(trace);
+    expect(String(attempt.attributes['gen_ai.input.messages'])).toContain('<EMAIL>');
+    expect(JSON.parse(String(attempt.attributes['gen_ai.output.messages']))).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: text }], finish_reason: 'stop' },
+    ]);
+  });
+
+  test('without the opt-in no content attribute is recorded at all, even with guardrails masking', async () => {
+    const trace = clientTraceparent();
+    await client.chat.completions.create(
+      { model: 'private', messages },
+      { headers: { traceparent: trace.header } },
+    );
+    const attempt = await attemptOf(trace);
+    expect(attempt.attributes['gen_ai.request.model']).toBe('gpt-4o');
+    const keys = Object.keys(attempt.attributes);
+    expect(keys.filter((k) => k.startsWith('gen_ai.input') || k.startsWith('gen_ai.output'))).toEqual([]);
+    expect(JSON.stringify(attempt.attributes)).not.toContain('invoice');
+  });
+});

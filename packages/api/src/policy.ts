@@ -7,6 +7,7 @@ import { Authentication } from './policy/authentication.ts';
 import { Authorization } from './policy/authorization.ts';
 import { Budgets } from './policy/budgets.ts';
 import { Guardrails } from './policy/guardrails.ts';
+import { PolicyObservability } from './policy/observability.ts';
 import { RateLimits } from './policy/rate-limits.ts';
 import { CircuitBreaker, HealthCheck, LoadBalancer, PolicyTimeouts, Retries } from './policy/resilience.ts';
 import { Cache, CORS, Compression, IPFilter, RequestSizeLimits } from './policy/traffic.ts';
@@ -15,6 +16,7 @@ export * from './policy/authentication.ts';
 export * from './policy/authorization.ts';
 export * from './policy/budgets.ts';
 export * from './policy/guardrails.ts';
+export * from './policy/observability.ts';
 export * from './policy/rate-limits.ts';
 export * from './policy/resilience.ts';
 export * from './policy/traffic.ts';
@@ -90,6 +92,7 @@ export const policySections = [
   'cors',
   'ipFilter',
   'limits',
+  'observability',
 ] as const;
 export type PolicySection = (typeof policySections)[number];
 
@@ -112,6 +115,7 @@ export const PolicySpec = withRules(
       cors: CORS.optional(),
       ipFilter: IPFilter.optional(),
       limits: RequestSizeLimits.optional(),
+      observability: PolicyObservability.optional(),
     })
     .meta({
       description:

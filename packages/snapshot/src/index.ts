@@ -6,5 +6,6 @@ export * from './grpc.ts';
 export * from './guardrails-ir.ts';
 export * from './ir.ts';
 export * from './jwt-ir.ts';
+export * from './observability-ir.ts';
 export * from './resilience-ir.ts';
 export * from './version.ts';

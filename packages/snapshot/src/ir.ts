@@ -6,6 +6,7 @@ import { BudgetsIR } from './budgets-ir.ts';
 import { EdgePolicyIR, TlsIR } from './edge-ir.ts';
 import { GuardrailsIR } from './guardrails-ir.ts';
 import { JWTAuthenticationIR } from './jwt-ir.ts';
+import { ObservabilityPolicyIR } from './observability-ir.ts';
 import { ClusterResilienceIR, RouteResilienceIR } from './resilience-ir.ts';
 
 export const StringMatchIR = z.object({
@@ -134,6 +135,8 @@ export const RoutePolicyIR = z.object({
   guardrails: GuardrailsIR.optional(),
   /** Token and cost budgets per calendar period (budgets-ir.ts). */
   budgets: BudgetsIR.optional(),
+  /** What may be recorded beyond metrics and spans: prompt/completion content (observability-ir.ts). */
+  observability: ObservabilityPolicyIR.optional(),
   /**
    * Sections that Policies attached to a Consumer replace for that consumer's requests (keyed by
    * consumer id), where such a Policy is more specific than the entry's own (see docs/policies.md).

@@ -19,6 +19,7 @@ import type { PolicyIR, PolicyTargetIR } from './attachment.ts';
 import { compileBudgets } from './budgets.ts';
 import { compileGuardrails } from './guardrails.ts';
 import { compileJWT } from './jwt.ts';
+import { compileObservability } from './observability.ts';
 import { attachEntryResilience, hasResilience } from './resilience.ts';
 
 /** Lower is more specific; undefined ⇒ the target does not cover the entry. */
@@ -58,6 +59,7 @@ export function attachEffectivePolicies(
       p.spec.rateLimits?.length ||
       p.spec.guardrails ||
       p.spec.budgets?.length ||
+      p.spec.observability ||
       hasResilience(p.spec),
   );
   if (relevant.length === 0) return;
@@ -179,5 +181,8 @@ function effectiveFor(policies: PolicyIR[], index: ObjectIndex): RoutePolicyIR {
   const budgeted = policies.find((p) => p.spec.budgets?.length);
   const budgets = budgeted && compileBudgets(budgeted);
   if (budgets) out.budgets = budgets;
+  const observed = policies.find((p) => p.spec.observability);
+  const observability = observed && compileObservability(observed);
+  if (observability) out.observability = observability;
   return out;
 }

@@ -127,4 +127,5 @@ test("docs/policies.md's manifests are all accepted and give the documented merg
   expect(orders?.rateLimits?.from).toBe('policy/default/limits');
   const llm = entries.find((e) => e.route.name === 'llm')?.policy;
   expect(llm?.authorization?.from).toBe('policy/default/interns-small-models');
+  expect(llm?.observability).toEqual({ from: 'policy/default/trace-llm-content', recordContent: true });
 });

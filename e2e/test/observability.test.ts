@@ -94,6 +94,8 @@ spec:
     apiKey: {}
   rateLimits:
     - { name: per-consumer, key: consumer, requests: { limit: 100000, window: 1m } }
+  budgets:
+    - { name: monthly, per: consumer, tokens: { limit: 10000000 } }
 `;
 }
 
@@ -158,7 +160,7 @@ test('every metric docs/observability.md lists is in a real scrape of the data p
   expect([...documented].filter((name) => !families.has(name))).toEqual([]);
 });
 
-test('the traffic shows in the series it should: RED, bytes, connect errors, consumer tokens and cost, decisions, TTFT and TPOT', async () => {
+test('the traffic shows in the series it should: RED, bytes, connect errors, consumer and team tokens and cost, rate-limit and budget decisions, TTFT and TPOT', async () => {
   const text = await scrape(stack.dataplaneAdminUrl);
   const expected = [
     /^tollgate_requests_total\{route="obs\/web\/0\/0",method="GET",status_class="2xx"\} [1-9]/m,
@@ -167,8 +169,11 @@ test('the traffic shows in the series it should: RED, bytes, connect errors, con
     /^tollgate_backend_requests_total\{backend="url\/[^"]+",status_class="2xx"\} [1-9]/m,
     /^tollgate_upstream_connect_errors_total\{backend="url\/http:\/\/127\.0\.0\.1:1",reason="refused"\} 1/m,
     /^tollgate_rate_limit_decisions_total\{route="obs\/llm\/0\/0",decision="allowed"\} 2/m,
-    /^tollgate_consumer_tokens_total\{consumer="obs\/app",tollgate_provider="obs\/mock",gen_ai_request_model="gpt-4o-mini",gen_ai_token_type="output"\} [1-9]/m,
-    /^tollgate_consumer_cost_micros_total\{consumer="obs\/app",tollgate_provider="obs\/mock",gen_ai_request_model="gpt-4o-mini",currency="USD"\} [1-9]/m,
+    /^tollgate_budget_decisions_total\{route="obs\/llm\/0\/0",decision="allowed"\} 2/m,
+    /^tollgate_budget_used_ratio\{budget="obs\/llm-access\/monthly",key="consumer\/obs\/app"\} [0-9.e-]+$/m,
+    /^tollgate_budget_spent\{budget="policy\/obs\/llm-access\/monthly",per="consumer",consumer="consumer\/obs\/app",unit="tokens"\} [1-9]/m,
+    /^tollgate_consumer_tokens_total\{consumer="obs\/app",tollgate_provider="obs\/mock",gen_ai_request_model="gpt-4o-mini",gen_ai_token_type="output",team="shop"\} [1-9]/m,
+    /^tollgate_consumer_cost_micros_total\{consumer="obs\/app",tollgate_provider="obs\/mock",gen_ai_request_model="gpt-4o-mini",currency="USD",team="shop"\} [1-9]/m,
     /^gen_ai_server_time_to_first_token_seconds_count\{[^}]*\} 1/m,
     /^gen_ai_server_time_per_output_token_seconds_count\{[^}]*\} 1/m,
     /^tollgate_active_connections [0-9]/m,

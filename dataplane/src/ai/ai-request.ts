@@ -7,6 +7,7 @@ import {
   type AIAttemptResult,
   type AttemptSpan,
   aiResponseFacts,
+  budgetDecisionOf,
   genAIInputMessages,
   genAIOutputMessages,
   maskedCompletion,
@@ -270,6 +271,10 @@ export class AIRequest {
     if (!guard) return true;
     const demand = spendDemand(p.json, p.endpoint.operation, candidates, estimateInputTokens(p.json));
     const outcome = await guard.reserve(caller, demand);
+    this.#gateway.metrics.budgetDecisions.inc({
+      route: p.plan.id,
+      decision: budgetDecisionOf('code' in outcome ? outcome.code : undefined),
+    });
     if ('code' in outcome) {
       this.#meter!.failed('budget_exceeded');
       exchange.ai = this.#meter!.record;

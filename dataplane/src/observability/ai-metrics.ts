@@ -25,6 +25,8 @@ export interface AIMetrics {
   providerHealthy: Gauge<'tollgate_provider' | 'gen_ai_provider_name'>;
   /** Guardrail decisions by stage (request, response), rule kind and action (mask, block, log). */
   guardrailDecisions: Counter<'stage' | 'rule' | 'action'>;
+  /** Budget decisions on routes with budgets: allowed, exceeded, unavailable (store down, fail closed). */
+  budgetDecisions: Counter<'route' | 'decision'>;
 }
 
 export function createAIMetrics(registry: Registry): AIMetrics {
@@ -77,6 +79,12 @@ export function createAIMetrics(registry: Registry): AIMetrics {
       labelNames: ['stage', 'rule', 'action'],
       registers: [registry],
     }),
+    budgetDecisions: new Counter({
+      name: 'tollgate_budget_decisions_total',
+      help: 'Budget decisions on routes with budgets, by route and decision: allowed, exceeded (refused by an enforced budget), unavailable (the store did not answer and a budget fails closed).',
+      labelNames: ['route', 'decision'],
+      registers: [registry],
+    }),
     attempts: new Counter({
       name: 'tollgate_ai_upstream_attempts_total',
       help: 'Attempts to providers, by outcome: success, rate_limited, overloaded, server_error, timeout, connect_error, cooling_down, unhealthy, rejected.',
@@ -94,3 +102,9 @@ export function createAIMetrics(registry: Registry): AIMetrics {
 
 /** The shared labels of one served AI request. */
 export type AISeries = Record<SeriesLabel, string>;
+
+/** The decision label of a budget reservation: its refusal code, or none when it was granted. */
+export function budgetDecisionOf(code: string | undefined): 'allowed' | 'exceeded' | 'unavailable' {
+  if (code === undefined) return 'allowed';
+  return code === 'TG_ERR_BUDGET_UNAVAILABLE' ? 'unavailable' : 'exceeded';
+}

@@ -31,8 +31,10 @@ export interface DataplaneMetrics {
   rateLimitDecisions: Counter<'route' | 'decision'>;
   /** Set by budget enforcement: share of the current window's budget spent, per budget and scope key. */
   budgetUsedRatio: Gauge<'budget' | 'key'>;
-  consumerTokens: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
-  consumerCost: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'currency'>;
+  consumerTokens: Counter<
+    'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'gen_ai_token_type' | 'team'
+  >;
+  consumerCost: Counter<'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'currency' | 'team'>;
   ai: AIMetrics;
 }
 
@@ -172,14 +174,14 @@ export function createDataplaneMetrics(): DataplaneMetrics {
     }),
     consumerTokens: new Counter({
       name: 'tollgate_consumer_tokens_total',
-      help: 'AI tokens by consumer (namespace/name, "" when anonymous), provider, model and type (input, output, cached_input).',
-      labelNames: ['consumer', 'tollgate_provider', 'gen_ai_request_model', 'gen_ai_token_type'],
+      help: 'AI tokens by consumer (namespace/name, "" when anonymous), provider, model and type (input, output, cached_input), with the consumer\'s team ("" when none).',
+      labelNames: ['consumer', 'tollgate_provider', 'gen_ai_request_model', 'gen_ai_token_type', 'team'],
       registers: [registry],
     }),
     consumerCost: new Counter({
       name: 'tollgate_consumer_cost_micros_total',
-      help: 'AI cost by consumer, provider and model, in micro-units of the currency.',
-      labelNames: ['consumer', 'tollgate_provider', 'gen_ai_request_model', 'currency'],
+      help: 'AI cost by consumer, provider and model, in micro-units of the currency, with the consumer\'s team ("" when none).',
+      labelNames: ['consumer', 'tollgate_provider', 'gen_ai_request_model', 'currency', 'team'],
       registers: [registry],
     }),
     ai: createAIMetrics(registry),

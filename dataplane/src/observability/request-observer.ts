@@ -70,17 +70,21 @@ export class RequestObserver {
     const { ai } = record;
     if (ai?.provider !== undefined) {
       const consumer = record.consumer ?? '';
+      // The team follows from the consumer, so it adds no series: it lets dashboards sum by team.
+      const team = record.team ?? '';
       const model = this.#modelLabel(ai.model ?? ai.requestModel);
       const provider = ai.provider;
       const tokens = m.consumerTokens;
       if (ai.inputTokens > 0)
-        this.#counter(tokens, 't', consumer, provider, model, 'input').inc(ai.inputTokens);
+        this.#counter(tokens, 't', consumer, provider, model, 'input', team).inc(ai.inputTokens);
       if (ai.outputTokens > 0)
-        this.#counter(tokens, 't', consumer, provider, model, 'output').inc(ai.outputTokens);
+        this.#counter(tokens, 't', consumer, provider, model, 'output', team).inc(ai.outputTokens);
       if (ai.cachedInputTokens > 0)
-        this.#counter(tokens, 't', consumer, provider, model, 'cached_input').inc(ai.cachedInputTokens);
+        this.#counter(tokens, 't', consumer, provider, model, 'cached_input', team).inc(ai.cachedInputTokens);
       if (ai.costMicros !== undefined && ai.costMicros > 0)
-        this.#counter(m.consumerCost, 'c', consumer, provider, model, ai.currency ?? '').inc(ai.costMicros);
+        this.#counter(m.consumerCost, 'c', consumer, provider, model, ai.currency ?? '', team).inc(
+          ai.costMicros,
+        );
       if (ai.stream && ai.ttftMs !== undefined && ai.outputTokens > 1) {
         const perToken = (record.durationMs - ai.ttftMs) / (ai.outputTokens - 1) / 1000;
         if (perToken >= 0) {

@@ -372,7 +372,8 @@ export class AIRequest {
       this.#attemptSpan = span;
       this.#attemptFacts = undefined;
       // Content only with a Policy's opt-in, and the prompt as the guardrails left it (masked).
-      if (span) recordGenAIContent(span, recordsContent(p), () => ({ input: genAIInputMessages(p.json) }));
+      if (span?.span.isRecording())
+        recordGenAIContent(span, recordsContent(p), () => ({ input: genAIInputMessages(p.json) }));
       let outcome: Attempt | undefined;
       try {
         outcome = await this.#attempt(p, candidate);
@@ -433,18 +434,21 @@ export class AIRequest {
   #endAttemptSpan(span: AttemptSpan, outcome: Attempt | undefined): void {
     this.#attemptSpan = undefined;
     if (outcome?.kind === 'done') {
-      const record = this.#meter?.record;
-      recordAIResult(span, {
-        ...this.#attemptFacts,
-        ...(record
-          ? {
-              inputTokens: record.inputTokens,
-              outputTokens: record.outputTokens,
-              cachedInputTokens: record.cachedInputTokens,
-              ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
-            }
-          : {}),
-      });
+      // A sampled-out attempt builds nothing: it only ends.
+      if (span.span.isRecording()) {
+        const record = this.#meter?.record;
+        recordAIResult(span, {
+          ...this.#attemptFacts,
+          ...(record
+            ? {
+                inputTokens: record.inputTokens,
+                outputTokens: record.outputTokens,
+                cachedInputTokens: record.cachedInputTokens,
+                ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
+              }
+            : {}),
+        });
+      }
       span.end({ status: 200, ...(this.#exchange.errorCode ? { error: this.#exchange.errorCode } : {}) });
     } else if (outcome?.kind === 'retry' || outcome?.kind === 'final') {
       span.end({ status: outcome.error.status, error: outcome.error.kind });
@@ -597,7 +601,8 @@ export class AIRequest {
     }
     meter.attempt(candidate, 'success');
     this.#firstByte?.();
-    if (this.#attemptSpan) this.#attemptFacts = aiResponseFacts(json);
+    // Only a recording span reads the response's facts: a sampled-out request costs nothing here.
+    if (this.#attemptSpan?.span.isRecording()) this.#attemptFacts = aiResponseFacts(json);
     const metered = meter.served(reported, true, generated);
     if (p.guardrails && isRecord(checked)) {
       const verdict = p.guardrails.checkResponse(checked, this.#recordGuardrail);
@@ -609,7 +614,7 @@ export class AIRequest {
       }
       if (verdict.masked && native) out = JSON.stringify(checked);
     }
-    if (this.#attemptSpan && input.operation === 'chat')
+    if (this.#attemptSpan?.span.isRecording() && input.operation === 'chat')
       recordGenAIContent(this.#attemptSpan, recordsContent(p), () => ({
         output: genAIOutputMessages(generated(), this.#attemptFacts?.finishReasons?.[0]),
       }));
@@ -722,7 +727,7 @@ export class AIRequest {
       commit();
     }
     const error = state.error ?? broken;
-    if (this.#attemptSpan) {
+    if (this.#attemptSpan?.span.isRecording()) {
       this.#attemptFacts = streamFacts(state);
       recordGenAIContent(this.#attemptSpan, recordsContent(p), () => {
         const text = maskedCompletion(state.generatedText(), p.guardrails);

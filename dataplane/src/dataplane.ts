@@ -42,12 +42,8 @@ import {
   SecureListener,
   type UpgradeHandler,
 } from './server/index.ts';
-import {
-  connectUpstreamMetrics,
-  PoolRegistry,
-  type PoolSettings,
-  upstreamView,
-} from './upstream/index.ts';
+import { KEEP_ALIVE_GRACE_MS, stopAcceptingGently } from './server/keep-alive-drain.ts';
+import { connectUpstreamMetrics, PoolRegistry, type PoolSettings, upstreamView } from './upstream/index.ts';
 
 export interface ListenAddress {
   host: string;
@@ -285,9 +281,10 @@ export class Dataplane {
   }
 
   /**
-   * Graceful shutdown: readiness fails, the listener stops accepting, idle connections close,
-   * every response from now on carries `connection: close`, and in-flight requests (streams
-   * included) get up to `deadlineMs` to finish before the remaining connections are cut.
+   * Graceful shutdown: readiness fails, the listener stops accepting, every response from now on
+   * carries `connection: close`, keep-alive connections still idle after a grace close, and
+   * in-flight requests (streams included) get up to `deadlineMs` to finish before the remaining
+   * connections are cut.
    * The admin listener stays up; `close()` ends it.
    */
   drain(deadlineMs: number): Promise<void> {
@@ -298,22 +295,26 @@ export class Dataplane {
   async #drain(deadlineMs: number): Promise<void> {
     const deadline = performance.now() + deadlineMs;
     this.#logger.info({ inflight: this.#inflight, deadlineMs }, 'draining');
-    const listenerClosed = new Promise<void>((resolve) => {
-      if (!this.#server.listening) return resolve();
-      this.#server.close(() => resolve());
-    });
+    // Open keep-alive connections carry one more request (answered `connection: close`) before
+    // they close: closing idle ones at once resets clients that are sending on them.
+    const listener = stopAcceptingGently(this.#server, Math.min(KEEP_ALIVE_GRACE_MS, deadlineMs));
+    const listenerClosed = listener.closed;
     const secureClosed = this.#secure?.stopAccepting();
     this.#h2c?.close();
-    if (this.#inflight > 0 || this.#upgrades.open > 0) {
+    const settled = listener.graceOver.then(async () => {
+      if (this.#inflight === 0 && this.#upgrades.open === 0) return;
       // Websocket tunnels count as open streams: they get the same deadline.
-      const idle = Promise.all([
+      await Promise.all([
         this.#inflight > 0 ? new Promise<void>((resolve) => this.#idleWaiters.push(resolve)) : undefined,
         this.#upgrades.whenIdle(),
       ]);
-      const timeout = new AbortController();
-      await Promise.race([idle, sleep(deadlineMs, undefined, { signal: timeout.signal }).catch(() => {})]);
-      timeout.abort();
-    }
+    });
+    const deadlineTimer = new AbortController();
+    await Promise.race([
+      settled,
+      sleep(deadlineMs, undefined, { signal: deadlineTimer.signal }).catch(() => {}),
+    ]);
+    deadlineTimer.abort();
     const cut = this.#inflight;
     this.#cut = cut > 0;
     this.#server.closeAllConnections();

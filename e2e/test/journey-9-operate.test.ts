@@ -84,6 +84,15 @@ async function startDataplane(name: string): Promise<Dataplane> {
   return { name, process, gatewayPort, adminUrl: `http://127.0.0.1:${adminPort}` };
 }
 
+/** Requests a data plane has answered (its tollgate_requests_total, summed). */
+async function requestsServed(dataplane: Dataplane): Promise<number> {
+  const text = await (await request(`${dataplane.adminUrl}/metrics`)).body.text();
+  return [...text.matchAll(/^tollgate_requests_total\{[^}]*\} (\d+)$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
+}
+
 async function leaseHolder(): Promise<string> {
   const result = await cluster.kubectl(
     ['get', 'lease/tollgate-controller', '-n', NAMESPACE, '-o', 'jsonpath={.spec.holderIdentity}'],
@@ -347,6 +356,13 @@ test(
       await load.flows(20);
       gatewayService.setEndpoints([b.gatewayPort]);
       await sleep(1_000); // preStopSleepSeconds
+      // Clients' keep-alive connections opened before still reach the old pod: the drain is what
+      // has to move them without a failure.
+      const before = await requestsServed(a);
+      await waitFor(async () => (await requestsServed(a)) > before + 20, {
+        what: 'the old data plane to still serve its open connections',
+        timeoutMs: 10_000,
+      });
       load.phase('old data plane draining');
       expect(await a.process.stop('SIGTERM', 15_000)).toBe(0);
       expect(a.process.output()).toMatch(/"msg":"drained"/);

@@ -1,12 +1,15 @@
 // What observability costs the data plane: the same data plane, the same upstream, the same load
-// (wrk), three ways, interleaved round by round so background load spreads evenly:
+// (wrk), four ways, interleaved round by round so background load spreads evenly:
 //   off        tracing off (the default); metrics and the access log as always
 //   traced     tracing on, 100% sampling, exporting OTLP/HTTP protobuf to a local receiver
+//   sampled    tracing on, 10% sampling (parentbased_traceidratio 0.1), same exporter
 //   nometrics  tracing off and the per-request metric recording stubbed out (to price metrics)
-// Prints requests/s and p99 per mode and the ratios. About 30 s:
-//   scripts/toolchain.sh node bench/observability-overhead.ts [--seconds 3] [--rounds 3]
+// Prints requests/s, p99 and the data plane's CPU time per request (read from /proc around each
+// run: far steadier than throughput on a shared machine) per mode, and the ratios. About 30 s:
+//   scripts/toolchain.sh node bench/observability-overhead.ts [--seconds 2] [--rounds 3]
 // (`--serve <mode>` is the child-process side: one data plane on the given ports.)
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -17,7 +20,7 @@ import { emptySnapshotContent, sealSnapshot } from '../packages/snapshot/src/ind
 import { createLogger, startTracing } from '../packages/telemetry/src/index.ts';
 import { parseWrk, type WrkResult } from './wrk.ts';
 
-const MODES = ['off', 'traced', 'nometrics'] as const;
+const MODES = ['off', 'traced', 'sampled', 'nometrics'] as const;
 type Mode = (typeof MODES)[number];
 const PATH = '/api/items/42';
 
@@ -27,7 +30,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     upstream: { type: 'string' },
     otlp: { type: 'string' },
-    seconds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
   },
@@ -36,12 +39,14 @@ const { values } = parseArgs({
 /** Child side: one data plane in the given mode, ready when it prints "ready". */
 async function serve(mode: Mode, port: number, upstreamPort: number, otlpPort: number): Promise<void> {
   const tracing =
-    mode === 'traced'
+    mode === 'traced' || mode === 'sampled'
       ? startTracing({
           serviceName: 'bench',
           env: {
             OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
-            OTEL_TRACES_SAMPLER: 'always_on',
+            ...(mode === 'traced'
+              ? { OTEL_TRACES_SAMPLER: 'always_on' }
+              : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }),
           },
         })
       : undefined;
@@ -121,6 +126,27 @@ function wrk(url: string, seconds: number, connections: number): Promise<WrkResu
   });
 }
 
+/** Clock ticks per second of /proc's CPU times. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used so far; undefined where /proc is not there. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -152,44 +178,53 @@ async function main(): Promise<void> {
   const otlpPort = await listen(receiver);
 
   const ports = new Map<Mode, number>();
+  const pids = new Map<Mode, number | undefined>();
   try {
     for (const mode of MODES) {
       const probe = createServer();
       const port = await listen(probe);
       await new Promise<void>((resolve) => probe.close(() => resolve()));
-      children.push(
-        await spawnChild([
-          '--serve',
-          mode,
-          '--port',
-          String(port),
-          '--upstream',
-          String(upstreamPort),
-          '--otlp',
-          String(otlpPort),
-        ]),
-      );
+      const child = await spawnChild([
+        '--serve',
+        mode,
+        '--port',
+        String(port),
+        '--upstream',
+        String(upstreamPort),
+        '--otlp',
+        String(otlpPort),
+      ]);
+      children.push(child);
       ports.set(mode, port);
+      pids.set(mode, child.pid);
     }
     const results = new Map<Mode, WrkResult[]>(MODES.map((m) => [m, []]));
+    const cpuPerRequest = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
     for (const mode of MODES) await wrk(`http://127.0.0.1:${ports.get(mode)}${PATH}`, 1, connections); // warm-up
     for (let round = 0; round < rounds; round++) {
       for (const mode of MODES) {
+        const cpuBefore = cpuSeconds(pids.get(mode));
         const result = await wrk(`http://127.0.0.1:${ports.get(mode)}${PATH}`, seconds, connections);
+        const cpuAfter = cpuSeconds(pids.get(mode));
         if (result.errors > 0) throw new Error(`${mode}: ${result.errors} errors`);
         results.get(mode)!.push(result);
+        if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0)
+          cpuPerRequest.get(mode)!.push(((cpuAfter - cpuBefore) * 1e6) / result.requests);
       }
     }
     const rps = (m: Mode) => median(results.get(m)!.map((r) => r.rps));
     const p99 = (m: Mode) => median(results.get(m)!.map((r) => r.p99Ms));
+    const cpu = (m: Mode) => (cpuPerRequest.get(m)!.length > 0 ? median(cpuPerRequest.get(m)!) : Number.NaN);
     const lines = [
       `observability overhead — ${rounds} rounds × ${seconds} s, ${connections} connections, load average ${loadavg()[0]!.toFixed(2)}`,
       '',
-      '| Mode | Requests/s (median) | p99 ms (median) |',
-      '| --- | ---: | ---: |',
-      ...MODES.map((m) => `| ${m} | ${rps(m).toFixed(0)} | ${p99(m).toFixed(2)} |`),
+      '| Mode | Requests/s (median) | p99 ms (median) | CPU µs/request (median) |',
+      '| --- | ---: | ---: | ---: |',
+      ...MODES.map((m) => `| ${m} | ${rps(m).toFixed(0)} | ${p99(m).toFixed(2)} | ${cpu(m).toFixed(1)} |`),
       '',
+      `- CPU per request: tracing at 100% adds ${(cpu('traced') - cpu('off')).toFixed(1)} µs (${((cpu('traced') / cpu('off') - 1) * 100).toFixed(1)}%), at 10% ${(cpu('sampled') - cpu('off')).toFixed(1)} µs (${((cpu('sampled') / cpu('off') - 1) * 100).toFixed(1)}%), metrics add ${(cpu('off') - cpu('nometrics')).toFixed(1)} µs (${((cpu('off') / cpu('nometrics') - 1) * 100).toFixed(1)}%)`,
       `- tracing at 100% sampling: ${((rps('traced') / rps('off')) * 100).toFixed(1)}% of the throughput with tracing off (cost ${((1 - rps('traced') / rps('off')) * 100).toFixed(1)}%); p99 × ${(p99('traced') / p99('off')).toFixed(2)}`,
+      `- tracing at 10% sampling: ${((rps('sampled') / rps('off')) * 100).toFixed(1)}% of the throughput with tracing off (cost ${((1 - rps('sampled') / rps('off')) * 100).toFixed(1)}%)`,
       `- metrics: throughput with metrics ${((rps('off') / rps('nometrics')) * 100).toFixed(1)}% of without (cost ${((1 - rps('off') / rps('nometrics')) * 100).toFixed(1)}%)`,
       `- spans exported to the receiver: ${(exportedBytes / 1024 / 1024).toFixed(1)} MiB of OTLP protobuf`,
     ];

@@ -12,7 +12,6 @@ import path from 'node:path';
 import {
   freePort,
   type StartedProcess,
-  startProcess,
   startUpstream,
   stopAllProcesses,
   type TestUpstream,
@@ -38,6 +37,7 @@ import {
   thirdPartyCrdManifests,
 } from '../src/chart/index.ts';
 import { docsSection } from '../src/journeys/docs.ts';
+import { containerPort, type InstalledDeployment, startInstalledPod } from '../src/journeys/installed.ts';
 import {
   dashboardExpressions,
   metricNamesOf,
@@ -51,14 +51,7 @@ const TEST = 60_000;
 const NAMESPACE = 'tollgate-system';
 const HOST = 'traced.example.com';
 
-interface Container {
-  args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
-  ports?: Array<{ name: string; containerPort: number }>;
-}
-interface Deployment extends K8sObject {
-  spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } } };
-}
+type Deployment = K8sObject & InstalledDeployment;
 interface Service extends K8sObject {
   spec: {
     selector: Record<string, string>;
@@ -96,24 +89,6 @@ function documentedMetricsCommand(): string[] {
   const block = /### Metrics\n+```sh\n([\s\S]*?)```/.exec(install)?.[1];
   if (!block) throw new Error('docs/install.md has no "### Metrics" command');
   return [...block.replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-}
-
-/** A pod of an installed Deployment, as the kubelet would start it (image entrypoint: node <component>/src/main.ts). */
-function startAsInstalled(component: string, extraEnv: Record<string, string>): StartedProcess {
-  const container = deploymentOf(component).spec.template.spec.containers[0]!;
-  const pod = `tollgate-${component}-7d9f8-x2x4k`;
-  const env: Record<string, string> = {};
-  for (const variable of container.env ?? []) {
-    const field = variable.valueFrom?.fieldRef?.fieldPath;
-    if (variable.value !== undefined) env[variable.name] = variable.value;
-    else if (field === 'metadata.name') env[variable.name] = pod;
-    else if (field === 'metadata.namespace') env[variable.name] = NAMESPACE;
-  }
-  return startProcess(
-    process.execPath,
-    [path.join(repoRoot, `${component}/src/main.ts`), ...(container.args ?? [])],
-    { name: `${component}-as-installed`, cwd: repoRoot, env: { ...env, ...extraEnv } },
-  );
 }
 
 beforeAll(async () => {
@@ -199,11 +174,13 @@ beforeAll(async () => {
     'tollgate-controller',
     path.join(work, 'controller.kubeconfig'),
   );
-  controller = startAsInstalled('controller', { KUBECONFIG: kubeconfig });
+  controller = startInstalledPod('controller', deploymentOf('controller'), {
+    env: { KUBECONFIG: kubeconfig },
+  }).process;
   await controller.waitForOutput(/controller ready/, 60_000);
   // Data planes dial the controller Service's DNS name; on loopback the Service is the process.
-  startAsInstalled('dataplane', {
-    TOLLGATE_CONTROLLER: `127.0.0.1:${grpcPort}`,
+  startInstalledPod('dataplane', deploymentOf('dataplane'), {
+    env: { TOLLGATE_CONTROLLER: `127.0.0.1:${grpcPort}` },
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${dataplaneAdmin}/readyz`)).ok, {
     what: 'the installed data plane ready',
@@ -246,12 +223,8 @@ function scrapeTarget(monitor: ServiceMonitor): { url: string; deployment: Deplo
   expect(pods).toHaveLength(1);
   const deployment = pods[0]!;
   const container = deployment.spec.template.spec.containers[0]!;
-  const containerPort =
-    typeof servicePort!.targetPort === 'number'
-      ? servicePort!.targetPort
-      : container.ports?.find((p) => p.name === servicePort!.targetPort)?.containerPort;
-  expect(containerPort).toBeDefined();
-  return { url: `http://127.0.0.1:${containerPort}${endpoint.path ?? '/metrics'}`, deployment, service };
+  const port = containerPort(container, servicePort!.targetPort);
+  return { url: `http://127.0.0.1:${port}${endpoint.path ?? '/metrics'}`, deployment, service };
 }
 
 /** Every metric the installed dashboard's queries and the installed alerts' expressions select. */

@@ -1,11 +1,14 @@
 // Journey 9, "Operate it": upgrading drops no traffic. The chart is installed with the documented
 // `helm install` against a real API server (no nodes: the controller and data planes run as local
-// processes, each behind a loopback stand-in for its Service). Under steady load through the
-// gateway Service, the upgrade follows docs/install.md "## Upgrade" to the letter from the next
+// processes, each behind a loopback stand-in for its Service). Under steady keep-alive load through
+// the gateway Service, the upgrade follows docs/install.md "## Upgrade" to the letter from the next
 // release's checkout: the CRDs first with `kubectl apply --server-side --force-conflicts` (a new
-// optional field appears), then `helm upgrade`; then the controller is replaced by a new version
-// (the old one away entirely for a while, the new one taking the Lease) and the data plane rolls
-// (a new one joins the Service, the old one leaves it, then drains on SIGTERM). Not one request fails.
+// optional field appears), then `helm upgrade`. Then the controller is replaced by a new version,
+// first with no controller at all for a while (the data plane keeps its last good snapshot; a
+// change made meanwhile arrives with the new leader), then by a rolling update (the next replica
+// up before the old one stops; the Lease follows). Last, the data plane rolls: a new one joins the
+// Service, the old one leaves it, then drains on SIGTERM while clients still hold connections to
+// it. Not one request fails.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -84,9 +87,13 @@ async function startDataplane(name: string): Promise<Dataplane> {
   return { name, process, gatewayPort, adminUrl: `http://127.0.0.1:${adminPort}` };
 }
 
+async function metricsOf(adminUrl: string): Promise<string> {
+  return (await request(`${adminUrl}/metrics`)).body.text();
+}
+
 /** Requests a data plane has answered (its tollgate_requests_total, summed). */
 async function requestsServed(dataplane: Dataplane): Promise<number> {
-  const text = await (await request(`${dataplane.adminUrl}/metrics`)).body.text();
+  const text = await metricsOf(dataplane.adminUrl);
   return [...text.matchAll(/^tollgate_requests_total\{[^}]*\} (\d+)$/gm)].reduce(
     (sum, m) => sum + Number(m[1]),
     0,
@@ -348,7 +355,23 @@ test(
         { what: 'the new leader to report the Route Programmed', timeoutMs: 30_000 },
       );
 
-      // 4. The data plane rolls as its Deployment does: the new pod joins the Service once ready,
+      // 4. The controller's own rolling update (maxSurge 1, maxUnavailable 0): the next replica
+      // is up before the old one leaves the Service and stops; the data plane follows, the Lease too.
+      load.phase('controller rolling update');
+      const v3 = await startController('tollgate-controller-v3');
+      controllerService.setEndpoints([v3.grpcPort]);
+      expect(await v2.process.stop()).toBe(0);
+      await waitFor(async () => (await leaseHolder()) === v3.name, { what: 'v3 to lead', timeoutMs: 30_000 });
+      await waitFor(
+        async () => /^tollgate_controller_connected_dataplanes 1$/m.test(await metricsOf(v3.adminUrl)),
+        {
+          what: 'the data plane to reconnect to v3',
+          timeoutMs: 30_000,
+        },
+      );
+      await load.flows(100);
+
+      // 5. The data plane rolls as its Deployment does: the new pod joins the Service once ready,
       // the old one leaves it, waits out its preStop pause, then drains on SIGTERM.
       load.phase('data plane roll');
       const b = await startDataplane('tollgate-dataplane-b');

@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   freePort,
+  type MockProvider,
   type StartedProcess,
+  startOpenAIMock,
   startProcess,
   startUpstream,
   type TestUpstream,
   waitFor,
 } from '@tollgate/testkit';
+import OpenAI from 'openai';
 import { request } from 'undici';
 import {
   KIND,
@@ -24,6 +27,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const SLOW = 60_000;
 
 let upstream: TestUpstream;
+let provider: MockProvider;
 let receiver: OTLPReceiver;
 let stack: StandaloneStack;
 let traced: StartedProcess;
@@ -32,7 +36,11 @@ let gateway: string;
 beforeAll(async () => {
   upstream = await startUpstream('web');
   receiver = await startOTLPReceiver();
-  stack = await startStandaloneStack({ 'web.yaml': routeYaml('web', '/web', upstream.url) });
+  provider = await startOpenAIMock();
+  stack = await startStandaloneStack({
+    'web.yaml': routeYaml('web', '/web', upstream.url),
+    'llm.yaml': llmYaml(provider),
+  });
   const [port, adminPort] = await Promise.all([freePort(), freePort()]);
   traced = startProcess(
     process.execPath,
@@ -73,8 +81,46 @@ afterAll(async () => {
   await traced?.stop();
   await stack?.stop();
   await receiver?.close();
+  await provider?.close();
   await upstream?.close();
 }, SLOW);
+
+/** Two AI routes behind the same email-masking guardrails; only `recorded` opts into content on spans. */
+function llmYaml(mock: MockProvider): string {
+  const route = (name: string, prefix: string) => `---
+apiVersion: tollgate.dev/v1alpha1
+kind: Route
+metadata: { name: ${name}, namespace: e2e }
+spec:
+  rules:
+    - matches: [{ path: { type: PathPrefix, value: ${prefix} } }]
+      backendRefs: [{ kind: AIProvider, name: mock }]
+`;
+  const policy = (name: string, route: string, recordContent: boolean) => `---
+apiVersion: tollgate.dev/v1alpha1
+kind: Policy
+metadata: { name: ${name}, namespace: e2e }
+spec:
+  targetRefs: [{ kind: Route, name: ${route} }]
+  guardrails:
+    pii: { types: [email], action: mask }
+${recordContent ? '  observability: { recordContent: true }' : ''}
+`;
+  return `apiVersion: v1
+kind: Secret
+metadata: { name: mock-key, namespace: e2e }
+stringData: { api-key: ${mock.apiKey} }
+---
+apiVersion: tollgate.dev/v1alpha1
+kind: AIProvider
+metadata: { name: mock, namespace: e2e }
+spec:
+  type: openai
+  baseURL: ${mock.baseURL}
+  auth: { secretRef: { name: mock-key, key: api-key } }
+  models: [{ name: gpt-4o-mini }]
+${route('recorded', '/recorded/v1')}${route('private', '/private/v1')}${policy('record-content', 'recorded', true)}${policy('mask-only', 'private', false)}`;
+}
 
 test('the process reads OTEL_* and exports its spans; the upstream sees the attempt span as parent', async () => {
   expect(await traced.waitForOutput(/"msg":"tracing"/)).toMatch(/"tracing":true/);
@@ -159,6 +205,49 @@ test(
       await controller.stop();
       await rm(dir, { recursive: true, force: true });
     }
+  },
+  SLOW,
+);
+
+test(
+  'a Policy opting a route into content puts the masked prompt on its spans; the other route records none',
+  async () => {
+    const ask = async (prefix: string, traceId: string) => {
+      const client = new OpenAI({ baseURL: `${gateway}${prefix}/v1`, apiKey: 'unused', maxRetries: 0 });
+      await waitFor(
+        async () => {
+          try {
+            await client.chat.completions.create(
+              {
+                model: 'gpt-4o-mini',
+                messages: [{ role: 'user', content: 'forward this to ana@example.org today' }],
+              },
+              { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
+            );
+            return true;
+          } catch {
+            return undefined; // the AI routes may not be in the data plane's snapshot yet
+          }
+        },
+        { what: `an answer on ${prefix}`, timeoutMs: 20_000 },
+      );
+      return waitFor(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === KIND.CLIENT), {
+        what: `the attempt span of ${prefix}`,
+        timeoutMs: 10_000,
+      });
+    };
+    const recorded = await ask('/recorded', '6c2f0e1d2a3b4c5d6e7f8091a2b3c4d5');
+    const input = String(recorded.attributes['gen_ai.input.messages']);
+    expect(JSON.parse(input)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'forward this to <EMAIL> today' }] },
+    ]);
+    expect(input).not.toContain('ana@example.org');
+    expect(String(recorded.attributes['gen_ai.output.messages'])).toContain('"role":"assistant"');
+
+    const quiet = await ask('/private', '7d3f1e2d3a4b5c6d7e8f9001b2c3d4e5');
+    expect(quiet.attributes['gen_ai.request.model']).toBe('gpt-4o-mini');
+    expect(quiet.attributes['gen_ai.input.messages']).toBeUndefined();
+    expect(quiet.attributes['gen_ai.output.messages']).toBeUndefined();
   },
   SLOW,
 );

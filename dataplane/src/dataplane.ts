@@ -116,7 +116,7 @@ export class Dataplane {
     this.#metrics = createDataplaneMetrics();
     this.#pools = new PoolRegistry(options.pools);
     connectUpstreamMetrics(this.#metrics, this.#pools.clusters);
-    this.#ai = new AIGateway({ ...options.ai, metrics: this.#metrics.ai });
+    this.#ai = new AIGateway({ ...options.ai, metrics: this.#metrics.ai, logger: options.logger });
     const proxyOptions: ProxyOptions = {
       ai: this.#ai,
       config: () => this.#active,

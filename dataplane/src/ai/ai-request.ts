@@ -19,6 +19,7 @@ import {
 import {
   type GuardrailRecorder,
   type Guardrails,
+  guardrailRecorder,
   guardrailStreamError,
 } from '../policies/guardrails/index.ts';
 import type { BudgetHold, Refusal } from '../policies/index.ts';
@@ -110,6 +111,11 @@ export class AIRequest {
   constructor(gateway: AIGatewaySettings, context: AIServeContext) {
     this.#gateway = gateway;
     this.#context = context;
+    this.#recordGuardrail = guardrailRecorder({
+      count: (labels) => gateway.metrics.guardrailDecisions.inc(labels),
+      logger: gateway.logger,
+      subject: context.exchange,
+    });
   }
 
   get #exchange() {
@@ -198,8 +204,8 @@ export class AIRequest {
     return true;
   }
 
-  readonly #recordGuardrail: GuardrailRecorder = (stage, rule, action) =>
-    this.#gateway.metrics.guardrailDecisions.inc({ stage, rule, action });
+  /** Guardrail decisions: counted, named on the access-log line, logged when `action: log`. */
+  readonly #recordGuardrail: GuardrailRecorder;
 
   /** Last resort for a bug: answer 500 rather than leave the client hanging. */
   internalError(error: Error): void {

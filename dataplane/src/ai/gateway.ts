@@ -2,6 +2,7 @@
 // entry point for requests on AI routes. The work of one request is in ai-request.ts.
 
 import type { AIProviderIR } from '@tollgate/snapshot';
+import type { Logger } from '@tollgate/telemetry';
 import type { AIMetrics } from '../observability/index.ts';
 import type { Exchange } from '../proxy/exchange.ts';
 import type { RoutePlan } from '../proxy/route-plan.ts';
@@ -17,6 +18,8 @@ import { DEFAULT_MAX_REQUEST_BODY_BYTES } from './request-body.ts';
 
 export interface AIGatewayOptions {
   metrics: AIMetrics;
+  /** Where guardrail findings with `action: log` are written. */
+  logger?: Logger;
   /** Largest request body accepted on AI endpoints (413 above). Default 16 MiB. */
   maxRequestBodyBytes?: number;
   /** Largest non-streamed provider response read. Default 64 MiB. */
@@ -49,10 +52,12 @@ export interface AIGatewaySettings {
   readonly health: ProviderHealth;
   readonly maxRequestBodyBytes: number;
   readonly maxResponseBodyBytes: number;
+  readonly logger?: Logger | undefined;
 }
 
 export class AIGateway implements AIGatewaySettings {
   readonly metrics: AIMetrics;
+  readonly logger: Logger | undefined;
   readonly cooldowns = new CoolDowns();
   readonly load = new BackendLoad();
   readonly limits = new ProviderLimits();
@@ -62,6 +67,7 @@ export class AIGateway implements AIGatewaySettings {
 
   constructor(options: AIGatewayOptions) {
     this.metrics = options.metrics;
+    this.logger = options.logger;
     this.health = new ProviderHealth((provider, healthy) => {
       const labels = { tollgate_provider: provider.name, gen_ai_provider_name: provider.ir.type };
       if (healthy === undefined) this.metrics.providerHealthy.remove(labels);

@@ -24,6 +24,15 @@ export interface AccessRecord {
   team?: string;
   /** AI routes only. */
   ai?: AIAccessRecord;
+  /** The guardrail that acted (blocked, else masked, else logged); rule kinds only, never the text. */
+  guardrail?: GuardrailAccessRecord;
+}
+
+/** A guardrail decision on the access-log line: `rule` as in tollgate_guardrail_decisions_total. */
+export interface GuardrailAccessRecord {
+  stage: 'request' | 'response';
+  rule: string;
+  action: 'mask' | 'block' | 'log';
 }
 
 /** What an AI request adds to its access-log line. Token figures follow the meaning of ai/metering/usage.ts. */

@@ -17,6 +17,7 @@ import {
   type AccessRecord,
   type AIAccessRecord,
   endServerSpan,
+  type GuardrailAccessRecord,
   type RequestTrace,
   type RouteMetrics,
   traceIdOf,
@@ -73,6 +74,8 @@ export class Exchange {
   policy: RequestContext | undefined;
   /** Set by AI routes: model, provider, tokens and cost, for the access log. */
   ai: AIAccessRecord | undefined;
+  /** Set by AI routes' guardrails: which one acted, for the access log. */
+  guardrail: GuardrailAccessRecord | undefined;
   /** The SERVER span when tracing is on; attempt spans hang from it. */
   trace: RequestTrace | undefined;
   /** Upstream attempts made for a plain route (retries included). */
@@ -200,6 +203,7 @@ export class Exchange {
       ...(consumer ? { consumer } : {}),
       ...(this.policy?.caller?.team ? { team: this.policy.caller.team } : {}),
       ...(this.ai ? { ai: this.ai } : {}),
+      ...(this.guardrail ? { guardrail: this.guardrail } : {}),
     };
     this.#hooks.observe?.(record);
     this.#hooks.accessLog.write(record);

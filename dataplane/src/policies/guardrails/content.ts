@@ -42,22 +42,29 @@ function slot(holder: JsonObject | unknown[], key: string | number, speaker: Spe
   };
 }
 
-/** Text in a content value: a string, or an array of parts / blocks of which `text` ones count. */
+/**
+ * Text in a content value: a string, or an array of parts / blocks of which `text` ones count and
+ * `tool_result` ones are read in turn. A loop over a work list, not recursion: a body nesting tool
+ * results a million deep must not overflow the stack. (Checks read every slot; their order does not matter.)
+ */
 function contentSlots(holder: JsonObject, key: string, speaker: Speaker, out: TextSlot[]): void {
-  const content = holder[key];
-  if (typeof content === 'string') {
-    const s = slot(holder, key, speaker);
-    if (s) out.push(s);
-    return;
-  }
-  if (!Array.isArray(content)) return;
-  for (const part of content) {
-    if (!isObject(part)) continue;
-    if (part.type === 'text') {
-      const s = slot(part, 'text', speaker);
+  const pending: Array<{ holder: JsonObject; key: string; speaker: Speaker }> = [{ holder, key, speaker }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const content = next.holder[next.key];
+    if (typeof content === 'string') {
+      const s = slot(next.holder, next.key, next.speaker);
       if (s) out.push(s);
-    } else if (part.type === 'tool_result') {
-      contentSlots(part, 'content', 'tool', out);
+      continue;
+    }
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      if (!isObject(part)) continue;
+      if (part.type === 'text') {
+        const s = slot(part, 'text', next.speaker);
+        if (s) out.push(s);
+      } else if (part.type === 'tool_result') {
+        pending.push({ holder: part, key: 'content', speaker: 'tool' });
+      }
     }
   }
 }
@@ -102,8 +109,15 @@ export class StreamTextReader {
   #carry = '';
 
   push(piece: string): string {
-    const lines = (this.#carry + piece).split('\n');
-    this.#carry = lines.pop() ?? '';
+    // Only a piece with a line end completes lines: a long line arriving in many pieces is
+    // gathered, never split again on every piece.
+    const lastLineEnd = piece.lastIndexOf('\n');
+    if (lastLineEnd === -1) {
+      this.#carry += piece;
+      return '';
+    }
+    const lines = (this.#carry + piece.slice(0, lastLineEnd)).split('\n');
+    this.#carry = piece.slice(lastLineEnd + 1);
     let text = '';
     for (const line of lines) {
       if (!line.startsWith('data:')) continue;

@@ -7,16 +7,13 @@ import { globMatcher } from '../../router/glob.ts';
 import { searchRegex, type UserRegex } from '../../router/user-regex.ts';
 import type { Refusal } from '../chain.ts';
 import { requestTextSlots, responseTextSlots, StreamTextReader, type TextSlot } from './content.ts';
+import type { GuardrailDetail, GuardrailRecorder, GuardrailStage } from './decisions.ts';
 import { scoreInjection } from './injection.ts';
 import { phoneFinder } from './phone.ts';
 import { DETECTORS, detect, mask } from './pii.ts';
-import type { Detector, Finding, PIIType } from './types.ts';
+import { type Detector, type Finding, newBudget, type PIIType } from './types.ts';
 
-export type GuardrailStage = 'request' | 'response';
-export type GuardrailAction = 'mask' | 'block' | 'log';
-
-/** Told of every decision, for the metrics: rule kinds and actions are bounded label values. */
-export type GuardrailRecorder = (stage: GuardrailStage, rule: string, action: GuardrailAction) => void;
+export type { GuardrailAction, GuardrailRecorder, GuardrailStage } from './decisions.ts';
 
 export interface RequestCheck {
   /** The parsed request body; masking rewrites its text parts in place. */
@@ -63,6 +60,8 @@ function piiRules(rules: readonly GuardrailPIIRuleIR[] | undefined): PIIRules | 
 export class Guardrails {
   readonly from: string;
   readonly #policy: string;
+  /** What every decision carries: the Policy, for logs. */
+  readonly #detail: GuardrailDetail;
   readonly #pii: PIIRules | undefined;
   readonly #deny: UserRegex[];
   readonly #injection: GuardrailsIR['promptInjection'];
@@ -76,6 +75,7 @@ export class Guardrails {
   constructor(ir: GuardrailsIR) {
     this.from = ir.from;
     this.#policy = `policy ${ir.from.replace(/^policy\//, '')}`;
+    this.#detail = { policy: ir.from.replace(/^policy\//, '') };
     this.#pii = piiRules(ir.pii);
     this.#deny = (ir.denyPatterns ?? []).map((pattern, i) => {
       try {
@@ -104,7 +104,7 @@ export class Guardrails {
   checkRequest(input: RequestCheck, record: GuardrailRecorder): Verdict {
     const policy = this.#policy;
     if (this.#allowed && !this.#allowed(input.model)) {
-      record('request', 'allowed_models', 'block');
+      record('request', 'allowed_models', 'block', this.#detail);
       return refuse('TG_ERR_GUARDRAIL_MODEL_NOT_ALLOWED', {
         model: input.model,
         policy,
@@ -114,21 +114,26 @@ export class Guardrails {
     if (this.#maxInputTokens !== undefined) {
       const tokens = input.estimateInputTokens();
       if (tokens > this.#maxInputTokens) {
-        record('request', 'max_input_tokens', 'block');
+        record('request', 'max_input_tokens', 'block', this.#detail);
         return refuse('TG_ERR_GUARDRAIL_INPUT_TOO_LARGE', { tokens, limit: this.#maxInputTokens, policy });
       }
     }
     const slots = requestTextSlots(input.body);
     const denied = this.#denied(slots);
     if (denied !== undefined) {
-      record('request', 'deny_pattern', 'block');
+      record('request', 'deny_pattern', 'block', this.#detail);
       return refuse('TG_ERR_GUARDRAIL_DENIED_PATTERN', { index: denied, policy, what: 'prompt' });
     }
     if (this.#injection) {
       const spoken = slots.filter((s) => s.speaker === 'user' || s.speaker === 'tool').map((s) => s.text);
       const { score, signals } = scoreInjection(spoken);
       if (score >= this.#injection.threshold) {
-        record('request', 'prompt_injection', this.#injection.action);
+        record('request', 'prompt_injection', this.#injection.action, {
+          ...this.#detail,
+          score,
+          threshold: this.#injection.threshold,
+          signals,
+        });
         if (this.#injection.action === 'block') {
           return refuse('TG_ERR_GUARDRAIL_PROMPT_INJECTION', {
             signals: signals.join(', '),
@@ -149,7 +154,7 @@ export class Guardrails {
     if (this.#responseDeny) {
       const denied = this.#denied(slots);
       if (denied !== undefined) {
-        record('response', 'deny_pattern', 'block');
+        record('response', 'deny_pattern', 'block', this.#detail);
         return refuse('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
           rule: `denyPatterns[${denied}]`,
           what: 'text matching a deny pattern',
@@ -183,7 +188,7 @@ export class Guardrails {
         if (this.#responseDeny) {
           const index = this.#deny.findIndex((re) => re.test(window));
           if (index >= 0) {
-            record('response', 'deny_pattern', 'block');
+            record('response', 'deny_pattern', 'block', this.#detail);
             return refusal('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
               rule: `denyPatterns[${index}]`,
               what: 'text matching a deny pattern',
@@ -194,7 +199,7 @@ export class Guardrails {
         const found =
           blocking.length > 0 ? detect(window, blocking, this.#responsePII!.detectors)[0] : undefined;
         if (found) {
-          record('response', `pii_${found.type}`, 'block');
+          record('response', `pii_${found.type}`, 'block', this.#detail);
           return refusal('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {
             rule: `responses.pii.${found.type}`,
             what: DESCRIPTIONS[found.type],
@@ -224,10 +229,12 @@ export class Guardrails {
     code: 'TG_ERR_GUARDRAIL_SENSITIVE_DATA' | 'TG_ERR_GUARDRAIL_RESPONSE_BLOCKED',
   ): Verdict {
     if (!rules) return { ok: true, masked: false };
-    const found = slots.map((s) => detect(s.text, rules.types, rules.detectors));
+    // One budget for the whole check: a thousand short texts cost no more than one long one.
+    const budget = newBudget();
+    const found = slots.map((s) => detect(s.text, rules.types, rules.detectors, budget));
     const blocked = found.flat().find((f) => rules.actions.get(f.type) === 'block');
     if (blocked) {
-      record(stage, `pii_${blocked.type}`, 'block');
+      record(stage, `pii_${blocked.type}`, 'block', this.#detail);
       const prefix = stage === 'request' ? 'pii' : 'responses.pii';
       return refuse(code, {
         what: DESCRIPTIONS[blocked.type],
@@ -244,7 +251,7 @@ export class Guardrails {
       masked = true;
       for (const f of findings as Finding[]) counted.add(f.type);
     });
-    for (const type of counted) record(stage, `pii_${type}`, 'mask');
+    for (const type of counted) record(stage, `pii_${type}`, 'mask', this.#detail);
     return { ok: true, masked };
   }
 }

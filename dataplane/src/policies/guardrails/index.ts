@@ -1,4 +1,10 @@
 export {
+  type DecisionSinks,
+  type DecisionSubject,
+  type GuardrailDetail,
+  guardrailRecorder,
+} from './decisions.ts';
+export {
   compileRouteGuardrails,
   type GuardrailAction,
   type GuardrailRecorder,

@@ -3,6 +3,11 @@
 // above the Policy's threshold (default 5) it counts as an injection attempt. One strong signal
 // ("ignore previous instructions") is enough; weak ones ("pretend to be") need company. The set is
 // listed in docs/policies.md; keep the two in step.
+//
+// The patterns run over whole prompts (up to the body limit), so each is linear: repeated groups
+// are bounded, and a whitespace run is read only from the one start that precedes it (the role
+// marker skips blanks within its line, never across line ends, or a text of a million newlines
+// would be re-read from each of them).
 export interface InjectionSignal {
   name: string;
   weight: number;
@@ -14,13 +19,13 @@ export const INJECTION_SIGNALS: readonly InjectionSignal[] = [
     name: 'ignore-instructions',
     weight: 5,
     pattern:
-      /\b(?:ignore|disregard|forget|skip|override)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:previous|prior|above|earlier|preceding|initial|original|system)\s+(?:instructions?|prompts?|rules|directions|guidelines|messages?)\b/i,
+      /\b(?:ignore|disregard|forget|skip|override)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+){0,8}(?:previous|prior|above|earlier|preceding|initial|original|system)\s+(?:instructions?|prompts?|rules|directions|guidelines|messages?)\b/i,
   },
   {
     name: 'system-prompt-exfiltration',
     weight: 4,
     pattern:
-      /\b(?:reveal|print|show|repeat|output|leak|display|dump|tell\s+me|give\s+me|what\s+(?:is|are|was|were))\s+(?:me\s+)?(?:your|the)\s+(?:full\s+|exact\s+|original\s+|hidden\s+|initial\s+|secret\s+)*(?:system\s+prompt|system\s+message|initial\s+instructions|hidden\s+instructions|instructions\s+above|prompt\s+above)\b/i,
+      /\b(?:reveal|print|show|repeat|output|leak|display|dump|tell\s+me|give\s+me|what\s+(?:is|are|was|were))\s+(?:me\s+)?(?:your|the)\s+(?:full\s+|exact\s+|original\s+|hidden\s+|initial\s+|secret\s+){0,8}(?:system\s+prompt|system\s+message|initial\s+instructions|hidden\s+instructions|instructions\s+above|prompt\s+above)\b/i,
   },
   {
     name: 'role-override',
@@ -32,7 +37,7 @@ export const INJECTION_SIGNALS: readonly InjectionSignal[] = [
     name: 'fake-role-marker',
     weight: 3,
     pattern:
-      /(?:^|\n)\s*(?:#{1,3}\s*)?(?:system|assistant)\s*:|<\|im_start\|>|<\|(?:system|assistant)\|>|\[\/?INST\]|<<SYS>>/i,
+      /(?:^|\n)[^\S\n]*(?:#{1,3}[^\S\n]*)?(?:system|assistant)[^\S\n]*:|<\|im_start\|>|<\|(?:system|assistant)\|>|\[\/?INST\]|<<SYS>>/i,
   },
   {
     name: 'jailbreak-persona',
@@ -44,7 +49,7 @@ export const INJECTION_SIGNALS: readonly InjectionSignal[] = [
     name: 'safety-bypass',
     weight: 3,
     pattern:
-      /\b(?:bypass|disable|turn\s+off|ignore)\s+(?:your\s+|the\s+|all\s+)*(?:safety|content)\s+(?:filters?|guidelines|policies|restrictions|rules)\b/i,
+      /\b(?:bypass|disable|turn\s+off|ignore)\s+(?:your\s+|the\s+|all\s+){0,8}(?:safety|content)\s+(?:filters?|guidelines|policies|restrictions|rules)\b/i,
   },
   {
     name: 'new-instructions',

@@ -6,7 +6,7 @@ import { findIPs } from './ip.ts';
 import { findNationalIDs, findSSNs } from './national-id.ts';
 import { findPhones } from './phone.ts';
 import { findSecrets } from './secrets.ts';
-import type { Detector, Finding, PIIType } from './types.ts';
+import { type DetectBudget, type Detector, type Finding, newBudget, type PIIType } from './types.ts';
 
 export const DETECTORS: Readonly<Record<PIIType, Detector>> = {
   email: findEmails,
@@ -39,9 +39,11 @@ export function detect(
   text: string,
   types: readonly PIIType[],
   detectors: Readonly<Record<PIIType, Detector>> = DETECTORS,
+  budget: DetectBudget = newBudget(),
 ): Finding[] {
   const all: Finding[] = [];
-  for (const type of types) all.push(...detectors[type](text));
+  // A loop, not push(...found): a text can hold more findings than a call has room for arguments.
+  for (const type of types) for (const f of detectors[type](text, budget)) all.push(f);
   if (all.length < 2) return all;
   all.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Finding[] = [];

@@ -10,8 +10,27 @@ export interface Finding {
   end: number;
 }
 
-/** A detector family: finds every occurrence of its kind in a text. Compiled once, no per-call regex. */
-export type Detector = (text: string) => Finding[];
+/**
+ * What the costly validations of one check (every text of a request, or of a response) may still
+ * spend, so that many texts together cost no more than one long one.
+ */
+export interface DetectBudget {
+  /** Runs of digits phone validation may still read with the numbering-plan library. */
+  phoneValidations: number;
+}
+
+/** Phone validations per check; past them, numbers are recognised by their shape. */
+export const PHONE_VALIDATIONS_PER_CHECK = 1000;
+
+export function newBudget(): DetectBudget {
+  return { phoneValidations: PHONE_VALIDATIONS_PER_CHECK };
+}
+
+/**
+ * A detector family: finds every occurrence of its kind in a text. Compiled once, no per-call
+ * regex. Linear in the text: one pass, or regexes whose work per starting position is bounded.
+ */
+export type Detector = (text: string, budget?: DetectBudget) => Finding[];
 
 /** All matches of a global regex, as [start, end, match] (lastIndex reset, so the regex is reusable). */
 export function* matchesOf(regex: RegExp, text: string): Generator<RegExpExecArray> {

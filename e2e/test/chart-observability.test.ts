@@ -199,7 +199,8 @@ describe('the alerts', () => {
                 values: '0+50x30',
               },
               {
-                series: 'tollgate_budget_used_ratio{budget="team/limits/monthly",key="consumer/team/app"}',
+                series:
+                  'tollgate_budget_used_ratio{budget="team/limits/monthly",per="consumer",consumer="team/app",team="",tenant=""}',
                 values: '0.95x30',
               },
             ],
@@ -262,10 +263,15 @@ describe('the alerts', () => {
                 alertname: 'TollgateBudgetNearlySpent',
                 exp_alerts: [
                   {
-                    exp_labels: { severity: 'info', budget: 'team/limits/monthly', key: 'consumer/team/app' },
+                    exp_labels: {
+                      severity: 'info',
+                      budget: 'team/limits/monthly',
+                      per: 'consumer',
+                      consumer: 'team/app',
+                    },
                     exp_annotations: annotations(
                       'TollgateBudgetNearlySpent',
-                      'Budget team/limits/monthly (consumer/team/app) is 95% spent.',
+                      'Budget team/limits/monthly (consumer team/app) is 95% spent.',
                     ),
                   },
                 ],

@@ -1,6 +1,8 @@
 // Metrics after real traffic through the real standalone stack (controller and data-plane
 // processes): every metric docs/observability.md lists is in a scrape, every metric the chart's
 // dashboard and alerts query exists, and 10,000 distinct paths add no series.
+
+import { readFile } from 'node:fs/promises';
 import {
   type MockProvider,
   startOpenAIMock,
@@ -96,6 +98,7 @@ spec:
     - { name: per-consumer, key: consumer, requests: { limit: 100000, window: 1m } }
   budgets:
     - { name: monthly, per: consumer, tokens: { limit: 10000000 } }
+    - { name: team-daily, per: team, period: day, tokens: { limit: 10000000 } }
 `;
 }
 
@@ -170,8 +173,8 @@ test('the traffic shows in the series it should: RED, bytes, connect errors, con
     /^tollgate_upstream_connect_errors_total\{backend="url\/http:\/\/127\.0\.0\.1:1",reason="refused"\} 1/m,
     /^tollgate_rate_limit_decisions_total\{route="obs\/llm\/0\/0",decision="allowed"\} 2/m,
     /^tollgate_budget_decisions_total\{route="obs\/llm\/0\/0",decision="allowed"\} 2/m,
-    /^tollgate_budget_used_ratio\{budget="obs\/llm-access\/monthly",key="consumer\/obs\/app"\} [0-9.e-]+$/m,
-    /^tollgate_budget_spent\{budget="policy\/obs\/llm-access\/monthly",per="consumer",consumer="consumer\/obs\/app",unit="tokens"\} [1-9]/m,
+    /^tollgate_budget_used_ratio\{budget="obs\/llm-access\/monthly",per="consumer",consumer="obs\/app",team="",tenant=""\} [0-9.e-]+$/m,
+    /^tollgate_budget_spent\{budget="obs\/llm-access\/monthly",per="consumer",consumer="obs\/app",team="",tenant="",unit="tokens"\} [1-9]/m,
     /^tollgate_consumer_tokens_total\{consumer="obs\/app",tollgate_provider="obs\/mock",gen_ai_request_model="gpt-4o-mini",gen_ai_token_type="output",team="shop"\} [1-9]/m,
     /^tollgate_consumer_cost_micros_total\{consumer="obs\/app",tollgate_provider="obs\/mock",gen_ai_request_model="gpt-4o-mini",currency="USD",team="shop"\} [1-9]/m,
     /^gen_ai_server_time_to_first_token_seconds_count\{[^}]*\} 1/m,
@@ -189,6 +192,107 @@ test('the traffic shows in the series it should: RED, bytes, connect errors, con
   expect(controller).toMatch(/^tollgate_controller_dataplanes_behind 0$/m);
   expect(controller).toMatch(/^tollgate_controller_connected_dataplanes 1$/m);
   expect(controller).toMatch(/^tollgate_controller_push_latency_seconds_count [1-9]/m);
+});
+
+/** Label values by label name, as docs/observability.md's "Label conventions" table states them. */
+const NAME = '[a-z0-9]([-a-z0-9.]*[a-z0-9])?';
+const LABEL_VALUES: Record<string, RegExp> = {
+  route: new RegExp(`^(|${NAME}/${NAME}/\\d+/\\d+)$`),
+  tollgate_route: new RegExp(`^(|${NAME}/${NAME}/\\d+/\\d+)$`),
+  consumer: new RegExp(`^(|${NAME}/${NAME})$`),
+  tollgate_provider: new RegExp(`^(|${NAME}/${NAME})$`),
+  budget: new RegExp(`^${NAME}/${NAME}/${NAME}$`),
+  per: /^(consumer|team|tenant)$/,
+  backend: new RegExp(`^(|service/${NAME}/${NAME}:\\d+|url/[a-z]+://[^/"]+|ai/${NAME}/${NAME})$`),
+};
+/** Names an earlier release used for a concept that has one name now. */
+const RETIRED_LABELS = ['cluster', 'key', 'provider', 'model'];
+
+/** Every series of a scrape as its metric name and labels. */
+function seriesOf(text: string): Array<{ name: string; labels: Record<string, string> }> {
+  const out: Array<{ name: string; labels: Record<string, string> }> = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)\{(.*)\} \S+$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries(
+      [...match[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!] as const),
+    );
+    out.push({ name: match[1]!, labels });
+  }
+  return out;
+}
+
+test('budget, rate-limit and AI token series name routes, consumers, teams, providers and budgets the one documented way', async () => {
+  const series = seriesOf(await scrape(stack.dataplaneAdminUrl));
+  const find = (name: string, labels: Record<string, string>) =>
+    series.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      ?.labels;
+
+  // A per-consumer and a per-team budget: `<namespace>/<policy>/<budget>`, the key in the label of its scope.
+  expect(find('tollgate_budget_used_ratio', { budget: 'obs/llm-access/monthly' })).toEqual({
+    budget: 'obs/llm-access/monthly',
+    per: 'consumer',
+    consumer: 'obs/app',
+    team: '',
+    tenant: '',
+  });
+  expect(find('tollgate_budget_spent', { budget: 'obs/llm-access/monthly' })).toEqual({
+    budget: 'obs/llm-access/monthly',
+    per: 'consumer',
+    consumer: 'obs/app',
+    team: '',
+    tenant: '',
+    unit: 'tokens',
+  });
+  expect(find('tollgate_budget_used_ratio', { budget: 'obs/llm-access/team-daily' })).toEqual({
+    budget: 'obs/llm-access/team-daily',
+    per: 'team',
+    consumer: '',
+    team: 'shop',
+    tenant: '',
+  });
+  expect(find('tollgate_budget_limit', { budget: 'obs/llm-access/team-daily' })).toMatchObject({
+    per: 'team',
+    team: 'shop',
+  });
+  // A rate limit and the budget decisions: by route id.
+  expect(find('tollgate_rate_limit_decisions_total', { decision: 'allowed' })).toEqual({
+    route: 'obs/llm/0/0',
+    decision: 'allowed',
+  });
+  expect(find('tollgate_budget_decisions_total', { decision: 'allowed' })).toEqual({
+    route: 'obs/llm/0/0',
+    decision: 'allowed',
+  });
+  // AI tokens: the same route id and the AIProvider and Consumer as `<namespace>/<name>`.
+  expect(
+    find('tollgate_ai_tokens_total', { gen_ai_token_type: 'output', gen_ai_operation_name: 'chat' }),
+  ).toMatchObject({
+    tollgate_route: 'obs/llm/0/0',
+    tollgate_provider: 'obs/mock',
+    gen_ai_provider_name: 'openai',
+    gen_ai_request_model: 'gpt-4o-mini',
+  });
+  expect(find('tollgate_consumer_tokens_total', { gen_ai_token_type: 'output' })).toMatchObject({
+    consumer: 'obs/app',
+    team: 'shop',
+    tollgate_provider: 'obs/mock',
+  });
+
+  // And every other series follows the same table.
+  const wrong: string[] = [];
+  for (const { name, labels } of series) {
+    for (const [label, value] of Object.entries(labels)) {
+      if (RETIRED_LABELS.includes(label)) wrong.push(`${name}: label ${label}`);
+      const pattern = LABEL_VALUES[label];
+      if (pattern && !pattern.test(value)) wrong.push(`${name}: ${label}="${value}"`);
+    }
+  }
+  expect(wrong).toEqual([]);
+  // The table the patterns come from is the documented one.
+  const docs = await readFile(new URL('../../docs/observability.md', import.meta.url), 'utf8');
+  const table = docs.slice(docs.indexOf('### Label conventions'));
+  expect(Object.keys(LABEL_VALUES).filter((label) => !table.includes(`| \`${label}\``))).toEqual([]);
 });
 
 test(

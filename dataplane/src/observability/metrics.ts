@@ -1,5 +1,6 @@
 // Data-plane metrics, on a registry of our own (not prom-client's global one) so tests and
-// embedded use never collide. Labels are bounded: route ids and cluster ids, never raw paths.
+// embedded use never collide. Labels are bounded: route ids and cluster ids, never raw paths; one
+// label name and value format per concept (docs/observability.md, "Label conventions").
 import type { Server } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type AIMetrics, createAIMetrics } from './ai-metrics.ts';
@@ -8,8 +9,8 @@ export interface DataplaneMetrics {
   registry: Registry;
   requests: Counter<'route' | 'method' | 'status_class'>;
   requestDuration: Histogram<'route'>;
-  upstreamErrors: Counter<'cluster' | 'code'>;
-  mirrorErrors: Counter<'cluster' | 'code'>;
+  upstreamErrors: Counter<'backend' | 'code'>;
+  mirrorErrors: Counter<'backend' | 'code'>;
   snapshotInfo: Gauge<'version'>;
   snapshotSwaps: Counter;
   snapshotRejections: Counter;
@@ -29,8 +30,8 @@ export interface DataplaneMetrics {
   circuitBreakerState: Gauge<'backend'>;
   circuitBreakerRejections: Counter<'backend'>;
   rateLimitDecisions: Counter<'route' | 'decision'>;
-  /** Set by budget enforcement: share of the current window's budget spent, per budget and scope key. */
-  budgetUsedRatio: Gauge<'budget' | 'key'>;
+  /** Set by budget enforcement: share of the current window's budget spent, per budget and key. */
+  budgetUsedRatio: Gauge<'budget' | 'per' | 'consumer' | 'team' | 'tenant'>;
   consumerTokens: Counter<
     'consumer' | 'tollgate_provider' | 'gen_ai_request_model' | 'gen_ai_token_type' | 'team'
   >;
@@ -58,14 +59,14 @@ export function createDataplaneMetrics(): DataplaneMetrics {
     }),
     upstreamErrors: new Counter({
       name: 'tollgate_upstream_errors_total',
-      help: 'Upstream requests that failed (connect, reset, timeout, no endpoint), by cluster and error code.',
-      labelNames: ['cluster', 'code'],
+      help: 'Upstream requests that failed (connect, reset, timeout, no endpoint), by backend (cluster id) and error code.',
+      labelNames: ['backend', 'code'],
       registers: [registry],
     }),
     mirrorErrors: new Counter({
       name: 'tollgate_mirror_errors_total',
-      help: 'Mirrored requests that failed; they never affect the client response.',
-      labelNames: ['cluster', 'code'],
+      help: 'Mirrored requests that failed, by backend (cluster id) and error code; they never affect the client response.',
+      labelNames: ['backend', 'code'],
       registers: [registry],
     }),
     snapshotInfo: new Gauge({
@@ -168,8 +169,8 @@ export function createDataplaneMetrics(): DataplaneMetrics {
     }),
     budgetUsedRatio: new Gauge({
       name: 'tollgate_budget_used_ratio',
-      help: 'Share (0..1) of the current window of a budget spent, by budget (namespace/policy/name) and scope key (consumer, team, …).',
-      labelNames: ['budget', 'key'],
+      help: 'Share (0..1) of the current window of a budget spent, by budget (namespace/policy/name) and key (consumer namespace/name, team or tenant, as per says).',
+      labelNames: ['budget', 'per', 'consumer', 'team', 'tenant'],
       registers: [registry],
     }),
     consumerTokens: new Counter({

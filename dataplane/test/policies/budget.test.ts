@@ -222,8 +222,9 @@ test('a shadow budget never refuses, but reports in a header and a metric', asyn
   const metrics = await gateway.metrics();
   expect(
     sample(metrics, 'tollgate_budget_exceeded_total', {
-      budget: `policy/${ns}/watched-budget/watched-tokens`,
+      budget: `${ns}/watched-budget/watched-tokens`,
       per: 'consumer',
+      consumer: `${ns}/watched`,
       mode: 'shadow',
     }),
   ).toBeGreaterThanOrEqual(3);
@@ -250,9 +251,11 @@ test('a money budget counts micro-units at the model prices and refuses once spe
   expect([22, 23]).toContain(new Date(row!.windowEnd).getUTCHours());
   const metrics = await gateway.metrics();
   const labels = {
-    budget: `policy/${ns}/payer-budget/payer-money`,
+    budget: `${ns}/payer-budget/payer-money`,
     per: 'consumer',
-    consumer: `consumer/${ns}/payer`,
+    consumer: `${ns}/payer`,
+    team: '',
+    tenant: '',
     unit: 'USD',
   };
   expect(sample(metrics, 'tollgate_budget_spent', labels)).toBe(micros);
@@ -261,7 +264,8 @@ test('a money budget counts micro-units at the model prices and refuses once spe
   expect(
     sample(metrics, 'tollgate_budget_used_ratio', {
       budget: `${ns}/payer-budget/payer-money`,
-      key: `consumer/${ns}/payer`,
+      per: 'consumer',
+      consumer: `${ns}/payer`,
     }),
   ).toBe(1);
 });

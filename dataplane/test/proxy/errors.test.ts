@@ -160,10 +160,10 @@ test('upstream failures are counted per cluster and code', async () => {
   await errorOf('/connect/y');
   const text = await gateway.dataplane.metrics.registry.metrics();
   expect(text).toMatch(
-    /tollgate_upstream_errors_total\{cluster="dead",code="TG_ERR_UPSTREAM_CONNECT"\} [1-9]/,
+    /tollgate_upstream_errors_total\{backend="dead",code="TG_ERR_UPSTREAM_CONNECT"\} [1-9]/,
   );
   expect(text).toMatch(
-    /tollgate_upstream_errors_total\{cluster="hanging",code="TG_ERR_UPSTREAM_TIMEOUT"\} [1-9]/,
+    /tollgate_upstream_errors_total\{backend="hanging",code="TG_ERR_UPSTREAM_TIMEOUT"\} [1-9]/,
   );
 });
 

@@ -137,8 +137,8 @@ test('a mirror that cannot be reached changes nothing for the client and is coun
     async () => {
       const text = await gateway.dataplane.metrics.registry.metrics();
       return (
-        /tollgate_mirror_errors_total\{cluster="dead",code="TG_ERR_UPSTREAM_CONNECT"\} 3/.test(text) &&
-        /tollgate_mirror_errors_total\{cluster="empty",code="TG_ERR_NO_HEALTHY_UPSTREAM"\} 3/.test(text)
+        /tollgate_mirror_errors_total\{backend="dead",code="TG_ERR_UPSTREAM_CONNECT"\} 3/.test(text) &&
+        /tollgate_mirror_errors_total\{backend="empty",code="TG_ERR_NO_HEALTHY_UPSTREAM"\} 3/.test(text)
       );
     },
     { what: 'mirror errors to be counted' },
@@ -163,7 +163,7 @@ test('a mirror that does not read the body is dropped instead of slowing the upl
   expect((JSON.parse(await response.body.text()) as { body: string }).body).toHaveLength(size);
   await waitFor(
     async () =>
-      /tollgate_mirror_errors_total\{cluster="stuck",code="TG_ERR_MIRROR_BACKLOG"\} 1/.test(
+      /tollgate_mirror_errors_total\{backend="stuck",code="TG_ERR_MIRROR_BACKLOG"\} 1/.test(
         await gateway.dataplane.metrics.registry.metrics(),
       ),
     { what: 'the stuck mirror to be dropped' },

@@ -1,24 +1,30 @@
 // Budgets as the data plane runs them: the store (in process or Redis), outliving snapshots, and
-// what they report — Prometheus gauges read from the store at scrape time (labels bounded: the
-// budget, its kind of key, and the consumer only for per-consumer budgets), counters of refusals
-// and store failures, and log lines (at most one per budget key per minute).
+// what they report — Prometheus gauges read from the store at scrape time, counters of refusals
+// and store failures, and log lines (at most one per budget key per minute). Every budget series
+// carries the same labels (observability/labels.ts): the budget `<namespace>/<policy>/<budget>`,
+// `per`, and the key in the label of its scope (consumer `<namespace>/<name>`, team or tenant);
+// bounded by configuration, since Consumers declare their teams and tenants.
 import type { Logger } from '@tollgate/telemetry';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { type BudgetScopeLabels, budgetLabel, budgetScopeLabels } from '../../observability/labels.ts';
 import type { FailureMode } from '../store-errors.ts';
 import type { BudgetLine, BudgetStore, BudgetUsage } from './store.ts';
 
 const LOG_EVERY_MS = 60_000;
 const MAX_LOGGED_KEYS = 10_000;
 
-type Series = { budget: string; per: string; consumer: string; unit: string };
+type Series = BudgetScopeLabels & { budget: string; unit: string };
+type ScopeLabel = 'budget' | keyof BudgetScopeLabels;
+/** tollgate_budget_used_ratio's labels. */
+export type BudgetRatioLabel = ScopeLabel;
 
 export class BudgetService {
   readonly store: BudgetStore;
   readonly #logger: Logger | undefined;
-  readonly #exceeded: Counter<'budget' | 'per' | 'mode'> | undefined;
+  readonly #exceeded: Counter<ScopeLabel | 'mode'> | undefined;
   readonly #failures: Counter<'mode'> | undefined;
   readonly #lastLogged = new Map<string, number>();
-  readonly #usedRatio: Gauge<'budget' | 'key'> | undefined;
+  readonly #usedRatio: Gauge<ScopeLabel> | undefined;
   /** The store read in flight: the three gauges of one scrape share it. */
   #scrape: Promise<Map<string, Series & { spent: number; reserved: number; limit: number }>> | undefined;
 
@@ -27,8 +33,8 @@ export class BudgetService {
     options: {
       registry?: Registry;
       logger?: Logger;
-      /** tollgate_budget_used_ratio{budget, key}, set from each reservation's view of the counter. */
-      usedRatio?: Gauge<'budget' | 'key'>;
+      /** tollgate_budget_used_ratio, set from each reservation's view of the counter. */
+      usedRatio?: Gauge<ScopeLabel>;
     } = {},
   ) {
     this.store = store;
@@ -36,7 +42,7 @@ export class BudgetService {
     this.#usedRatio = options.usedRatio;
     const { registry } = options;
     if (!registry) return;
-    const labelNames = ['budget', 'per', 'consumer', 'unit'] as const;
+    const labelNames = ['budget', 'per', 'consumer', 'team', 'tenant', 'unit'] as const;
     const gauge = (
       name: string,
       help: string,
@@ -58,7 +64,7 @@ export class BudgetService {
     const service = this;
     gauge(
       'tollgate_budget_spent',
-      'Spent in the current period (tokens, or micro-units of the currency for cost budgets); summed over keys for per-team and per-tenant budgets.',
+      'Spent in the current period (tokens, or micro-units of the currency for cost budgets), by budget (namespace/policy/name) and key (consumer namespace/name, team or tenant, as per says).',
       (r) => r.spent,
     );
     gauge(
@@ -70,7 +76,7 @@ export class BudgetService {
     this.#exceeded = new Counter({
       name: 'tollgate_budget_exceeded_total',
       help: 'Requests refused by an enforced budget (mode enforce) or that a shadow budget would have refused (mode shadow).',
-      labelNames: ['budget', 'per', 'mode'],
+      labelNames: ['budget', 'per', 'consumer', 'team', 'tenant', 'mode'],
       registers: [registry],
     });
     this.#failures = new Counter({
@@ -86,7 +92,7 @@ export class BudgetService {
   }
 
   exceeded(line: BudgetLine, mode: 'enforce' | 'shadow'): void {
-    this.#exceeded?.labels(line.budget, line.per, mode).inc();
+    this.#exceeded?.inc({ ...lineLabels(line), mode });
     if (!this.#shouldLog(`${mode} ${line.key}`)) return;
     this.#logger?.warn(
       { budget: line.budget, per: line.per, subject: line.subject, limit: line.limit, unit: line.unit, mode },
@@ -94,14 +100,10 @@ export class BudgetService {
     );
   }
 
-  /** A reservation saw the counter: spent share of the limit, by `namespace/policy/budget` and key. */
+  /** A reservation saw the counter: spent share of the limit, by budget and key. */
   observed(line: BudgetLine, spent: number): void {
     if (!this.#usedRatio || line.limit <= 0) return;
-    const key = line.per === 'consumer' ? line.subject : `${line.per}/${line.subject}`;
-    this.#usedRatio.set(
-      { budget: line.budget.replace(/^policy\//, ''), key },
-      Math.min(1, spent / line.limit),
-    );
+    this.#usedRatio.set(lineLabels(line), Math.min(1, spent / line.limit));
   }
 
   settled(_lines: readonly BudgetLine[], _spent: readonly number[]): void {
@@ -136,12 +138,11 @@ export class BudgetService {
         for (const u of usage) {
           if (u.windowEnd <= now) continue;
           const series: Series = {
-            budget: u.budget,
-            per: u.per,
-            consumer: u.per === 'consumer' ? u.subject : '',
+            ...lineLabels(u),
             unit: u.unit === 'cost' ? (u.currency ?? 'USD') : 'tokens',
           };
-          const id = `${series.budget}\u0000${series.per}\u0000${series.consumer}`;
+          // One row per budget key; two windows of a key can only meet across a period boundary.
+          const id = `${u.budget}\u0000${u.per}\u0000${u.subject}`;
           const row = out.get(id) ?? { ...series, spent: 0, reserved: 0, limit: u.limit };
           row.spent += u.spent;
           row.reserved += u.reserved;
@@ -160,6 +161,11 @@ export class BudgetService {
     });
     return rows;
   }
+}
+
+/** The budget and scope labels of one key of a budget. */
+function lineLabels(line: { budget: string; per: string; subject: string }): Record<ScopeLabel, string> {
+  return { budget: budgetLabel(line.budget), ...budgetScopeLabels(line.per, line.subject) };
 }
 
 /** GET /budgets on the admin port: every key of the current periods, soonest reset first. */

@@ -279,9 +279,21 @@ test('budget, rate-limit and AI token series name routes, consumers, teams, prov
     tollgate_provider: 'obs/mock',
   });
 
+  expect(find('gen_ai_server_time_per_output_token_seconds_count', {})).toEqual({
+    gen_ai_operation_name: 'chat',
+    gen_ai_provider_name: 'openai',
+    gen_ai_request_model: 'gpt-4o-mini',
+    tollgate_provider: 'obs/mock',
+    tollgate_route: 'obs/llm/0/0',
+  });
+
   // And every other series follows the same table.
   const wrong: string[] = [];
   for (const { name, labels } of series) {
+    // The route is `tollgate_route` beside the GenAI labels and `route` everywhere else.
+    const genAI = Object.keys(labels).some((label) => label.startsWith('gen_ai_'));
+    if (genAI && 'route' in labels) wrong.push(`${name}: route beside gen_ai_* labels`);
+    if (!genAI && 'tollgate_route' in labels) wrong.push(`${name}: tollgate_route without gen_ai_* labels`);
     for (const [label, value] of Object.entries(labels)) {
       if (RETIRED_LABELS.includes(label)) wrong.push(`${name}: label ${label}`);
       const pattern = LABEL_VALUES[label];

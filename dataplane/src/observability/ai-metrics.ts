@@ -17,7 +17,7 @@ export interface AIMetrics {
   tokenUsage: Histogram<SeriesLabel | 'gen_ai_token_type'>;
   operationDuration: Histogram<SeriesLabel | 'error_type'>;
   timeToFirstToken: Histogram<SeriesLabel>;
-  timePerOutputToken: Histogram<'gen_ai_provider_name' | 'gen_ai_request_model' | 'tollgate_provider'>;
+  timePerOutputToken: Histogram<SeriesLabel>;
   tokens: Counter<SeriesLabel | 'gen_ai_token_type' | 'estimated'>;
   cost: Counter<SeriesLabel | 'currency'>;
   attempts: Counter<'tollgate_provider' | 'gen_ai_provider_name' | 'outcome'>;
@@ -55,7 +55,7 @@ export function createAIMetrics(registry: Registry): AIMetrics {
     timePerOutputToken: new Histogram({
       name: 'gen_ai_server_time_per_output_token_seconds',
       help: 'Streams only: time per output token after the first, (end - first token) / (output tokens - 1).',
-      labelNames: ['gen_ai_provider_name', 'gen_ai_request_model', 'tollgate_provider'],
+      labelNames: [...SERIES],
       buckets: [
         0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
       ],

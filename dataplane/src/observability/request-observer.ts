@@ -88,9 +88,16 @@ export class RequestObserver {
       if (ai.stream && ai.ttftMs !== undefined && ai.outputTokens > 1) {
         const perToken = (record.durationMs - ai.ttftMs) / (ai.outputTokens - 1) / 1000;
         if (perToken >= 0) {
-          this.#histogram(m.ai.timePerOutputToken, 'tpot', ai.providerType ?? '', model, provider).observe(
-            perToken,
-          );
+          // Label order: ai-metrics.ts SERIES (the shared labels every AI histogram carries).
+          this.#histogram(
+            m.ai.timePerOutputToken,
+            'tpot',
+            ai.operation === 'chat' ? 'chat' : 'embeddings',
+            ai.providerType ?? '',
+            model,
+            provider,
+            route,
+          ).observe(perToken);
         }
       }
     }

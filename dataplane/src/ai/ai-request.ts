@@ -20,6 +20,7 @@ import { holdBudget } from './request/budget-hold.ts';
 import { tryCandidates } from './request/fallback.ts';
 import { guardRequest } from './request/request-guardrails.ts';
 import { type Prepared, RequestState } from './request/state.ts';
+import { sendBody } from './request/write.ts';
 import { readRequestBody } from './request-body.ts';
 import { AttemptTimeoutError } from './upstream-call.ts';
 
@@ -167,13 +168,16 @@ export class AIRequest {
   #listModels(api: ClientAPI): void {
     const exchange = this.#rs.exchange;
     const body = renderModelList(api, modelsOfHost(this.#rs.context.match.vhost));
-    exchange.res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': exchange.requestId,
-    });
-    exchange.bytesOut += Buffer.byteLength(body);
-    exchange.res.end(exchange.method === 'HEAD' ? undefined : body);
+    sendBody(
+      exchange,
+      200,
+      {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-request-id': exchange.requestId,
+      },
+      body,
+    );
   }
 
   #modelsPath(): string {

@@ -4,7 +4,7 @@
 // off where its budget ends.
 import type { AIAccessRecord } from '../observability/index.ts';
 import type { SpendDemand, SpentUsage } from '../policies/index.ts';
-import { isRecord } from './formats/http.ts';
+import { isRecord, parseJson } from './formats/http.ts';
 import { chunkText } from './formats/openai/stream.ts';
 import { SSEReader } from './formats/sse.ts';
 import { countTokens } from './metering/estimate.ts';
@@ -89,12 +89,8 @@ export class StreamOutputCount {
   push(text: string): number {
     for (const event of this.#reader.push(Buffer.from(text))) {
       if (event.data === '[DONE]') continue;
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        continue;
-      }
+      const json = parseJson(event.data);
+      if (json === undefined) continue;
       this.tokens += countTokens(this.#api === 'openai' ? chunkText(json) : anthropicDeltaText(json));
     }
     return this.tokens;

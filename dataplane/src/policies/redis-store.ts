@@ -2,13 +2,14 @@
 // one Lua script per call so check-and-charge is atomic across pods and across the several
 // limits of a request. The script reads Redis's own clock (TIME), so pods' clocks do not matter,
 // and every counter carries a TTL that ends when it is back to full.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   LocalRateLimitStore,
   type RateLimitRequest,
   type RateLimitResult,
   type RateLimitStore,
 } from './rate-limit.ts';
+import { connectRedis } from './redis-connection.ts';
 import { type FailureMode, RateLimitUnavailableError } from './store-errors.ts';
 
 // ARGV per request: limit, windowMs, cost. Returns per request: allowed, remaining, resetMs,
@@ -93,18 +94,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#failureMode = options.failureMode ?? 'open';
     this.#prefix = options.keyPrefix ?? 'tollgate:rl:';
     this.#onFailure = options.onFailure;
-    // Commands queue while (re)connecting, but the command timeout bounds how long a request
-    // waits, and no command is retried: a slow Redis costs a request at most commandTimeoutMs.
-    const redis = new Redis(options.url, {
-      commandTimeout: options.commandTimeoutMs ?? 250,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-      disconnectTimeout: 100,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-    });
-    redis.on('error', () => {
-      // Reported per request through onFailure; the client reconnects by itself.
-    });
+    const redis = connectRedis(options.url, options.commandTimeoutMs);
     redis.defineCommand('tgAcquire', { lua: ACQUIRE });
     redis.defineCommand('tgCharge', { lua: CHARGE });
     this.#redis = redis as ScriptedRedis;

@@ -8,6 +8,7 @@ import { PROVIDER_REJECTED, rejectionBody, rejectionStatus } from '../provider-r
 import type { ProviderError } from '../providers/types.ts';
 import { attemptTimeoutMs } from './attempt.ts';
 import type { Prepared, RequestState } from './state.ts';
+import { sendBody } from './write.ts';
 
 export function answerProviderError(
   rs: RequestState,
@@ -64,9 +65,7 @@ export function answerProviderError(
     'x-tollgate-error-code': PROVIDER_REJECTED,
     'x-request-id': exchange.requestId,
   };
-  res.writeHead(status, headers);
-  exchange.bytesOut += Buffer.byteLength(body);
-  res.end(exchange.method === 'HEAD' ? undefined : body);
+  sendBody(exchange, status, headers, body);
 }
 
 /** Provider messages sometimes quote the credential they refused; it never reaches the client. */

@@ -7,12 +7,13 @@ import { maskedCompletion, streamFacts } from '../../observability/index.ts';
 import { guardrailStreamError } from '../../policies/guardrails/index.ts';
 import type { Refusal } from '../../policies/index.ts';
 import { StreamOutputCount } from '../budget-spend.ts';
-import { formatUsageHeader, USAGE_HEADER } from '../metering/usage-header.ts';
+import { USAGE_HEADER } from '../metering/usage-header.ts';
 import type { PrepareInput, ProviderError } from '../providers/types.ts';
 import { transportError, type UpstreamResponse } from '../upstream-call.ts';
 import { noteAttemptFacts, recordCompletionContent } from './attempt-span.ts';
 import { type Attempt, badResponse, retryOrFinal } from './outcome.ts';
 import type { Prepared, RequestState } from './state.ts';
+import { endStream } from './write.ts';
 
 export async function relayStream(
   rs: RequestState,
@@ -119,12 +120,7 @@ export async function relayStream(
   if (encoder) tail += error ? encoder.error(error) : encoder.end(metered.usage);
   exchange.ai = meter.record;
   exchange.upstreamEnded();
-  if (tail) {
-    res.write(tail);
-    exchange.bytesOut += Buffer.byteLength(tail);
-  }
-  res.addTrailers({ [USAGE_HEADER]: formatUsageHeader(metered.usage, metered.cost) });
-  res.end();
+  endStream(exchange, tail, metered);
   return { kind: 'done' };
 }
 
@@ -138,11 +134,7 @@ function cutStream(rs: RequestState, p: Prepared, cut: Refusal): Attempt {
   exchange.errorCode = cut.code;
   exchange.ai = meter.record;
   exchange.upstreamEnded();
-  const event = guardrailStreamError(p.endpoint.api, cut);
-  exchange.res.write(event);
-  exchange.bytesOut += Buffer.byteLength(event);
-  exchange.res.addTrailers({ [USAGE_HEADER]: formatUsageHeader(metered.usage, metered.cost) });
-  exchange.res.end();
+  endStream(exchange, guardrailStreamError(p.endpoint.api, cut), metered);
   return { kind: 'done' };
 }
 

@@ -12,6 +12,7 @@ import { responseText } from '../response-text.ts';
 import { noteAttemptFacts, recordCompletionContent } from './attempt-span.ts';
 import { type Attempt, badResponse } from './outcome.ts';
 import type { Prepared, RequestState } from './state.ts';
+import { sendBody } from './write.ts';
 
 export function respondComplete(
   rs: RequestState,
@@ -94,8 +95,6 @@ export function respondComplete(
   p.plan.responseHeaders?.apply(headers as Record<string, string | string[]>);
   const { res } = exchange;
   if (res.destroyed) return { kind: 'client-gone' };
-  res.writeHead(200, headers);
-  exchange.bytesOut += Buffer.byteLength(out);
-  res.end(exchange.method === 'HEAD' ? undefined : out);
+  sendBody(exchange, 200, headers, out);
   return { kind: 'done' };
 }

@@ -105,14 +105,11 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
       const g = grants[refusedAt]!;
       service.exceeded(line, 'enforce');
       return {
-        code: 'TG_ERR_BUDGET_EXCEEDED',
-        params: {
-          budget: b.name,
-          key: describeSubject(line),
-          period: PERIOD_NOUN[b.period],
-          detail: `${formatAmount(b, g.spent)} spent${g.reserved > 0 ? `, ${formatAmount(b, g.reserved)} reserved by requests in flight` : ''}, limit ${formatAmount(b, b.limit)}`,
-          resetsAt: new Date(line.windowEnd).toISOString(),
-        },
+        ...exceeded(
+          b,
+          line,
+          `${formatAmount(b, g.spent)} spent${g.reserved > 0 ? `, ${formatAmount(b, g.reserved)} reserved by requests in flight` : ''}, limit ${formatAmount(b, b.limit)}`,
+        ),
         headers: { 'retry-after': String(Math.max(1, Math.ceil((line.windowEnd - Date.now()) / 1000))) },
       };
     }
@@ -148,16 +145,7 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
       },
       cutRefusal: () => {
         const { b, line, granted } = overflowing ?? partial[0]!;
-        return {
-          code: 'TG_ERR_BUDGET_EXCEEDED',
-          params: {
-            budget: b.name,
-            key: describeSubject(line),
-            period: PERIOD_NOUN[b.period],
-            detail: `the response was cut where the ${formatAmount(b, granted)} left ran out`,
-            resetsAt: new Date(line.windowEnd).toISOString(),
-          },
-        };
+        return exceeded(b, line, `the response was cut where the ${formatAmount(b, granted)} left ran out`);
       },
       settle: (usage) => {
         if (settled) return;
@@ -212,4 +200,18 @@ function spentAmount(b: BudgetIR, usage: SpentUsage): number {
 function formatAmount(b: BudgetIR, value: number): string {
   if (b.unit === 'tokens') return `${value} tokens`;
   return `${(value / 1_000_000).toFixed(6).replace(/0{1,4}$/, '')} ${b.currency ?? 'USD'}`;
+}
+
+/** The refusal naming the budget a request ran past; `detail` says how (refused up front, or cut). */
+function exceeded(b: BudgetIR, line: BudgetLine, detail: string): Refusal {
+  return {
+    code: 'TG_ERR_BUDGET_EXCEEDED',
+    params: {
+      budget: b.name,
+      key: describeSubject(line),
+      period: PERIOD_NOUN[b.period],
+      detail,
+      resetsAt: new Date(line.windowEnd).toISOString(),
+    },
+  };
 }

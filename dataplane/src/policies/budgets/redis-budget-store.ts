@@ -2,7 +2,8 @@
 // call so that reserving across the budgets of a request is atomic against every other pod. A
 // key is a hash (spent, reserved, one field per hold, and what the admin API shows) beside a
 // sorted set of hold ids by expiry; scripts read Redis's own clock (TIME) to expire holds.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../redis-connection.ts';
 import type { FailureMode } from '../store-errors.ts';
 import {
   type BudgetGrant,
@@ -117,17 +118,7 @@ export class RedisBudgetStore implements BudgetStore {
   constructor(options: RedisBudgetStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'tollgate:budget:';
     this.#onFailure = options.onFailure;
-    // As for rate limits: a slow Redis costs a request at most one command timeout, no retries.
-    const redis = new Redis(options.url, {
-      commandTimeout: options.commandTimeoutMs ?? 250,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-      disconnectTimeout: 100,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-    });
-    redis.on('error', () => {
-      // Reported per call through the errors the callers see; the client reconnects by itself.
-    });
+    const redis = connectRedis(options.url, options.commandTimeoutMs);
     redis.defineCommand('tgBudgetReserve', { lua: RESERVE });
     redis.defineCommand('tgBudgetSettle', { lua: SETTLE });
     this.#redis = redis as ScriptedRedis;

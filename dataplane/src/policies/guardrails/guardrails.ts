@@ -179,6 +179,8 @@ export class Guardrails {
     if (!this.watchesStreams) return undefined;
     const reader = new StreamTextReader();
     const blocking = this.#responsePII?.blocking ?? [];
+    // One budget for the whole stream: the window is read again on every piece.
+    const budget = newBudget();
     let window = '';
     return {
       push: (piece) => {
@@ -197,7 +199,7 @@ export class Guardrails {
           }
         }
         const found =
-          blocking.length > 0 ? detect(window, blocking, this.#responsePII!.detectors)[0] : undefined;
+          blocking.length > 0 ? detect(window, blocking, this.#responsePII!.detectors, budget)[0] : undefined;
         if (found) {
           record('response', `pii_${found.type}`, 'block', this.#detail);
           return refusal('TG_ERR_GUARDRAIL_RESPONSE_BLOCKED', {

@@ -171,6 +171,17 @@ describe('many texts and deep bodies', () => {
     expect(deepest.text).toBe('mail <EMAIL>');
   });
 
+  it('still cuts a stream at a phone number after thousands of pieces spent the validation budget', () => {
+    const g = guard({ responses: { pii: [{ type: 'phone', action: 'block' }] } });
+    const watcher = g.streamWatcher(record)!;
+    const event = (text: string) =>
+      `data: ${JSON.stringify({ choices: [{ delta: { content: text } }] })}\n\n`;
+    for (let i = 0; i < 3000; i++) expect(watcher.push(event(` order 123-456-${7000 + i}`))).toBeUndefined();
+    expect(watcher.push(event(' call 415-555-2671'))).toMatchObject({
+      params: { rule: 'responses.pii.phone' },
+    });
+  });
+
   it('cuts a stream whose one event line is megabytes long and ends with a key', () => {
     const g = guard({ responses: { pii: [{ type: 'secret', action: 'block' }] } });
     const watcher = g.streamWatcher(record)!;

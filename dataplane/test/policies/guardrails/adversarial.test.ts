@@ -161,6 +161,13 @@ describe('many texts and deep bodies', () => {
     expect(body.messages.every((m, i) => m.content === `row ${i}: call <PHONE> today`)).toBe(true);
   });
 
+  it('masks each of a million addresses in one text', () => {
+    const g = guard({ pii: [{ type: 'email', action: 'mask' }] });
+    const body = chat('a@b.io '.repeat(1_000_000));
+    expect(check(g, body)).toEqual({ ok: true, masked: true });
+    expect(contentOf(body) === '<EMAIL> '.repeat(1_000_000)).toBe(true);
+  });
+
   it('masks text in tool results nested a hundred thousand deep', () => {
     const g = guard({ pii: [{ type: 'email', action: 'mask' }] });
     const deepest = { type: 'text', text: `mail ${planted.email}` };

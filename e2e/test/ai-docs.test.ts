@@ -4,9 +4,9 @@
 import { type MockProvider, startAnthropicMock, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
-import { docsSection } from '../src/journeys/docs.ts';
+import { docsYaml, yamlObjects } from '../src/journeys/docs.ts';
 
 const SLOW = 60_000;
 
@@ -26,9 +26,7 @@ function lastPost(mock: MockProvider): MockProvider['requests'][number] {
 
 async function docsManifests(): Promise<Manifest[]> {
   // This section's manifests only: later sections (keys per team) add authentication to the Route.
-  const markdown = docsSection('ai.md', 'Two providers with fallback and prices');
-  const blocks = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  return blocks.flatMap((block) => parseAllDocuments(block).map((doc) => doc.toJS() as Manifest));
+  return yamlObjects(docsYaml('ai.md', 'Two providers with fallback and prices')) as unknown as Manifest[];
 }
 
 beforeAll(async () => {

@@ -1,16 +1,10 @@
 // docs/policies.md's JWT and budget manifests compile to what the page says: which Policy's
 // authentication and budgets each entry gets, and what a Consumer-attached budget replaces.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { translate } from '../../controller/src/translate/index.ts';
+import { translateDocs } from '../src/docs-translate.ts';
+import { docsPageObjects } from '../src/journeys/docs.ts';
 
 async function documented() {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
-  const objects = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-    parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
-  );
-  return translate(objects);
+  return translateDocs(docsPageObjects('policies.md'));
 }
 
 test('the JWT examples compile: discovery on the route, API key or inline keys on its batch rule', async () => {

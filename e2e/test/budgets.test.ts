@@ -14,24 +14,23 @@ import {
 import OpenAI from 'openai';
 import { startDataplaneProcess } from '../src/dataplane-process.ts';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import {
+  aiRouteManifests,
+  apiKeysPolicy,
+  consumerManifest,
+  keySecret,
+  yamlStream,
+} from '../src/policy-stack.ts';
 
 const SLOW = 120_000;
 const BUDGET = 1500;
 const MAX_TOKENS = 20;
 
-const consumer = (name: string) => `---
-apiVersion: v1
-kind: Secret
-metadata: { name: ${name}-key, namespace: default }
-stringData: { key: sk-${name} }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Consumer
-metadata: { name: ${name}, namespace: default }
-spec:
-  apiKeys: [{ secretRef: { name: ${name}-key, key: key } }]
----
-apiVersion: tollgate.dev/v1alpha1
+const consumer = (name: string) =>
+  yamlStream(
+    keySecret(`${name}-key`, `sk-${name}`),
+    consumerManifest(name, `${name}-key`),
+    `apiVersion: tollgate.dev/v1alpha1
 kind: Policy
 metadata: { name: ${name}-budget, namespace: default }
 spec:
@@ -41,37 +40,11 @@ spec:
       tokens: { limit: ${BUDGET} }
       period: day
       timeZone: Europe/Paris
-`;
+`,
+  );
 
 function manifests(provider: MockProvider): string {
-  return `apiVersion: v1
-kind: Secret
-metadata: { name: llm-key, namespace: default }
-stringData: { api-key: ${provider.apiKey} }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: AIProvider
-metadata: { name: llm, namespace: default }
-spec:
-  type: openai
-  baseURL: ${provider.baseURL}
-  auth: { secretRef: { name: llm-key, key: api-key } }
-  models: [{ name: gpt-4o-mini }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Route
-metadata: { name: llm, namespace: default }
-spec:
-  rules:
-    - backendRefs: [{ kind: AIProvider, name: llm }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Policy
-metadata: { name: api-keys, namespace: default }
-spec:
-  targetRefs: [{ group: "", kind: Namespace, name: default }]
-  authentication: { apiKey: {} }
-${consumer('solo')}${consumer('shared')}`;
+  return yamlStream(aiRouteManifests(provider), apiKeysPolicy(), consumer('solo'), consumer('shared'));
 }
 
 let provider: MockProvider;

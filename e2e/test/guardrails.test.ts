@@ -2,79 +2,36 @@
 // section exactly as written: prompts are masked before they reach the (mock) provider, requests
 // over 32k input tokens and models outside the team's list are refused, and the data plane's log
 // output (pino, from the real process) never carries what the prompts contained.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { type MockProvider, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { parseAllDocuments } from 'yaml';
-import { translate } from '../../controller/src/translate/index.ts';
+import { translateDocs } from '../src/docs-translate.ts';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import { docsPageObjects, docsYaml } from '../src/journeys/docs.ts';
+import {
+  aiRouteManifests,
+  apiKeysPolicy,
+  consumerManifest,
+  keySecret,
+  yamlStream,
+} from '../src/policy-stack.ts';
 
 const SLOW = 60_000;
 const EMAIL = 'jane.doe@example.com';
 const CARD = '4111 1111 1111 1111';
 const SECRET = 'sk-proj-AbCdEf1234567890GhIjKlMnOpQr';
 
-/** The YAML blocks of one section of docs/policies.md (from its heading to the next). */
-async function docsSection(heading: string): Promise<string[]> {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
-  const start = markdown.indexOf(`\n## ${heading}\n`);
-  if (start < 0) throw new Error(`docs/policies.md has no "## ${heading}" section`);
-  const end = markdown.indexOf('\n## ', start + 1);
-  const section = markdown.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
-
 /** What the docs' Policies attach to, pointed at the mock provider. */
 function environment(provider: MockProvider): string {
-  return `apiVersion: v1
-kind: Secret
-metadata: { name: openai-key, namespace: default }
-stringData: { api-key: ${provider.apiKey} }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: AIProvider
-metadata: { name: openai, namespace: default }
-spec:
-  type: openai
-  baseURL: ${provider.baseURL}
-  auth: { secretRef: { name: openai-key, key: api-key } }
-  models: [{ name: gpt-4o-mini }, { name: gpt-4o }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Route
-metadata: { name: llm, namespace: default }
-spec:
-  rules:
-    - backendRefs: [{ kind: AIProvider, name: openai }]
----
-apiVersion: v1
-kind: Secret
-metadata: { name: shop-key, namespace: default }
-stringData: { key: sk-shop-app-key }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Consumer
-metadata: { name: shop-app, namespace: default }
-spec:
-  team: shop
-  apiKeys: [{ secretRef: { name: shop-key, key: key } }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Policy
-metadata: { name: api-keys, namespace: default }
-spec:
-  targetRefs: [{ group: "", kind: Namespace, name: default }]
-  authentication: { apiKey: {} }
-`;
+  return yamlStream(
+    aiRouteManifests(provider, { provider: 'openai', models: ['gpt-4o-mini', 'gpt-4o'] }),
+    keySecret('shop-key', 'sk-shop-app-key'),
+    consumerManifest('shop-app', 'shop-key', 'shop'),
+    apiKeysPolicy(),
+  );
 }
 
 test("docs/policies.md's Guardrails manifests compile to the documented guardrails", async () => {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
-  const objects = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-    parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
-  );
-  const { snapshot, statuses } = translate(objects);
+  const { snapshot, statuses } = translateDocs(docsPageObjects('policies.md'));
   const names = ['prompt-guardrails', 'research-models'];
   const policies = statuses.filter((s) => s.ref.kind === 'Policy' && names.includes(s.ref.name));
   expect(policies).toHaveLength(2);
@@ -106,7 +63,7 @@ describe('guardrails in the standalone stack', () => {
     provider = await startOpenAIMock();
     stack = await startStandaloneStack({
       'environment.yaml': environment(provider),
-      'guardrails.yaml': (await docsSection('Guardrails')).join('---\n'),
+      'guardrails.yaml': docsYaml('policies.md', 'Guardrails').join('---\n'),
     });
   }, SLOW);
 

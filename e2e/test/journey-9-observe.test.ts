@@ -36,7 +36,7 @@ import {
   type TestCluster,
   thirdPartyCrdManifests,
 } from '../src/chart/index.ts';
-import { docsSection } from '../src/journeys/docs.ts';
+import { docsYaml } from '../src/journeys/docs.ts';
 import { containerPort, type InstalledDeployment, startInstalledPod } from '../src/journeys/installed.ts';
 import {
   dashboardExpressions,
@@ -117,10 +117,7 @@ beforeAll(async () => {
   // and docs/install.md's command that turns the ServiceMonitors on. Only what a laptop needs
   // differs: loopback, free ports, traces to the in-process OTLP receiver in JSON (which it reads).
   const valuesFiles: string[] = [];
-  for (const [i, yaml] of ['Tracing', 'Dashboards and alerts']
-    .flatMap((heading) => [...docsSection('observability.md', heading).matchAll(/```yaml\n([\s\S]*?)```/g)])
-    .map((m) => m[1]!)
-    .entries()) {
+  for (const [i, yaml] of docsYaml('observability.md', 'Tracing', 'Dashboards and alerts').entries()) {
     valuesFiles.push(path.join(work, `docs-values-${i}.yaml`));
     await writeFile(valuesFiles.at(-1)!, yaml);
   }

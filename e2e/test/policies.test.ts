@@ -2,58 +2,29 @@
 // requiring API keys, served by the controller and data-plane processes. The official OpenAI
 // client works with the consumer's key and gets 401 without it; rotating the key in the Secret
 // file locks the old key out without a restart.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { type MockProvider, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { parseAllDocuments } from 'yaml';
-import { translate } from '../../controller/src/translate/index.ts';
+import { translateDocs } from '../src/docs-translate.ts';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import { docsPageObjects } from '../src/journeys/docs.ts';
+import {
+  aiRouteManifests,
+  apiKeysPolicy,
+  consumerManifest,
+  keySecret,
+  yamlStream,
+} from '../src/policy-stack.ts';
 
 const SLOW = 60_000;
 
-const consumerSecret = (key: string) => `apiVersion: v1
-kind: Secret
-metadata: { name: app-key, namespace: default }
-stringData: { key: ${key} }
-`;
+const consumerSecret = (key: string) => keySecret('app-key', key);
 
 function manifests(provider: MockProvider): string {
-  return `apiVersion: v1
-kind: Secret
-metadata: { name: llm-key, namespace: default }
-stringData: { api-key: ${provider.apiKey} }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: AIProvider
-metadata: { name: llm, namespace: default }
-spec:
-  type: openai
-  baseURL: ${provider.baseURL}
-  auth: { secretRef: { name: llm-key, key: api-key } }
-  models: [{ name: gpt-4o-mini }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Route
-metadata: { name: llm, namespace: default }
-spec:
-  rules:
-    - backendRefs: [{ kind: AIProvider, name: llm }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Consumer
-metadata: { name: app, namespace: default }
-spec:
-  team: shop
-  apiKeys: [{ secretRef: { name: app-key, key: key } }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Policy
-metadata: { name: api-keys, namespace: default }
-spec:
-  targetRefs: [{ group: "", kind: Namespace, name: default }]
-  authentication: { apiKey: { headers: [authorization, x-api-key, api-key] } }
-`;
+  return yamlStream(
+    aiRouteManifests(provider),
+    consumerManifest('app', 'app-key', 'shop'),
+    apiKeysPolicy(['authorization', 'x-api-key', 'api-key']),
+  );
 }
 
 let provider: MockProvider;
@@ -111,14 +82,7 @@ test(
 );
 
 test("docs/policies.md's manifests are all accepted and give the documented merge", async () => {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
-  const objects = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-    parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
-  );
-  const { snapshot, statuses } = translate(objects);
-  const problems = statuses.flatMap((s) =>
-    s.conditions.filter((c) => c.status !== 'True').map((c) => `${s.ref.kind} ${s.ref.name}: ${c.message}`),
-  );
+  const { snapshot, problems } = translateDocs(docsPageObjects('policies.md'));
   expect(problems).toEqual([]);
   const entries = snapshot.virtualHosts.flatMap((h) => h.routes);
   const orders = entries.find((e) => e.route.name === 'orders')?.policy;

@@ -1,30 +1,15 @@
 // docs/traffic.md's TLS, HTTP/2, WebSockets, Compression and Response cache manifests work as-is:
 // the translator accepts every object, and the snapshot carries what the text promises.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { translate } from '../../controller/src/translate/index.ts';
+import { translateDocs } from '../src/docs-translate.ts';
+import { docsPageObjects, docsYaml, yamlObjects } from '../src/journeys/docs.ts';
 
 const SECTIONS = ['TLS', 'HTTP/2 and gRPC', 'WebSockets', 'Compression', 'Response cache'];
 
 /** The yaml blocks under our `## ` headings (the rest of the page belongs to other sections). */
-async function sectionManifests(): Promise<unknown[]> {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/traffic.md'), 'utf8');
-  const parts = markdown.split(/^## /m).slice(1);
-  const ours = parts.filter((part) => SECTIONS.some((title) => part.startsWith(`${title}\n`)));
-  expect(ours).toHaveLength(SECTIONS.length);
-  return ours.flatMap((part) =>
-    [...part.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-      parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
-    ),
-  );
-}
+const sectionManifests = () => yamlObjects(docsYaml('traffic.md', ...SECTIONS));
 
 test("docs/traffic.md's protocol and response-handling manifests are accepted and compile as documented", async () => {
-  const { snapshot, statuses } = translate(await sectionManifests());
-  const problems = statuses.flatMap((s) =>
-    s.conditions.filter((c) => c.status !== 'True').map((c) => `${s.ref.kind} ${s.ref.name}: ${c.message}`),
-  );
+  const { snapshot, statuses, problems } = translateDocs(sectionManifests());
   expect(problems).toEqual([]);
   expect(statuses.map((s) => `${s.ref.kind}/${s.ref.name}`).sort()).toEqual([
     'Policy/shop-cache',
@@ -53,11 +38,7 @@ test("docs/traffic.md's protocol and response-handling manifests are accepted an
 });
 
 test("docs/policies.md's edge protections compile onto the routes they target", async () => {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/policies.md'), 'utf8');
-  const objects = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-    parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
-  );
-  const { snapshot, statuses } = translate(objects);
+  const { snapshot, statuses } = translateDocs(docsPageObjects('policies.md'));
   const edgePolicies = statuses.filter(
     (s) => s.ref.kind === 'Policy' && ['edge', 'orders-cors'].includes(s.ref.name),
   );

@@ -1,10 +1,8 @@
 // docs/traffic.md's load-balancing, health, circuit-breaking, retry and traffic-splitting
 // manifests work as-is: the translator accepts every object, and the snapshot carries each knob
 // the text documents.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { translate } from '../../controller/src/translate/index.ts';
+import { translateDocs } from '../src/docs-translate.ts';
+import { docsYaml, yamlObjects } from '../src/journeys/docs.ts';
 
 const SECTIONS = [
   'Load balancing',
@@ -15,23 +13,10 @@ const SECTIONS = [
 ];
 
 /** The yaml blocks under our `## ` headings (the rest of the page belongs to other sections). */
-async function sectionManifests(): Promise<unknown[]> {
-  const markdown = await readFile(path.resolve(import.meta.dirname, '../../docs/traffic.md'), 'utf8');
-  const parts = markdown.split(/^## /m).slice(1);
-  const ours = parts.filter((part) => SECTIONS.some((title) => part.startsWith(`${title}\n`)));
-  expect(ours).toHaveLength(SECTIONS.length);
-  return ours.flatMap((part) =>
-    [...part.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-      parseAllDocuments(m[1]!).map((doc) => doc.toJS() as unknown),
-    ),
-  );
-}
+const sectionManifests = () => yamlObjects(docsYaml('traffic.md', ...SECTIONS));
 
 test("docs/traffic.md's resilience and traffic-splitting manifests are accepted and compile as documented", async () => {
-  const { snapshot, statuses } = translate(await sectionManifests());
-  const problems = statuses.flatMap((s) =>
-    s.conditions.filter((c) => c.status !== 'True').map((c) => `${s.ref.kind} ${s.ref.name}: ${c.message}`),
-  );
+  const { snapshot, statuses, problems } = translateDocs(sectionManifests());
   expect(problems).toEqual([]);
   expect(statuses.map((s) => `${s.ref.kind}/${s.ref.name}`).sort()).toEqual([
     'Policy/catalog-balancing',

@@ -18,7 +18,7 @@ export interface DocObject {
 
 /** The text of `## heading` (up to the next heading of the same level) in a file under docs/. */
 export function docsSection(file: string, heading: string): string {
-  const markdown = readFileSync(path.join(root, 'docs', file), 'utf8');
+  const markdown = docsPage(file);
   const start = markdown.indexOf(`\n## ${heading}\n`);
   if (start < 0) throw new Error(`docs/${file} has no section "## ${heading}"`);
   const rest = markdown.slice(start + 1);
@@ -26,15 +26,40 @@ export function docsSection(file: string, heading: string): string {
   return end < 0 ? rest : rest.slice(0, end);
 }
 
-/** Every object of every ```yaml block of a section, in order. */
-export function docsObjects(file: string, heading: string): DocObject[] {
-  const blocks = [...docsSection(file, heading).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  if (blocks.length === 0) throw new Error(`docs/${file} "## ${heading}" has no yaml block`);
-  return blocks.flatMap((block) =>
-    parseAllDocuments(block)
+/** The text of a file under docs/. */
+export function docsPage(file: string): string {
+  return readFileSync(path.join(root, 'docs', file), 'utf8');
+}
+
+/** The contents of every ```yaml block of a markdown text, in order. */
+export function yamlBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+/** The ```yaml blocks of each `## heading` of a docs file (every heading must exist), in order. */
+export function docsYaml(file: string, ...headings: string[]): string[] {
+  return headings.flatMap((heading) => yamlBlocks(docsSection(file, heading)));
+}
+
+/** Every object of multi-document YAML texts, in order (empty documents left out). */
+export function yamlObjects(texts: string[]): DocObject[] {
+  return texts.flatMap((text) =>
+    parseAllDocuments(text)
       .map((doc) => doc.toJS() as DocObject | null)
       .filter((o): o is DocObject => o !== null),
   );
+}
+
+/** Every object of every ```yaml block of a docs page, in order. */
+export function docsPageObjects(file: string): DocObject[] {
+  return yamlObjects(yamlBlocks(docsPage(file)));
+}
+
+/** Every object of every ```yaml block of a section, in order. */
+export function docsObjects(file: string, heading: string): DocObject[] {
+  const blocks = docsYaml(file, heading);
+  if (blocks.length === 0) throw new Error(`docs/${file} "## ${heading}" has no yaml block`);
+  return yamlObjects(blocks);
 }
 
 /** Objects back to one multi-document YAML stream, for `kubectl apply -f -`. */

@@ -1,83 +1,32 @@
 // `--workers 2`: two worker processes share the proxy port, each with its own config stream; the
 // primary answers the admin port for all of them; SIGTERM drains both and exits 0.
-import path from 'node:path';
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import {
-  type ConfigRequest,
-  type ConfigResponse,
-  configDiscoveryDefinition,
-  configResponse,
-  encodeSnapshot,
-  SNAPSHOT_ENCODING,
-} from '@tollgate/snapshot';
-import {
-  freePort,
-  type StartedProcess,
-  startProcess,
-  startUpstream,
-  stopAllProcesses,
-  type TestUpstream,
-  waitFor,
-} from '@tollgate/testkit';
+import { type StartedProcess, stopAllProcesses, type TestUpstream, waitFor } from '@tollgate/testkit';
 import { Agent, request } from 'undici';
 import { parseWorkers } from '../src/workers.ts';
-import { cluster, entry, snapshotOf } from './helpers.ts';
+import {
+  catchAllSnapshot,
+  type SnapshotController,
+  startDelayedUpstream,
+  startMainProcess,
+  startSnapshotController,
+} from './process-fixtures.ts';
 
-const main = path.resolve(import.meta.dirname, '../src/main.ts');
 // Three processes start per test (a primary and two workers): give a busy machine time.
 const SLOW = 90_000;
 
 let upstream: TestUpstream;
-let controller: Server;
-let controllerPort: number;
-/** Node ids that ACKed the snapshot. */
-const acked = new Set<string>();
+let controller: SnapshotController;
+/** Whether the data plane `node` ACKed the snapshot. */
+const acked = (node: string) => controller.acks.some((ack) => ack.node === node);
 
 beforeAll(async () => {
-  upstream = await startUpstream('slow', (req, res) => {
-    const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
-    setTimeout(() => {
-      res.writeHead(200);
-      res.end('finished');
-    }, delay);
-  });
-  const snapshot = snapshotOf({ '*': [entry('app', { backends: [['slow', 1]] })] }, [
-    cluster('slow', [upstream.port]),
-  ]);
-  controller = new Server();
-  controller.addService(configDiscoveryDefinition, {
-    streamConfig: (call: ServerDuplexStream<ConfigRequest, ConfigResponse>) => {
-      let sent = false;
-      let node = '';
-      call.on('data', (message: ConfigRequest) => {
-        // The stream's first request identifies the data plane; an ACK carries the nonce.
-        node ||= message.node?.id ?? '';
-        if (message.responseNonce) acked.add(node);
-        if (sent) return;
-        sent = true;
-        call.write(
-          configResponse({
-            versionInfo: snapshot.version,
-            nonce: 'n1',
-            snapshot: encodeSnapshot(snapshot),
-            encoding: SNAPSHOT_ENCODING,
-          }),
-        );
-      });
-      call.on('error', () => {});
-      call.on('end', () => call.end());
-    },
-  });
-  controllerPort = await new Promise<number>((resolve, reject) =>
-    controller.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
-    ),
-  );
+  upstream = await startDelayedUpstream();
+  controller = await startSnapshotController(catchAllSnapshot(upstream));
 });
 
 afterAll(async () => {
   await stopAllProcesses();
-  controller?.forceShutdown();
+  controller?.close();
   await upstream?.close();
 });
 
@@ -88,29 +37,20 @@ interface Workers {
 }
 
 async function startWorkers(): Promise<Workers> {
-  const [port, adminPort] = await Promise.all([freePort(), freePort()]);
-  const proc = startProcess(
-    process.execPath,
-    [
-      main,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--admin',
-      `127.0.0.1:${adminPort}`,
-      '--controller',
-      `127.0.0.1:${controllerPort}`,
-      '--node-id',
-      'multi',
-      '--workers',
-      '2',
-    ],
-    { name: 'dataplane-workers', env: { TOLLGATE_DRAIN_SECONDS: '10' } },
-  );
-  await waitFor(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`)).statusCode === 200, {
-    what: 'both workers ready',
-    timeoutMs: 60_000,
+  const workers = await startMainProcess({
+    controller: `127.0.0.1:${controller.port}`,
+    nodeId: 'multi',
+    name: 'dataplane-workers',
+    args: ['--workers', '2'],
   });
-  return { proc, port, adminPort };
+  await waitFor(
+    async () => (await request(`http://127.0.0.1:${workers.adminPort}/readyz`)).statusCode === 200,
+    {
+      what: 'both workers ready',
+      timeoutMs: 60_000,
+    },
+  );
+  return workers;
 }
 
 async function adminJson<T>(adminPort: number, path: string): Promise<T> {
@@ -152,7 +92,7 @@ test(
   'two workers each take a config stream, both serve traffic, and the primary sums their metrics',
   async () => {
     const { proc, port, adminPort } = await startWorkers();
-    await waitFor(() => acked.has('multi-w1') && acked.has('multi-w2'), {
+    await waitFor(() => acked('multi-w1') && acked('multi-w2'), {
       what: 'an ACK from each worker',
       timeoutMs: 30_000,
     });

@@ -1,7 +1,9 @@
 // A real OTLP/HTTP trace receiver on loopback: accepts POST /v1/traces in the JSON encoding
-// (the exporter runs with OTEL_EXPORTER_OTLP_PROTOCOL=http/json) and keeps every span it decodes.
+// (the exporter runs with OTEL_EXPORTER_OTLP_PROTOCOL=http/json) and keeps every span it decodes;
+// startTracingTo points the telemetry package's tracing at it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startTracing, type TracingSetup } from '@tollgate/telemetry';
 import { z } from 'zod';
 
 const AnyValue: z.ZodType<unknown> = z.lazy(() =>
@@ -115,4 +117,21 @@ export async function startOTLPReceiver(): Promise<OTLPReceiver> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The telemetry package's tracing exporting to `receiver` in JSON, with a 20 ms batch delay so
+ * tests read their spans quickly; `sampler` (and its argument) as OTEL_TRACES_SAMPLER says.
+ */
+export function startTracingTo(receiver: OTLPReceiver, sampler: string, samplerArg?: string): TracingSetup {
+  return startTracing({
+    serviceName: 'tollgate-dataplane-test',
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+      OTEL_TRACES_SAMPLER: sampler,
+      ...(samplerArg === undefined ? {} : { OTEL_TRACES_SAMPLER_ARG: samplerArg }),
+    },
+  });
 }

@@ -1,11 +1,11 @@
 // Sampled-out requests: the gateway still passes the trace on (the upstream sees a traceparent
 // with the not-sampled flag, the access log has the trace id) but records and exports nothing.
-import { startTracing, type TracingSetup } from '@tollgate/telemetry';
+import type { TracingSetup } from '@tollgate/telemetry';
 import { type MockProvider, startOpenAIMock, startUpstream, type TestUpstream } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
 import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
-import { type OTLPReceiver, startOTLPReceiver } from './otlp-receiver.ts';
+import { type OTLPReceiver, startOTLPReceiver, startTracingTo } from './otlp-receiver.ts';
 
 let receiver: OTLPReceiver;
 let tracing: TracingSetup;
@@ -16,16 +16,7 @@ let ai: Gateway;
 
 beforeAll(async () => {
   receiver = await startOTLPReceiver();
-  tracing = startTracing({
-    serviceName: 'tollgate-dataplane-test',
-    env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '20',
-      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      OTEL_TRACES_SAMPLER_ARG: '0',
-    },
-  });
+  tracing = startTracingTo(receiver, 'parentbased_traceidratio', '0');
   upstream = await startUpstream('echo');
   provider = await startOpenAIMock();
   plain = await startDataplane({ tracer: tracing.tracer! });

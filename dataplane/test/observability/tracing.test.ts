@@ -1,6 +1,6 @@
 // Traces end to end: a real Dataplane exports through the OpenTelemetry SDK to a real OTLP/HTTP
 // receiver; the tests read the span tree back and check what upstreams received.
-import { startTracing, type TracingSetup } from '@tollgate/telemetry';
+import type { TracingSetup } from '@tollgate/telemetry';
 import {
   type MockProvider,
   startAnthropicMock,
@@ -12,22 +12,20 @@ import {
 import OpenAI from 'openai';
 import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
 import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
-import { KIND, type OTLPReceiver, type ReceivedSpan, startOTLPReceiver } from './otlp-receiver.ts';
+import {
+  KIND,
+  type OTLPReceiver,
+  type ReceivedSpan,
+  startOTLPReceiver,
+  startTracingTo,
+} from './otlp-receiver.ts';
 
 let receiver: OTLPReceiver;
 let tracing: TracingSetup;
 
 beforeAll(async () => {
   receiver = await startOTLPReceiver();
-  tracing = startTracing({
-    serviceName: 'tollgate-dataplane-test',
-    env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '20',
-      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
-    },
-  });
+  tracing = startTracingTo(receiver, 'parentbased_always_on');
 });
 
 afterAll(async () => {

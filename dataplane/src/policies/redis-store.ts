@@ -9,7 +9,7 @@ import {
   type RateLimitResult,
   type RateLimitStore,
 } from './rate-limit.ts';
-import { connectRedis } from './redis-connection.ts';
+import { connectWithScripts, type RedisStoreOptions } from './redis-connection.ts';
 import { type FailureMode, RateLimitUnavailableError } from './store-errors.ts';
 
 // ARGV per request: limit, windowMs, cost. Returns per request: allowed, remaining, resetMs,
@@ -63,28 +63,22 @@ end
 return 1
 `;
 
-export interface RedisRateLimitStoreOptions {
-  url: string;
+/** `keyPrefix` defaults to `tollgate:rl:`. */
+export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
   /**
    * When Redis does not answer in time: admit (open) or refuse with 503 (closed). A limit whose
    * policy says `failureMode: closed` fails closed either way. Default open.
    */
   failureMode?: FailureMode;
-  /** Per command; past it Redis counts as unreachable. Default 250 ms. */
-  commandTimeoutMs?: number;
-  /** Prefix of every key. Default `tollgate:rl:`. */
-  keyPrefix?: string;
-  /** Called when a request is admitted (open) or refused (closed) because Redis failed. */
-  onFailure?: (error: Error, mode: FailureMode) => void;
 }
 
-type ScriptedRedis = Redis & {
+interface RateLimitScripts {
   tgAcquire(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
   tgCharge(numKeys: number, ...args: Array<string | number>): Promise<number>;
-};
+}
 
 export class RedisRateLimitStore implements RateLimitStore {
-  readonly #redis: ScriptedRedis;
+  readonly #redis: Redis & RateLimitScripts;
   readonly #failureMode: FailureMode;
   readonly #prefix: string;
   readonly #onFailure: ((error: Error, mode: FailureMode) => void) | undefined;
@@ -94,10 +88,10 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#failureMode = options.failureMode ?? 'open';
     this.#prefix = options.keyPrefix ?? 'tollgate:rl:';
     this.#onFailure = options.onFailure;
-    const redis = connectRedis(options.url, options.commandTimeoutMs);
-    redis.defineCommand('tgAcquire', { lua: ACQUIRE });
-    redis.defineCommand('tgCharge', { lua: CHARGE });
-    this.#redis = redis as ScriptedRedis;
+    this.#redis = connectWithScripts<RateLimitScripts>(options.url, options.commandTimeoutMs, {
+      tgAcquire: ACQUIRE,
+      tgCharge: CHARGE,
+    });
   }
 
   /**

@@ -3,8 +3,7 @@
 // key is a hash (spent, reserved, one field per hold, and what the admin API shows) beside a
 // sorted set of hold ids by expiry; scripts read Redis's own clock (TIME) to expire holds.
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../redis-connection.ts';
-import type { FailureMode } from '../store-errors.ts';
+import { connectWithScripts, type RedisStoreOptions } from '../redis-connection.ts';
 import {
   type BudgetGrant,
   type BudgetLine,
@@ -93,35 +92,28 @@ end
 return 1
 `;
 
-export interface RedisBudgetStoreOptions {
-  url: string;
-  /** Per command; past it Redis counts as unreachable. Default 250 ms. */
-  commandTimeoutMs?: number;
-  /** Prefix of every key. Default `tollgate:budget:`. */
-  keyPrefix?: string;
-  /** Called when Redis failed, with what the budget did about it. */
-  onFailure?: (error: Error, mode: FailureMode) => void;
-}
+/** `keyPrefix` defaults to `tollgate:budget:`. */
+export type RedisBudgetStoreOptions = RedisStoreOptions;
 
-type ScriptedRedis = Redis & {
+interface BudgetScripts {
   tgBudgetReserve(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   tgBudgetSettle(numKeys: number, ...args: Array<string | number>): Promise<number>;
-};
+}
 
 const HOLDS_SUFFIX = ':holds';
 
 export class RedisBudgetStore implements BudgetStore {
-  readonly #redis: ScriptedRedis;
+  readonly #redis: Redis & BudgetScripts;
   readonly #prefix: string;
   readonly #onFailure: RedisBudgetStoreOptions['onFailure'];
 
   constructor(options: RedisBudgetStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'tollgate:budget:';
     this.#onFailure = options.onFailure;
-    const redis = connectRedis(options.url, options.commandTimeoutMs);
-    redis.defineCommand('tgBudgetReserve', { lua: RESERVE });
-    redis.defineCommand('tgBudgetSettle', { lua: SETTLE });
-    this.#redis = redis as ScriptedRedis;
+    this.#redis = connectWithScripts<BudgetScripts>(options.url, options.commandTimeoutMs, {
+      tgBudgetReserve: RESERVE,
+      tgBudgetSettle: SETTLE,
+    });
   }
 
   /** Throws when Redis does not answer; the guard decides by each budget's failure mode. */

@@ -5,13 +5,20 @@ import type { Dispatcher } from 'undici';
 import type { UpstreamCluster } from '../upstream/index.ts';
 import type { ProviderError, UpstreamRequest } from './providers/types.ts';
 
-/** The attempt's own deadline (until its response starts reaching the client) passed. */
-export class AttemptTimeoutError extends Error {
+/** A deadline of the call passed; which one decides how transportError classifies the failure. */
+abstract class DeadlineError extends Error {
   readonly timeoutMs: number;
-  constructor(timeoutMs: number) {
-    super(`no answer within ${timeoutMs} ms`);
-    this.name = 'AttemptTimeoutError';
+  constructor(message: string, timeoutMs: number) {
+    super(message);
+    this.name = new.target.name;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The attempt's own deadline (until its response starts reaching the client) passed. */
+export class AttemptTimeoutError extends DeadlineError {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`, timeoutMs);
   }
 }
 
@@ -24,12 +31,9 @@ export interface UpstreamResponse {
 export type CallResult = { ok: true; response: UpstreamResponse } | { ok: false; error: ProviderError };
 
 /** No connection to the provider was established within its own connect timeout. */
-export class ConnectTimeoutError extends Error {
-  readonly timeoutMs: number;
+export class ConnectTimeoutError extends DeadlineError {
   constructor(timeoutMs: number) {
-    super(`no connection within ${timeoutMs} ms`);
-    this.name = 'ConnectTimeoutError';
-    this.timeoutMs = timeoutMs;
+    super(`no connection within ${timeoutMs} ms`, timeoutMs);
   }
 }
 

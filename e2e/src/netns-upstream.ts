@@ -102,3 +102,27 @@ export async function startNetnsUpstream(name: string, port = 8080): Promise<Net
     );
   }
 }
+
+/**
+ * What a Deployment and its Service would put in the API server for `upstream`: the Service (port
+ * 8080 in the default namespace) and its EndpointSlice, as YAML for `kubectl apply`.
+ */
+export function serviceYaml(name: string, upstream: NetnsUpstream): string {
+  return `
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec:
+  ports: [{ name: http, port: 8080, targetPort: ${upstream.port} }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${name}-1
+  namespace: default
+  labels: { kubernetes.io/service-name: ${name} }
+addressType: IPv4
+endpoints: [{ addresses: ["${upstream.address}"], conditions: { ready: true } }]
+ports: [{ name: http, port: ${upstream.port}, protocol: TCP }]
+`;
+}

@@ -10,7 +10,7 @@ import { waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
 import { type JourneyCluster, startJourneyCluster } from '../src/journeys/cluster.ts';
 import { type DocObject, docsObjects, find, toYaml } from '../src/journeys/docs.ts';
-import { type NetnsUpstream, startNetnsUpstream } from '../src/netns-upstream.ts';
+import { type NetnsUpstream, serviceYaml, startNetnsUpstream } from '../src/netns-upstream.ts';
 
 const SLOW = 20 * 60_000; // the first run on a new machine builds the binaries
 const TEST = 90_000;
@@ -20,24 +20,6 @@ let journey: JourneyCluster;
 let stable: NetnsUpstream;
 let canary: NetnsUpstream;
 let route: DocObject;
-
-const serviceYaml = (name: string, upstream: NetnsUpstream) => `
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec:
-  ports: [{ name: http, port: 8080, targetPort: ${upstream.port} }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${name}-1
-  namespace: default
-  labels: { kubernetes.io/service-name: ${name} }
-addressType: IPv4
-endpoints: [{ addresses: ["${upstream.address}"], conditions: { ready: true } }]
-ports: [{ name: http, port: ${upstream.port}, protocol: TCP }]
-`;
 
 /** The documented Route with other weights (the doc's own are 90/10). */
 function withWeights(stableWeight: number, canaryWeight: number): string {

@@ -1,36 +1,12 @@
 // The Argo CD health check that docs/install.md tells users to paste into argocd-cm, run by a real
 // Lua VM (5.4; the script keeps to what Argo CD's Lua 5.1 also runs) on the statuses the controller
 // writes: the documented snippet is the tested one.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { type LuaEngine, LuaFactory } from 'wasmoon';
-import { parse } from 'yaml';
-import { repoRoot } from '../src/chart/index.ts';
+import { documentedHealthConfigMap, luaLiteral } from '../src/journeys/argocd.ts';
 
 const KINDS = ['Route', 'AIProvider', 'Consumer', 'Policy'];
 let script: string;
 let lua: LuaEngine;
-
-/** The ConfigMap in the YAML block that follows the argocd-health marker in docs/install.md. */
-async function documentedConfigMap(): Promise<{ data: Record<string, string> }> {
-  const doc = await readFile(path.join(repoRoot, 'docs/install.md'), 'utf8');
-  const marker = doc.indexOf('<!-- argocd-health');
-  if (marker < 0) throw new Error('docs/install.md has no <!-- argocd-health --> marker');
-  const block = /```yaml\n([\s\S]*?)\n```/.exec(doc.slice(marker));
-  if (!block) throw new Error('no yaml block after the argocd-health marker');
-  return parse(block[1]!) as { data: Record<string, string> };
-}
-
-/** A JSON value as a Lua table constructor (how Argo CD hands `obj` to the script). */
-function luaLiteral(value: unknown): string {
-  if (value === null || value === undefined) return 'nil';
-  if (typeof value === 'string') return `"${value.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n')}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `{${value.map(luaLiteral).join(', ')}}`;
-  return `{${Object.entries(value as Record<string, unknown>)
-    .map(([k, v]) => `[${luaLiteral(k)}] = ${luaLiteral(v)}`)
-    .join(', ')}}`;
-}
 
 async function health(obj: unknown): Promise<{ status: string; message: string }> {
   return (await lua.doString(`obj = ${luaLiteral(obj)}\n${script}`)) as { status: string; message: string };
@@ -66,7 +42,7 @@ const route = (conditions?: unknown[], generation = 3) => ({
 });
 
 beforeAll(async () => {
-  const configMap = await documentedConfigMap();
+  const configMap = documentedHealthConfigMap();
   const scripts = KINDS.map((kind) => configMap.data[`resource.customizations.health.tollgate.dev_${kind}`]);
   expect(scripts.every((s) => typeof s === 'string' && s.includes('return hs'))).toBe(true);
   expect(new Set(scripts).size).toBe(1);
@@ -77,7 +53,7 @@ beforeAll(async () => {
 afterAll(() => lua?.global.close());
 
 test('the documented ConfigMap configures the same check for all four Tollgate kinds', async () => {
-  const configMap = await documentedConfigMap();
+  const configMap = documentedHealthConfigMap();
   expect(Object.keys(configMap.data).sort()).toEqual(
     KINDS.map((kind) => `resource.customizations.health.tollgate.dev_${kind}`).sort(),
   );

@@ -12,21 +12,24 @@ export interface ArgoHealth {
   message: string;
 }
 
-/** The Lua of `resource.customizations.health.tollgate.dev_<kind>` in the documented ConfigMap. */
-export function documentedHealthScript(kind: string): string {
+/** The ConfigMap in the YAML block that follows the argocd-health marker in docs/install.md. */
+export function documentedHealthConfigMap(): { data: Record<string, string> } {
   const doc = readFileSync(path.join(root, 'docs/install.md'), 'utf8');
   const marker = doc.indexOf('<!-- argocd-health');
   const block = marker < 0 ? null : /```yaml\n([\s\S]*?)\n```/.exec(doc.slice(marker));
   if (!block) throw new Error('docs/install.md has no YAML block after the argocd-health marker');
-  const script = (parse(block[1]!) as { data: Record<string, string> }).data[
-    `resource.customizations.health.tollgate.dev_${kind}`
-  ];
+  return parse(block[1]!) as { data: Record<string, string> };
+}
+
+/** The Lua of `resource.customizations.health.tollgate.dev_<kind>` in the documented ConfigMap. */
+export function documentedHealthScript(kind: string): string {
+  const script = documentedHealthConfigMap().data[`resource.customizations.health.tollgate.dev_${kind}`];
   if (!script) throw new Error(`docs/install.md configures no health check for ${kind}`);
   return script;
 }
 
 /** A JSON value as a Lua table constructor (how Argo CD hands `obj` to the script). */
-function luaLiteral(value: unknown): string {
+export function luaLiteral(value: unknown): string {
   if (value === null || value === undefined) return 'nil';
   if (typeof value === 'string') return `"${value.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n')}"`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);

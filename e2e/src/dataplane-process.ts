@@ -13,6 +13,10 @@ export interface DataplaneProcessPorts {
   args?: string[];
   /** Identity sent to the controller; several data planes of one stack need distinct ones. */
   nodeId?: string;
+  /** The process's name in test output. Default `dataplane`. */
+  name?: string;
+  /** Extra environment (e.g. OTEL_* variables); it may override the 2 s drain. */
+  env?: Record<string, string>;
 }
 
 export async function startDataplaneProcess({
@@ -21,6 +25,8 @@ export async function startDataplaneProcess({
   grpcPort,
   args = [],
   nodeId = 'e2e-dataplane',
+  name = 'dataplane',
+  env = {},
 }: DataplaneProcessPorts): Promise<StartedProcess> {
   const dataplane = startProcess(
     process.execPath,
@@ -36,7 +42,7 @@ export async function startDataplaneProcess({
       nodeId,
       ...args,
     ],
-    { name: 'dataplane', cwd: root, env: { TOLLGATE_DRAIN_SECONDS: '2' } },
+    { name, cwd: root, env: { TOLLGATE_DRAIN_SECONDS: '2', ...env } },
   );
   await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, {
     what: 'data plane ready',

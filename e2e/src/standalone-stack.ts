@@ -3,10 +3,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, type StartedProcess, startProcess } from '@tollgate/testkit';
+import { freePort, type StartedProcess } from '@tollgate/testkit';
+import { startControllerProcess } from './controller-process.ts';
 import { startDataplaneProcess } from './dataplane-process.ts';
-
-const root = path.resolve(import.meta.dirname, '../..');
 
 export interface StandaloneStack {
   dir: string;
@@ -33,24 +32,8 @@ export async function startStandaloneStack(manifests: Record<string, string>): P
   const controllerAdminUrl = `http://127.0.0.1:${controllerAdminPort}`;
   const dataplaneAdminUrl = `http://127.0.0.1:${dataplaneAdminPort}`;
 
-  const startController = async (): Promise<StartedProcess> => {
-    const controller = startProcess(
-      process.execPath,
-      [
-        path.join(root, 'controller/src/main.ts'),
-        'serve',
-        '--dir',
-        dir,
-        '--grpc',
-        `127.0.0.1:${grpcPort}`,
-        '--admin',
-        `127.0.0.1:${controllerAdminPort}`,
-      ],
-      { name: 'controller', cwd: root },
-    );
-    await controller.waitForOutput(/controller ready/);
-    return controller;
-  };
+  const startController = (): Promise<StartedProcess> =>
+    startControllerProcess({ dir, grpcPort, adminPort: controllerAdminPort });
 
   const controller = await startController();
   const dataplane = await startDataplaneProcess({ gatewayPort, adminPort: dataplaneAdminPort, grpcPort });

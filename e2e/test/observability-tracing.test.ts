@@ -9,7 +9,6 @@ import {
   type MockProvider,
   type StartedProcess,
   startOpenAIMock,
-  startProcess,
   startUpstream,
   type TestUpstream,
   waitFor,
@@ -21,9 +20,10 @@ import {
   type OTLPReceiver,
   startOTLPReceiver,
 } from '../../dataplane/test/observability/otlp-receiver.ts';
+import { startControllerProcess } from '../src/controller-process.ts';
+import { startDataplaneProcess } from '../src/dataplane-process.ts';
 import { routeYaml, type StandaloneStack, startStandaloneStack } from '../src/index.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const SLOW = 60_000;
 
 let upstream: TestUpstream;
@@ -42,37 +42,22 @@ beforeAll(async () => {
     'llm.yaml': llmYaml(provider),
   });
   const [port, adminPort] = await Promise.all([freePort(), freePort()]);
-  traced = startProcess(
-    process.execPath,
-    [
-      path.join(root, 'dataplane/src/main.ts'),
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--admin',
-      `127.0.0.1:${adminPort}`,
-      '--controller',
-      `127.0.0.1:${stack.grpcPort}`,
-      '--node-id',
-      'traced-dataplane',
-    ],
-    {
-      name: 'traced-dataplane',
-      cwd: root,
-      env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_BSP_SCHEDULE_DELAY: '50',
-        OTEL_SERVICE_NAME: 'e2e-traced-dataplane',
-        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-        OTEL_TRACES_SAMPLER_ARG: '1',
-        TOLLGATE_ACCESS_LOG_SAMPLE: '0',
-        TOLLGATE_DRAIN_SECONDS: '1',
-      },
+  traced = await startDataplaneProcess({
+    gatewayPort: port,
+    adminPort,
+    grpcPort: stack.grpcPort,
+    nodeId: 'traced-dataplane',
+    name: 'traced-dataplane',
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      OTEL_SERVICE_NAME: 'e2e-traced-dataplane',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '1',
+      TOLLGATE_ACCESS_LOG_SAMPLE: '0',
+      TOLLGATE_DRAIN_SECONDS: '1',
     },
-  );
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, {
-    what: 'the traced data plane ready',
-    timeoutMs: 20_000,
   });
   gateway = `http://127.0.0.1:${port}`;
 }, SLOW);
@@ -165,30 +150,18 @@ test(
     const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-traced-controller-'));
     await writeFile(path.join(dir, 'web.yaml'), routeYaml('traced-web', '/t', upstream.url));
     const [grpc, admin] = await Promise.all([freePort(), freePort()]);
-    const controller = startProcess(
-      process.execPath,
-      [
-        path.join(root, 'controller/src/main.ts'),
-        'serve',
-        '--dir',
-        dir,
-        '--grpc',
-        `127.0.0.1:${grpc}`,
-        '--admin',
-        `127.0.0.1:${admin}`,
-      ],
-      {
-        name: 'traced-controller',
-        cwd: root,
-        env: {
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-          OTEL_BSP_SCHEDULE_DELAY: '50',
-        },
+    const controller = await startControllerProcess({
+      dir,
+      grpcPort: grpc,
+      adminPort: admin,
+      name: 'traced-controller',
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '50',
       },
-    );
+    });
     try {
-      await controller.waitForOutput(/controller ready/);
       const build = await waitFor(
         () =>
           receiver.spans.find(

@@ -61,6 +61,25 @@ describe('errors in the caller’s format', () => {
     expect(messages.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 
+  test('a body nested deeper than 128 levels is a 400; brackets inside strings do not count', async () => {
+    const deep = `{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"tools":${'['.repeat(200)}${']'.repeat(200)}}`;
+    const refused = await post('/v1/chat/completions', deep);
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({
+      error: { type: 'invalid_request_error', message: expect.stringContaining('more than 128 levels deep') },
+    });
+    const anthropic = await post('/v1/messages', deep);
+    expect(anthropic.status).toBe(400);
+    expect(anthropic.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const bracketsInText = JSON.stringify({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: `${'[{'.repeat(300)}\\"${'}]'.repeat(300)}` }],
+    });
+    const before = mock.requests.length;
+    expect((await post('/v1/chat/completions', bracketsInText)).status).toBe(200);
+    expect(mock.requests.length).toBe(before + 1);
+  });
+
   test('a body without a model, or with invalid messages, names the field', async () => {
     const noModel = await post('/v1/chat/completions', JSON.stringify({ messages: [] }));
     expect(noModel.status).toBe(400);
@@ -83,6 +102,7 @@ describe('errors in the caller’s format', () => {
   });
 
   test('an oversized body is a 413 in the caller’s format, declared or chunked', async () => {
+    const before = mock.requests.length;
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'k', maxRetries: 0 });
     const error = await client.chat.completions
       .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(10_000) }] })
@@ -97,7 +117,7 @@ describe('errors in the caller’s format', () => {
     );
     expect(chunked.status).toBe(413);
     expect(chunked.json).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
-    expect(mock.requests.length).toBe(0);
+    expect(mock.requests.length).toBe(before);
   });
 
   test('a path that is no AI endpoint is a 404 naming the endpoints', async () => {

@@ -8,6 +8,7 @@ import { decodeOpenAIChat } from '../clients/openai/request.ts';
 import { ClientRequestError } from '../clients/types.ts';
 import type { AIEndpoint } from '../endpoints.ts';
 import { isRecord, parseJson } from '../formats/http.ts';
+import { jsonNestsDeeperThan, MAX_JSON_NESTING } from '../json-depth.ts';
 import type { AIPlan } from '../plan.ts';
 import { readRequestBody } from '../request-body.ts';
 import { modelsPath } from './models.ts';
@@ -29,6 +30,8 @@ export async function prepare(
   const json = parseJson(text);
   if (json === undefined) return invalid(rs, 'the body is not valid JSON');
   if (!isRecord(json)) return invalid(rs, 'the body must be a JSON object');
+  if (jsonNestsDeeperThan(text, MAX_JSON_NESTING))
+    return invalid(rs, `the body nests arrays and objects more than ${MAX_JSON_NESTING} levels deep`);
   const model = json.model;
   if (typeof model !== 'string' || model === '') return invalid(rs, 'model: a model name is required');
 

@@ -1,5 +1,5 @@
 // Shared test helpers: IR builders, a log-capturing logger and a real Dataplane on ephemeral ports.
-import type { ClusterIR, RouteActionIR, RouteEntryIR, Snapshot } from '@tollgate/snapshot';
+import type { ClusterIR, RetryIR, RouteActionIR, RouteEntryIR, Snapshot } from '@tollgate/snapshot';
 import { emptySnapshotContent, sealSnapshot } from '@tollgate/snapshot';
 import { createLogger, type Logger } from '@tollgate/telemetry';
 import { Dataplane, type DataplaneOptions } from '../src/index.ts';
@@ -87,6 +87,10 @@ export function snapshotOf(
 
 export interface RunningDataplane {
   dataplane: Dataplane;
+  /** The proxy's port (`url` is http://127.0.0.1:<port>). */
+  port: number;
+  /** The TLS listener's port, when the options asked for one (`listenTls`). */
+  tlsPort?: number;
   url: string;
   adminUrl: string;
   logs: LogLine[];
@@ -103,13 +107,39 @@ export async function startDataplane(options: Partial<DataplaneOptions> = {}): P
     admin: { host: '127.0.0.1', port: 0 },
     ...options,
   });
-  const { port, adminPort } = await dataplane.start();
+  const { port, adminPort, tlsPort } = await dataplane.start();
   return {
     dataplane,
+    port,
+    ...(tlsPort === undefined ? {} : { tlsPort }),
     url: `http://127.0.0.1:${port}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     logs: lines,
     accessLogs: () => lines.filter((l) => l.log === 'access'),
     close: () => dataplane.close(),
+  };
+}
+
+/** startDataplane with a TLS listener too, on a free port of its own. */
+export async function startTlsDataplane(
+  options: Partial<DataplaneOptions> = {},
+): Promise<RunningDataplane & { tlsPort: number }> {
+  const running = await startDataplane({ listenTls: { host: '127.0.0.1', port: 0 }, ...options });
+  const { tlsPort } = running;
+  if (tlsPort === undefined) throw new Error('the data plane opened no TLS port');
+  return { ...running, tlsPort };
+}
+
+/** Retries with a millisecond backoff and no retry budget to run out of; `overrides` for what a test checks. */
+export function retriesIR(overrides: Partial<RetryIR> & Pick<RetryIR, 'from' | 'retryOn'>): RetryIR {
+  return {
+    attempts: 2,
+    backoffBaseMs: 1,
+    backoffMaxMs: 5,
+    retryNonIdempotent: false,
+    budgetPercent: 100,
+    minRetryConcurrency: 10,
+    bufferBodyLimit: 65_536,
+    ...overrides,
   };
 }

@@ -11,7 +11,7 @@ import {
 } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
-import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
+import { cluster, entry, type RunningDataplane, retriesIR, snapshotOf, startDataplane } from '../helpers.ts';
 import {
   KIND,
   type OTLPReceiver,
@@ -161,17 +161,7 @@ describe('retries', () => {
       const retrying = {
         ...entry('web/retry/0/0', { backends: [['flaky', 1]] }),
         resilience: {
-          retries: {
-            from: 'policy/web/retries',
-            attempts: 2,
-            retryOn: ['gateway-error' as const],
-            backoffBaseMs: 1,
-            backoffMaxMs: 5,
-            retryNonIdempotent: false,
-            budgetPercent: 100,
-            minRetryConcurrency: 10,
-            bufferBodyLimit: 65_536,
-          },
+          retries: retriesIR({ from: 'policy/web/retries', retryOn: ['gateway-error'] }),
         },
       };
       gateway.dataplane.applySnapshot(snapshotOf({ '*': [retrying] }, [cluster('flaky', [flaky.port])]));

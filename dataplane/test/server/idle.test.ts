@@ -5,8 +5,8 @@ import { connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { waitFor } from '@tollgate/testkit';
-import { Dataplane } from '../../src/index.ts';
-import { cluster, entry, memoryLogger, snapshotOf } from '../helpers.ts';
+import type { Dataplane } from '../../src/index.ts';
+import { cluster, entry, snapshotOf, startTlsDataplane } from '../helpers.ts';
 import { makeCertificate, tlsOf } from './certs.ts';
 
 const KEEP_ALIVE_MS = 300;
@@ -20,14 +20,7 @@ beforeAll(async () => {
     setTimeout(() => res.end(`slow ${req.url}`), req.url === '/slow' ? KEEP_ALIVE_MS * 3 : 0);
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  dataplane = new Dataplane({
-    logger: memoryLogger().logger,
-    listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    listenTls: { host: '127.0.0.1', port: 0 },
-    clientKeepAliveMs: KEEP_ALIVE_MS,
-  });
-  tlsPort = (await dataplane.start()).tlsPort!;
+  ({ dataplane, tlsPort } = await startTlsDataplane({ clientKeepAliveMs: KEEP_ALIVE_MS }));
   dataplane.applySnapshot(
     snapshotOf(
       { '*': [entry('web', { backends: [['up', 1]] })] },

@@ -8,8 +8,8 @@ import { Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import type { Snapshot } from '@tollgate/snapshot';
-import { Dataplane } from '../../src/index.ts';
-import { cluster, entry, memoryLogger, snapshotOf } from '../helpers.ts';
+import type { Dataplane } from '../../src/index.ts';
+import { cluster, entry, snapshotOf, startTlsDataplane } from '../helpers.ts';
 import { makeCertificate, type TestCertificate, tlsOf } from './certs.ts';
 
 let upstream: Server;
@@ -42,13 +42,7 @@ beforeAll(async () => {
     );
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  dataplane = new Dataplane({
-    logger: memoryLogger().logger,
-    listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    listenTls: { host: '127.0.0.1', port: 0 },
-  });
-  tlsPort = (await dataplane.start()).tlsPort!;
+  ({ dataplane, tlsPort } = await startTlsDataplane());
   dataplane.applySnapshot(withCertificates({ shop, wildcard, fallback }));
 });
 

@@ -8,8 +8,8 @@ import type { Snapshot } from '@tollgate/snapshot';
 import { waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Dataplane } from '../../src/index.ts';
-import { cluster, entry, memoryLogger, snapshotOf } from '../helpers.ts';
+import type { Dataplane } from '../../src/index.ts';
+import { cluster, entry, snapshotOf, startTlsDataplane } from '../helpers.ts';
 import { makeCertificate, tlsOf } from './certs.ts';
 
 let backend: Server;
@@ -27,14 +27,7 @@ beforeAll(async () => {
     socket.on('message', (data) => socket.send(`echo ${data.toString()}`));
   });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-  dataplane = new Dataplane({
-    logger: memoryLogger().logger,
-    listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    listenTls: { host: '127.0.0.1', port: 0 },
-    maxConnectionsPerIP: 5,
-  });
-  ({ port, tlsPort } = (await dataplane.start()) as { port: number; tlsPort: number });
+  ({ dataplane, port, tlsPort } = await startTlsDataplane({ maxConnectionsPerIP: 5 }));
   dataplane.applySnapshot(snapshot());
 });
 

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { ClusterIR, RetryIR, RouteEntryIR } from '@tollgate/snapshot';
 import { freePort, waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
-import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
+import { cluster, entry, type RunningDataplane, retriesIR, snapshotOf, startDataplane } from '../helpers.ts';
 import { type RestartableServer, startServer } from './servers.ts';
 
 const servers: RestartableServer[] = [];
@@ -18,17 +18,10 @@ async function server(name: string, handler?: Parameters<typeof startServer>[1])
   return s;
 }
 
-const RETRIES: RetryIR = {
+const RETRIES = retriesIR({
   from: 'policy/test/retries',
-  attempts: 2,
   retryOn: ['connect-failure', 'reset', 'gateway-error'],
-  backoffBaseMs: 1,
-  backoffMaxMs: 5,
-  retryNonIdempotent: false,
-  budgetPercent: 100,
-  minRetryConcurrency: 10,
-  bufferBodyLimit: 65_536,
-};
+});
 
 function withResilience(e: RouteEntryIR, resilience: RouteEntryIR['resilience']): RouteEntryIR {
   return { ...e, resilience };

@@ -106,3 +106,13 @@ export async function accessLines(gateway: Gateway, count: number): Promise<LogL
   }
   return gateway.accessLogs();
 }
+
+/** A provider of `type` pointed at a mock provider, its key in a Secret; `spec` adds to the spec. */
+export function mockProviderObjects(
+  name: string,
+  type: string,
+  mock: { baseURL: string; apiKey: string },
+  spec: Record<string, unknown> = {},
+): unknown[] {
+  return providerObjects({ name, spec: { type, baseURL: mock.baseURL, ...spec }, apiKey: mock.apiKey });
+}

@@ -3,7 +3,7 @@
 import type { TracingSetup } from '@tollgate/telemetry';
 import { type MockProvider, startOpenAIMock, startUpstream, type TestUpstream } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, routeObject, startGateway } from '../ai/helpers.ts';
 import { cluster, entry, type RunningDataplane, snapshotOf, startDataplane } from '../helpers.ts';
 import { type OTLPReceiver, startOTLPReceiver, startTracingTo } from './otlp-receiver.ts';
 
@@ -25,11 +25,7 @@ beforeAll(async () => {
   );
   ai = await startGateway(
     [
-      ...providerObjects({
-        name: 'openai',
-        spec: { type: 'openai', baseURL: provider.baseURL },
-        apiKey: provider.apiKey,
-      }),
+      ...mockProviderObjects('openai', 'openai', provider),
       routeObject('llm', [{ backendRefs: [{ kind: 'AIProvider', name: 'openai', model: 'gpt-4o' }] }]),
       {
         apiVersion: 'tollgate.dev/v1alpha1',

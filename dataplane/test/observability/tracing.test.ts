@@ -10,7 +10,7 @@ import {
   waitFor,
 } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, routeObject, startGateway } from '../ai/helpers.ts';
 import { cluster, entry, type RunningDataplane, retriesIR, snapshotOf, startDataplane } from '../helpers.ts';
 import {
   KIND,
@@ -211,16 +211,8 @@ describe('AI routes', () => {
     backup = await startAnthropicMock();
     gateway = await startGateway(
       [
-        ...providerObjects({
-          name: 'primary',
-          spec: { type: 'openai', baseURL: primary.baseURL },
-          apiKey: primary.apiKey,
-        }),
-        ...providerObjects({
-          name: 'backup',
-          spec: { type: 'anthropic', baseURL: backup.baseURL },
-          apiKey: backup.apiKey,
-        }),
+        ...mockProviderObjects('primary', 'openai', primary),
+        ...mockProviderObjects('backup', 'anthropic', backup),
         routeObject('llm', [
           {
             matches: [{ path: { value: '/v1' }, model: { value: 'smart' } }],
@@ -369,11 +361,7 @@ describe('prompt and completion content', () => {
     provider = await startOpenAIMock();
     gateway = await startGateway(
       [
-        ...providerObjects({
-          name: 'openai',
-          spec: { type: 'openai', baseURL: provider.baseURL },
-          apiKey: provider.apiKey,
-        }),
+        ...mockProviderObjects('openai', 'openai', provider),
         routeObject('llm', [
           {
             name: 'recorded',

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import type { AccessRecord } from '../../src/observability/index.ts';
 import { OTHER_KEY, UsageAggregator } from '../../src/observability/index.ts';
 import { renderUsageTable, runUsageCli } from '../../src/observability/usage-cli.ts';
-import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, routeObject, startGateway } from '../ai/helpers.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 
@@ -96,17 +96,11 @@ describe('GET /usage and the usage CLI after real traffic', () => {
     provider = await startOpenAIMock();
     const pricing = { currency: 'USD', inputPerMillion: '1', outputPerMillion: '2' };
     gateway = await startGateway([
-      ...providerObjects({
-        name: 'mock',
-        apiKey: provider.apiKey,
-        spec: {
-          type: 'openai',
-          baseURL: provider.baseURL,
-          models: [
-            { name: 'small', pricing },
-            { name: 'large', pricing },
-          ],
-        },
+      ...mockProviderObjects('mock', 'openai', provider, {
+        models: [
+          { name: 'small', pricing },
+          { name: 'large', pricing },
+        ],
       }),
       routeObject('llm', [
         { matches: [{ path: { value: '/v1' } }], backendRefs: [{ kind: 'AIProvider', name: 'mock' }] },

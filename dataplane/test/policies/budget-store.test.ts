@@ -9,7 +9,7 @@ import {
   periodWindow,
 } from '../../src/policies/index.ts';
 import { RedisBudgetStore } from '../../src/policies/redis.ts';
-import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, routeObject, startGateway } from '../ai/helpers.ts';
 
 let redis: StartedRedis;
 const opened: BudgetStore[] = [];
@@ -186,14 +186,8 @@ describe('when Redis does not answer', () => {
     });
     gateway = await startGateway(
       [
-        ...providerObjects({
-          name: 'llm',
-          apiKey: provider.apiKey,
-          spec: {
-            type: 'openai',
-            baseURL: provider.baseURL,
-            models: [{ name: 'open-model' }, { name: 'closed-model' }],
-          },
+        ...mockProviderObjects('llm', 'openai', provider, {
+          models: [{ name: 'open-model' }, { name: 'closed-model' }],
         }),
         routeObject('open', [
           {

@@ -4,7 +4,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { type MockProvider, startOpenAIMock } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { type Gateway, providerObjects, routeObject, sample, startGateway } from '../ai/helpers.ts';
+import {
+  type Gateway,
+  mockProviderObjects,
+  providerObjects,
+  routeObject,
+  sample,
+  startGateway,
+} from '../ai/helpers.ts';
 
 const ns = 'ai';
 const BURST_LIMIT = 1000;
@@ -36,17 +43,11 @@ let gateway: Gateway;
 
 function manifests(): unknown[] {
   return [
-    ...providerObjects({
-      name: 'llm',
-      apiKey: provider.apiKey,
-      spec: {
-        type: 'openai',
-        baseURL: provider.baseURL,
-        models: [
-          { name: 'gpt-4o-mini', pricing: { inputPerMillion: '1.00', outputPerMillion: '2.00' } },
-          { name: 'broken' },
-        ],
-      },
+    ...mockProviderObjects('llm', 'openai', provider, {
+      models: [
+        { name: 'gpt-4o-mini', pricing: { inputPerMillion: '1.00', outputPerMillion: '2.00' } },
+        { name: 'broken' },
+      ],
     }),
     ...providerObjects({
       name: 'dead',

@@ -12,7 +12,7 @@ import {
 } from '@tollgate/testkit';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import OpenAI from 'openai';
-import { type Gateway, providerObjects, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, startGateway } from '../ai/helpers.ts';
 
 const ns = 'ai';
 const ISSUER_PATH = '/realms/main';
@@ -123,11 +123,7 @@ function manifests(): unknown[] {
     ],
   };
   return [
-    ...providerObjects({
-      name: 'llm',
-      apiKey: provider.apiKey,
-      spec: { type: 'openai', baseURL: provider.baseURL, models: [{ name: 'gpt-4o-mini' }] },
-    }),
+    ...mockProviderObjects('llm', 'openai', provider, { models: [{ name: 'gpt-4o-mini' }] }),
     {
       apiVersion: 'v1',
       kind: 'Secret',

@@ -4,7 +4,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { type MockProvider, startOpenAIMock, startUpstream, type TestUpstream } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { type Gateway, providerObjects, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, startGateway } from '../ai/helpers.ts';
 
 const ns = 'ai';
 const secret = (name: string, key: string) => ({
@@ -42,14 +42,8 @@ const KEYS = {
 
 function manifests(provider: MockProvider, upstream: TestUpstream, keys = KEYS): unknown[] {
   return [
-    ...providerObjects({
-      name: 'llm',
-      apiKey: provider.apiKey,
-      spec: {
-        type: 'openai',
-        baseURL: provider.baseURL,
-        models: [{ name: 'gpt-4o' }, { name: 'gpt-4o-mini' }],
-      },
+    ...mockProviderObjects('llm', 'openai', provider, {
+      models: [{ name: 'gpt-4o' }, { name: 'gpt-4o-mini' }],
     }),
     secret('alice-key', keys.alice),
     secret('bob-key', keys.bob),

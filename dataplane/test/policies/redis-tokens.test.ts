@@ -10,7 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { RedisRateLimitStore } from '../../src/policies/redis.ts';
-import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, routeObject, startGateway } from '../ai/helpers.ts';
 
 const TOKENS = 400;
 
@@ -35,11 +35,7 @@ afterAll(async () => {
 
 function manifests(): unknown[] {
   return [
-    ...providerObjects({
-      name: 'llm',
-      apiKey: provider.apiKey,
-      spec: { type: 'openai', baseURL: provider.baseURL, models: [{ name: 'gpt-4o-mini' }] },
-    }),
+    ...mockProviderObjects('llm', 'openai', provider, { models: [{ name: 'gpt-4o-mini' }] }),
     routeObject('llm', [{ backendRefs: [{ kind: 'AIProvider', name: 'llm' }] }]),
     {
       apiVersion: 'tollgate.dev/v1alpha1',

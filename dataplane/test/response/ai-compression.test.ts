@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { type MockProvider, startOpenAIMock } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { type Gateway, providerObjects, routeObject, startGateway } from '../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, routeObject, startGateway } from '../ai/helpers.ts';
 
 let mock: MockProvider;
 let gateway: Gateway;
@@ -12,11 +12,7 @@ let gateway: Gateway;
 beforeAll(async () => {
   mock = await startOpenAIMock();
   gateway = await startGateway([
-    ...providerObjects({
-      name: 'cloud',
-      apiKey: mock.apiKey,
-      spec: { type: 'openai', baseURL: mock.baseURL },
-    }),
+    ...mockProviderObjects('cloud', 'openai', mock),
     routeObject('llm', [{ backendRefs: [{ kind: 'AIProvider', name: 'cloud' }] }]),
     {
       apiVersion: 'tollgate.dev/v1alpha1',

@@ -5,7 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { type MockProvider, startAnthropicMock, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
-import { type Gateway, providerObjects, sample, startGateway } from '../../ai/helpers.ts';
+import { type Gateway, mockProviderObjects, sample, startGateway } from '../../ai/helpers.ts';
 
 const ns = 'ai';
 const KEYS = { app: 'tg-app-key-1', research: 'tg-research-key-1' };
@@ -31,20 +31,10 @@ const secret = (name: string, key: string) => ({
 
 function manifests(openai: MockProvider, anthropic: MockProvider): unknown[] {
   return [
-    ...providerObjects({
-      name: 'openai',
-      apiKey: openai.apiKey,
-      spec: {
-        type: 'openai',
-        baseURL: openai.baseURL,
-        models: [{ name: 'gpt-4o-mini' }, { name: 'gpt-4o' }, { name: 'text-embedding-3-small' }],
-      },
+    ...mockProviderObjects('openai', 'openai', openai, {
+      models: [{ name: 'gpt-4o-mini' }, { name: 'gpt-4o' }, { name: 'text-embedding-3-small' }],
     }),
-    ...providerObjects({
-      name: 'anthropic',
-      apiKey: anthropic.apiKey,
-      spec: { type: 'anthropic', baseURL: anthropic.baseURL, models: [{ name: 'claude-sonnet-4-5' }] },
-    }),
+    ...mockProviderObjects('anthropic', 'anthropic', anthropic, { models: [{ name: 'claude-sonnet-4-5' }] }),
     secret('app-key', KEYS.app),
     secret('research-key', KEYS.research),
     object('Consumer', 'app', { team: 'shop', apiKeys: [{ secretRef: { name: 'app-key', key: 'key' } }] }),

@@ -3,6 +3,7 @@
 // data plane never sees the Secret itself; a Secret that is missing or not a JSON Web Key Set
 // leaves the section with no keys (every token refused: never an open door) and the Policy with
 // ResolvedRefs=False naming the fix.
+import { jwtAlgorithms } from '@tollgate/api';
 import type { JWTAuthenticationIR } from '@tollgate/snapshot';
 import { durationToMs } from '../durations.ts';
 import type { ObjectIndex } from '../objects.ts';
@@ -11,18 +12,7 @@ import { readSecretKey } from '../secrets.ts';
 import type { PolicyIR } from './attachment.ts';
 
 /** Every asymmetric algorithm the API accepts: what a JWT section without `algorithms` allows. */
-export const DEFAULT_JWT_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+export const DEFAULT_JWT_ALGORITHMS: readonly string[] = jwtAlgorithms;
 
 type KeySet = { keys: Record<string, unknown>[] };
 type InlineKeys = { ok: true; jwks: KeySet } | { ok: false; reason: string; message: string };

@@ -4,6 +4,7 @@
 // leaves one warning that never quotes it; the access-log line names the guardrail that acted.
 import { type MockProvider, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import { aiRouteManifests, consumerManifest, keySecret, yamlStream } from '../src/policy-stack.ts';
 
 const SLOW = 60_000;
 const TEN_MB = 10 * 1024 * 1024;
@@ -12,40 +13,11 @@ const KEY = 'sk-shop-app-key';
 
 /** A provider, an app key, and a Route whose Policy checks phones and keys with no size limit. */
 function manifests(provider: MockProvider): string {
-  return `apiVersion: v1
-kind: Secret
-metadata: { name: openai-key, namespace: default }
-stringData: { api-key: ${provider.apiKey} }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: AIProvider
-metadata: { name: openai, namespace: default }
-spec:
-  type: openai
-  baseURL: ${provider.baseURL}
-  auth: { secretRef: { name: openai-key, key: api-key } }
-  models: [{ name: gpt-4o-mini }]
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Route
-metadata: { name: bulk, namespace: default }
-spec:
-  rules:
-    - backendRefs: [{ kind: AIProvider, name: openai }]
----
-apiVersion: v1
-kind: Secret
-metadata: { name: shop-key, namespace: default }
-stringData: { key: ${KEY} }
----
-apiVersion: tollgate.dev/v1alpha1
-kind: Consumer
-metadata: { name: shop-app, namespace: default }
-spec:
-  team: shop
-  apiKeys: [{ secretRef: { name: shop-key, key: key } }]
----
-apiVersion: tollgate.dev/v1alpha1
+  return yamlStream(
+    aiRouteManifests(provider, { provider: 'openai', route: 'bulk' }),
+    keySecret('shop-key', KEY),
+    consumerManifest('shop-app', 'shop-key', 'shop'),
+    `apiVersion: tollgate.dev/v1alpha1
 kind: Policy
 metadata: { name: bulk-guardrails, namespace: default }
 spec:
@@ -54,7 +26,8 @@ spec:
   guardrails:
     pii: { types: [phone], action: mask, actions: { secret: block } }
     promptInjection: { action: log }
-`;
+`,
+  );
 }
 
 describe('guardrails on hostile input in the standalone stack', () => {

@@ -106,6 +106,75 @@ describe.each(stores)('%s store', (_name, create) => {
     expect([b.allowed, b.granted, b.reserved]).toEqual([true, 80, 80]);
   });
 
+  test('a second partial grant waits while the first is in flight; a grant that fits does not', async () => {
+    const store = create();
+    await store.reserve('a', [line(60)]);
+    expect((await store.reserve('b', [line(60)]))[0]).toMatchObject({ allowed: true, granted: 40 });
+    await store.settle('a', [line(60)], [30]);
+    const c = (await store.reserve('c', [line(60)]))[0]!;
+    expect([c.allowed, c.granted, c.partialInFlight, c.spent, c.reserved]).toEqual([false, 0, true, 30, 40]);
+    const d = (await store.reserve('d', [line(20)]))[0]!;
+    expect([d.allowed, d.granted, d.partialInFlight]).toEqual([true, 20, false]);
+    await store.settle('b', [line(60)], [40]);
+    const e = (await store.reserve('e', [line(60)]))[0]!;
+    expect([e.allowed, e.granted, e.partialInFlight]).toEqual([true, 10, false]);
+  });
+
+  test('a request that may use the whole limit holds the partial grant of its key', async () => {
+    const store = create();
+    expect((await store.reserve('whole', [line(100)]))[0]).toMatchObject({ allowed: true, granted: 100 });
+    await store.settle('whole', [line(100)], [0]);
+    await store.reserve('small', [line(10)]);
+    await store.reserve('capped', [line(100)]);
+    await store.settle('small', [line(10)], [0]);
+    expect((await store.reserve('next', [line(100)]))[0]).toMatchObject({
+      allowed: false,
+      partialInFlight: true,
+    });
+  });
+
+  test('a refusal with no room left is not a partial grant waiting', async () => {
+    const store = create();
+    await store.reserve('a', [line(100)]);
+    expect((await store.reserve('b', [line(10)]))[0]).toMatchObject({
+      allowed: false,
+      partialInFlight: false,
+    });
+  });
+
+  test('partial grants that each spend their whole maximum end at most one request past the limit, however settlements interleave', async () => {
+    const store = create();
+    // A request may use 25 (a 5-token prompt and max_tokens 20); answered requests use 15, but a
+    // request granted only part of its 25 may still use all of it (a non-streamed answer is not cut).
+    const most = 25;
+    let spent = 0;
+    const settle = async (id: string, amount: number) => {
+      await store.settle(id, [line(most)], [amount]);
+      spent += amount;
+    };
+    for (const id of ['a', 'b', 'c', 'd'])
+      expect((await store.reserve(id, [line(most)]))[0]).toMatchObject({ allowed: true, granted: most });
+    // Each settlement below its reservation frees room; a caller waiting right then asks for it.
+    const admitted: Array<{ id: string; granted: number }> = [];
+    for (const id of ['a', 'b', 'c', 'd']) {
+      await settle(id, 15);
+      const late = `late-${id}`;
+      const grant = (await store.reserve(late, [line(most)]))[0]!;
+      if (grant.allowed) admitted.push({ id: late, granted: grant.granted });
+    }
+    for (const { id } of admitted) await settle(id, most);
+    // Then one caller at a time until refused, each using its whole maximum.
+    for (let i = 0; i < 10; i++) {
+      if (!(await store.reserve(`next-${i}`, [line(most)]))[0]!.allowed) break;
+      await settle(`next-${i}`, most);
+    }
+    expect(spent).toBeLessThanOrEqual(100 + most);
+    expect(spent).toBeGreaterThanOrEqual(100);
+    expect(admitted.filter((g) => g.granted < most)).toHaveLength(1);
+    const [usage] = await store.usage();
+    expect(usage).toMatchObject({ spent, reserved: 0 });
+  });
+
   test('a cost budget keeps its currency for reports', async () => {
     const store = create();
     await store.reserve('a', [line(7, { key: 'money', unit: 'cost', currency: 'EUR', limit: 1_000_000 })]);
@@ -130,6 +199,21 @@ test('a reservation never settled (its pod gone) expires and gives its room back
     granted: 10,
     reserved: 0,
   });
+});
+
+test('a partial grant never settled expires and lets the next partial grant through', () => {
+  let now = Date.parse('2026-11-25T10:00:00Z');
+  const store = new LocalBudgetStore({ now: () => now });
+  const window = { windowEnd: now + 24 * 3_600_000 };
+  store.reserve('full', [line(50, window)]);
+  store.reserve('lost', [line(60, window)]);
+  store.settle('full', [line(50, window)], [20]);
+  expect(store.reserve('next', [line(60, window)])[0]).toMatchObject({
+    allowed: false,
+    partialInFlight: true,
+  });
+  now += 31 * 60_000;
+  expect(store.reserve('next', [line(90, window)])[0]).toMatchObject({ allowed: true, granted: 80 });
 });
 
 describe('calendar periods', () => {

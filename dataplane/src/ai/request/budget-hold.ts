@@ -17,7 +17,12 @@ export async function holdBudget(
   const caller = exchange.policy?.caller;
   const guard = (p.plan.policy ?? rs.context.match.entry.data.policy)?.budgets(caller);
   if (!guard) return true;
-  const demand = spendDemand(p.json, p.endpoint.operation, candidates, estimateInputTokens(p.json));
+  const demand = spendDemand(
+    p.json,
+    p.endpoint.operation,
+    candidates,
+    reservedInputTokens(estimateInputTokens(p.json)),
+  );
   const outcome = await guard.reserve(caller, demand);
   rs.gateway.metrics.budgetDecisions.inc({
     route: p.plan.id,
@@ -38,3 +43,18 @@ export async function holdBudget(
   }
   return true;
 }
+
+/**
+ * The prompt tokens a reservation counts: the gateway's estimate (OpenAI's encoding, or characters
+ * / 4 before it loads) with a margin, because providers count with their own tokenizers and add
+ * their own framing. The budget guarantee rests on a request never settling above what it
+ * reserved, so the reservation errs high; the settlement charges the provider's figure.
+ */
+export function reservedInputTokens(estimate: number): number {
+  return Math.ceil(estimate * INPUT_MARGIN) + INPUT_FRAMING;
+}
+
+/** Other tokenizers count up to about a third more tokens for the same text. */
+const INPUT_MARGIN = 1.5;
+/** Tokens a provider may add around the prompt (reply priming, tool and system framing). */
+const INPUT_FRAMING = 16;

@@ -104,12 +104,22 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
       const line = lines[refusedAt]!;
       const g = grants[refusedAt]!;
       service.exceeded(line, 'enforce');
+      const spentSoFar = `${formatAmount(b, g.spent)} spent${g.reserved > 0 ? `, ${formatAmount(b, g.reserved)} reserved by requests in flight` : ''}`;
+      if (g.partialInFlight) {
+        // The rest of the period is held for a request that may use all of it: worth asking again
+        // as soon as that request is over.
+        const left = formatAmount(b, b.limit - g.spent - g.reserved);
+        return {
+          ...exceeded(
+            b,
+            line,
+            `${spentSoFar}, limit ${formatAmount(b, b.limit)}; the ${left} left waits for a request in flight that may use it`,
+          ),
+          headers: { 'retry-after': '1' },
+        };
+      }
       return {
-        ...exceeded(
-          b,
-          line,
-          `${formatAmount(b, g.spent)} spent${g.reserved > 0 ? `, ${formatAmount(b, g.reserved)} reserved by requests in flight` : ''}, limit ${formatAmount(b, b.limit)}`,
-        ),
+        ...exceeded(b, line, `${spentSoFar}, limit ${formatAmount(b, b.limit)}`),
         headers: { 'retry-after': String(Math.max(1, Math.ceil((line.windowEnd - Date.now()) / 1000))) },
       };
     }
@@ -117,7 +127,8 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
       (l, i) => !l.enforce && grants[i]!.spent + grants[i]!.reserved + l.want > l.limit,
     );
     for (const l of shadowOver) service.exceeded(l, 'shadow');
-    // Partial grants: the request gets what is left and must stop when that is used.
+    // Partial grants: the request gets what is left and a stream stops when that is used. The store
+    // lets one partial grant per key be in flight, so together they overrun by one request at most.
     const partial = lines
       .map((l, i) => ({ b: budgets[i]!.ir, line: l, granted: grants[i]!.granted }))
       .filter(({ b, line, granted }) => {

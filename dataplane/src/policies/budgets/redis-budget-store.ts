@@ -1,7 +1,8 @@
 // Budgets shared by data-plane pods: LocalBudgetStore's behaviour in Redis, one Lua script per
 // call so that reserving across the budgets of a request is atomic against every other pod. A
-// key is a hash (spent, reserved, one field per hold, and what the admin API shows) beside a
-// sorted set of hold ids by expiry; scripts read Redis's own clock (TIME) to expire holds.
+// key is a hash (spent, reserved, one field per hold, the hold with the key's partial grant, and
+// what the admin API shows) beside a sorted set of hold ids by expiry; scripts read Redis's own
+// clock (TIME) to expire holds.
 import type { Redis } from 'ioredis';
 import { connectWithScripts, type RedisStoreOptions } from '../redis-connection.ts';
 import {
@@ -22,6 +23,7 @@ local function expire_holds(h, z, now)
     redis.call('HINCRBY', h, 'reserved', string.format('%d', -amount))
     redis.call('HDEL', h, 'h:' .. id)
     redis.call('ZREM', z, id)
+    if redis.call('HGET', h, 'partial') == id then redis.call('HDEL', h, 'partial') end
   end
 end
 local t = redis.call('TIME')
@@ -30,7 +32,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 // KEYS: hash, holds per line. ARGV: holdId, holdTtlMs, then per line (9): want, limit, enforce,
 // expireAt, budget, per, subject, unit, currency, windowEnd → 10. Returns per line: allowed,
-// granted, spent, reserved.
+// granted, spent, reserved, partialInFlight. A partial grant (isPartialGrant in store.ts) is
+// refused while another hold of the key has one.
 const RESERVE = `${EXPIRE_HOLDS}
 local hold, ttl = ARGV[1], tonumber(ARGV[2])
 local n = #KEYS / 2
@@ -44,11 +47,14 @@ for i = 1, n do
   local reserved = tonumber(redis.call('HGET', h, 'reserved') or '0')
   local room = limit - spent - reserved
   local granted = want
+  local partial, busy = false, false
   if enforce then
-    if room <= 0 then ok = false end
+    partial = room < want or want >= limit
+    busy = room > 0 and partial and redis.call('HEXISTS', h, 'partial') == 1
+    if room <= 0 or busy then ok = false end
     granted = math.max(0, math.min(want, room))
   end
-  rows[i] = { granted, spent, reserved }
+  rows[i] = { granted, spent, reserved, partial, busy }
 end
 local out = {}
 for i = 1, n do
@@ -60,6 +66,7 @@ for i = 1, n do
     redis.call('HSET', h, 'h:' .. hold, string.format('%d', granted), 'limit', ARGV[b+2], 'budget', ARGV[b+5],
       'per', ARGV[b+6], 'subject', ARGV[b+7], 'unit', ARGV[b+8], 'currency', ARGV[b+9], 'windowEnd', ARGV[b+10])
     redis.call('ZADD', z, now + ttl, hold)
+    if rows[i][4] then redis.call('HSET', h, 'partial', hold) end
     redis.call('PEXPIREAT', h, ARGV[b+4])
     redis.call('PEXPIREAT', z, ARGV[b+4])
   end
@@ -67,6 +74,7 @@ for i = 1, n do
   out[#out+1] = granted
   out[#out+1] = rows[i][2]
   out[#out+1] = rows[i][3]
+  out[#out+1] = rows[i][5] and 1 or 0
 end
 return out
 `;
@@ -83,6 +91,7 @@ for i = 1, #KEYS / 2 do
     redis.call('HDEL', h, 'h:' .. hold)
     redis.call('ZREM', z, hold)
   end
+  if redis.call('HGET', h, 'partial') == hold then redis.call('HDEL', h, 'partial') end
   local spent = tonumber(ARGV[2*i])
   if spent > 0 then
     redis.call('HINCRBY', h, 'spent', string.format('%d', spent))
@@ -135,10 +144,11 @@ export class RedisBudgetStore implements BudgetStore {
     }
     const reply = await this.#redis.tgBudgetReserve(lines.length * 2, ...this.#keys(lines), ...args);
     return lines.map((_l, i) => ({
-      allowed: reply[i * 4] === 1,
-      granted: Number(reply[i * 4 + 1]),
-      spent: Number(reply[i * 4 + 2]),
-      reserved: Number(reply[i * 4 + 3]),
+      allowed: reply[i * 5] === 1,
+      granted: Number(reply[i * 5 + 1]),
+      spent: Number(reply[i * 5 + 2]),
+      reserved: Number(reply[i * 5 + 3]),
+      partialInFlight: reply[i * 5 + 4] === 1,
     }));
   }
 

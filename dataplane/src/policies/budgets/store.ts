@@ -2,6 +2,9 @@
 // amount spent and the amount reserved by requests in flight. Reserving is all or nothing across
 // the budgets of a request; settling turns a reservation into the metered amount. Reservations
 // carry an expiry, so a request that never settles (a crashed pod) does not hold a budget forever.
+// A partial grant (less room than the request may use) may end up spending its whole maximum, so
+// a key holds at most one at a time: then whatever the order of settlements, the key never ends
+// more than one request's maximum past its limit (docs/policies.md, Budgets).
 // LocalBudgetStore keeps them in this process; RedisBudgetStore (redis-budget-store.ts) shares them
 // between pods with the same behaviour table (test/policies/budget-store-conformance.test.ts).
 
@@ -33,6 +36,19 @@ export interface BudgetGrant {
   /** Spent and reserved before this request. */
   spent: number;
   reserved: number;
+  /**
+   * Refused although room was left: the request would only get part of what it may use, and
+   * another request of the key holds a partial grant that has not settled yet.
+   */
+  partialInFlight: boolean;
+}
+
+/**
+ * Whether a grant is partial: less room than the request may use, or a request that may use the
+ * whole limit (its most was capped to the limit, so it may use more).
+ */
+export function isPartialGrant(line: Pick<BudgetLine, 'want' | 'limit'>, room: number): boolean {
+  return room < line.want || line.want >= line.limit;
 }
 
 export interface BudgetUsage {
@@ -67,6 +83,8 @@ interface Counter {
   spent: number;
   reserved: number;
   holds: Map<string, { amount: number; expires: number }>;
+  /** The hold with the key's partial grant, while it has not settled or expired. */
+  partialHold: string | undefined;
 }
 
 export class LocalBudgetStore implements BudgetStore {
@@ -81,17 +99,29 @@ export class LocalBudgetStore implements BudgetStore {
     const now = this.#now();
     this.#sweep(now);
     const counters = lines.map((line) => this.#counter(line, now));
+    const partial = lines.map(
+      (line, i) =>
+        line.enforce && isPartialGrant(line, line.limit - counters[i]!.spent - counters[i]!.reserved),
+    );
     const grants = lines.map((line, i) => {
       const c = counters[i]!;
       const room = line.limit - c.spent - c.reserved;
       const granted = line.enforce ? Math.max(0, Math.min(line.want, room)) : line.want;
-      return { allowed: !line.enforce || room > 0, granted, spent: c.spent, reserved: c.reserved };
+      const partialInFlight = room > 0 && partial[i]! && c.partialHold !== undefined;
+      return {
+        allowed: !line.enforce || (room > 0 && !partialInFlight),
+        granted,
+        spent: c.spent,
+        reserved: c.reserved,
+        partialInFlight,
+      };
     });
     if (grants.some((g) => !g.allowed)) return grants.map((g) => ({ ...g, allowed: false, granted: 0 }));
     grants.forEach((g, i) => {
       const c = counters[i]!;
       c.reserved += g.granted;
       c.holds.set(holdId, { amount: g.granted, expires: now + HOLD_TTL_MS });
+      if (partial[i]) c.partialHold = holdId;
     });
     return grants;
   }
@@ -105,6 +135,7 @@ export class LocalBudgetStore implements BudgetStore {
         c.reserved -= hold.amount;
         c.holds.delete(holdId);
       }
+      if (c.partialHold === holdId) c.partialHold = undefined;
       c.spent += spent[i] ?? 0;
     });
   }
@@ -128,7 +159,7 @@ export class LocalBudgetStore implements BudgetStore {
   #counter(line: BudgetLine, now: number): Counter {
     let c = this.#counters.get(line.key);
     if (!c) {
-      c = { line, spent: 0, reserved: 0, holds: new Map() };
+      c = { line, spent: 0, reserved: 0, holds: new Map(), partialHold: undefined };
       this.#counters.set(line.key, c);
     }
     // The latest limit wins: a Policy edit applies to the period under way.
@@ -142,6 +173,7 @@ export class LocalBudgetStore implements BudgetStore {
       if (hold.expires > now) continue;
       c.reserved -= hold.amount;
       c.holds.delete(id);
+      if (c.partialHold === id) c.partialHold = undefined;
     }
   }
 

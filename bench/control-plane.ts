@@ -266,7 +266,7 @@ async function untilServed(url: string, since: number, timeoutMs = 30_000): Prom
 }
 
 function changeRow(label: string, samples: number[]): string {
-  return `| ${label} | ${samples.length} | ${ms(median(samples))} | ${ms(quantile(samples, 0.9))} | ${ms(Math.max(...samples))} |`;
+  return `| ${label} | ${samples.length} | ${ms(median(samples))} | ${ms(quantile(samples, 0.9))} | ${ms(samples.reduce((a, b) => Math.max(a, b), 0))} |`;
 }
 
 const CHANGE_HEADER = ['| mode | changes | p50 ms | p90 ms | max ms |', '|---|---:|---:|---:|---:|'];
@@ -405,7 +405,7 @@ async function steadyLoad(
   return {
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
-    max: Math.max(...latencies),
+    max: latencies.reduce((a, b) => Math.max(a, b), 0),
     count: latencies.length,
     errors,
   };
@@ -500,7 +500,11 @@ async function benchMemory(work: string, upstreamPort: number): Promise<string> 
   const samples: number[] = [];
   const every = Math.max(1, Math.round(soakSeconds / 6));
   await steadyLoad(tg.base, paths, soakSeconds, (s) => {
-    if (s % every === 0) void rssMiB(pid).then((r) => samples.push(r));
+    if (s % every === 0)
+      void rssMiB(pid).then((r) => {
+        samples.push(r);
+        process.stderr.write(`  memory soak ${s} s: RSS ${r.toFixed(0)} MiB\n`);
+      });
   });
   const after = await settle(pid);
   lines.push(

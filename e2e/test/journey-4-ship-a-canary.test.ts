@@ -10,6 +10,7 @@ import { waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
 import { type JourneyCluster, startJourneyCluster } from '../src/journeys/cluster.ts';
 import { type DocObject, docsObjects, find, toYaml } from '../src/journeys/docs.ts';
+import { startLoad } from '../src/load.ts';
 import { type NetnsUpstream, serviceYaml, startNetnsUpstream } from '../src/netns-upstream.ts';
 
 const SLOW = 20 * 60_000; // the first run on a new machine builds the binaries
@@ -40,35 +41,31 @@ async function get(pathname: string): Promise<{ status: number; upstream?: strin
 
 /** Steady load from a few concurrent clients; records where each answer came from and any failure. */
 function steadyLoad(clients: number) {
-  let running = true;
   const seen = {
     ok: 0,
     byUpstream: new Map<string, number>(),
     failures: [] as string[],
     last: [] as string[],
   };
-  const loops = Array.from({ length: clients }, async (_, i) => {
-    for (let n = 0; running; n++) {
-      try {
-        const result = await get(`/orders/${i}-${n}`);
-        if (result.status !== 200) seen.failures.push(`status ${result.status}`);
-        else {
-          seen.ok++;
-          const name = result.upstream ?? '?';
-          seen.byUpstream.set(name, (seen.byUpstream.get(name) ?? 0) + 1);
-          seen.last.push(name);
-          if (seen.last.length > 50) seen.last.shift();
-        }
-      } catch (error) {
-        seen.failures.push(String(error));
+  const load = startLoad(clients, async (i, n) => {
+    try {
+      const result = await get(`/orders/${i}-${n}`);
+      if (result.status !== 200) seen.failures.push(`status ${result.status}`);
+      else {
+        seen.ok++;
+        const name = result.upstream ?? '?';
+        seen.byUpstream.set(name, (seen.byUpstream.get(name) ?? 0) + 1);
+        seen.last.push(name);
+        if (seen.last.length > 50) seen.last.shift();
       }
+    } catch (error) {
+      seen.failures.push(String(error));
     }
   });
   return {
     seen,
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await load.stop();
       return seen;
     },
   };

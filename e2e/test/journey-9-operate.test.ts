@@ -28,6 +28,7 @@ import { chartDir, provisionK8sTools, startTestCluster, type TestCluster } from 
 import { startDataplaneProcess } from '../src/dataplane-process.ts';
 import { docsSection } from '../src/journeys/docs.ts';
 import { type ServiceProxy, startServiceProxy } from '../src/journeys/service-proxy.ts';
+import { startLoad } from '../src/load.ts';
 
 const SLOW = 20 * 60_000; // the first run on a new machine builds the binaries
 const TEST = 180_000;
@@ -155,30 +156,27 @@ async function runDocumented(command: string, cwd: string): Promise<string> {
 /** Clients hitting the gateway Service back to back over keep-alive connections, as a busy app does. */
 function steadyLoad(clients: number) {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: clients });
-  let running = true;
   let phase = 'start';
   const seen = {
     ok: 0,
     byRelease: new Map<string, number>(),
     failures: [] as string[],
   };
-  const loops = Array.from({ length: clients }, async (_, i) => {
-    for (let n = 0; running; n++) {
-      try {
-        const response = await request(`http://${gatewayService.address}/orders/${i}-${n}`, {
-          headers: { host: HOST },
-          dispatcher: agent,
-        });
-        await response.body.dump();
-        if (response.statusCode !== 200) seen.failures.push(`${phase}: status ${response.statusCode}`);
-        else {
-          seen.ok++;
-          const release = String(response.headers['x-release'] ?? 'none');
-          seen.byRelease.set(release, (seen.byRelease.get(release) ?? 0) + 1);
-        }
-      } catch (error) {
-        seen.failures.push(`${phase}: ${String(error)}`);
+  const load = startLoad(clients, async (i, n) => {
+    try {
+      const response = await request(`http://${gatewayService.address}/orders/${i}-${n}`, {
+        headers: { host: HOST },
+        dispatcher: agent,
+      });
+      await response.body.dump();
+      if (response.statusCode !== 200) seen.failures.push(`${phase}: status ${response.statusCode}`);
+      else {
+        seen.ok++;
+        const release = String(response.headers['x-release'] ?? 'none');
+        seen.byRelease.set(release, (seen.byRelease.get(release) ?? 0) + 1);
       }
+    } catch (error) {
+      seen.failures.push(`${phase}: ${String(error)}`);
     }
   });
   return {
@@ -196,8 +194,7 @@ function steadyLoad(clients: number) {
       });
     },
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await load.stop();
       await agent.close();
       return seen;
     },

@@ -17,6 +17,7 @@ import {
   startKubernetesController,
   startKubernetesStack,
 } from '../src/kubernetes-stack.ts';
+import { startLoad } from '../src/load.ts';
 import { type NetnsUpstream, startNetnsUpstream } from '../src/netns-upstream.ts';
 
 const SLOW = 20 * 60_000; // the first run on a new machine builds the binaries
@@ -359,24 +360,21 @@ current-context: e2e
 
 /** Sends requests from a few loops until stopped; collects anything that is not a 200. */
 function trafficLoop(paths: string[]) {
-  let running = true;
   const seen = { ok: 0, failures: [] as string[] };
-  const loops = paths.map(async (pathname) => {
-    while (running) {
-      try {
-        const result = await get(pathname);
-        if (result.status === 200) seen.ok++;
-        else seen.failures.push(`${pathname}: ${result.status} ${result.code}`);
-      } catch (error) {
-        seen.failures.push(`${pathname}: ${String(error)}`);
-      }
+  const load = startLoad(paths.length, async (loop) => {
+    const pathname = paths[loop]!;
+    try {
+      const result = await get(pathname);
+      if (result.status === 200) seen.ok++;
+      else seen.failures.push(`${pathname}: ${result.status} ${result.code}`);
+    } catch (error) {
+      seen.failures.push(`${pathname}: ${String(error)}`);
     }
   });
   return {
     seen,
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await load.stop();
       return seen;
     },
   };

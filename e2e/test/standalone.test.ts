@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { startUpstream, type TestUpstream, waitFor } from '@tollgate/testkit';
 import { request } from 'undici';
 import { routeYaml, type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import { startLoad } from '../src/load.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SLOW = 60_000;
@@ -36,30 +37,26 @@ async function controllerStatus(): Promise<{
 
 /** Sends requests from `concurrency` loops until stopped; counts anything but a 200. */
 function trafficLoop(pathname: string, concurrency = 4) {
-  let running = true;
   const seen = { ok: 0, failed: 0, failures: [] as string[], upstreams: new Set<string>() };
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (running) {
-      try {
-        const result = await whoAnswers(pathname);
-        if (result.status === 200) {
-          seen.ok++;
-          if (result.upstream) seen.upstreams.add(result.upstream);
-        } else {
-          seen.failed++;
-          seen.failures.push(`${result.status} ${result.body.slice(0, 200)}`);
-        }
-      } catch (error) {
+  const load = startLoad(concurrency, async () => {
+    try {
+      const result = await whoAnswers(pathname);
+      if (result.status === 200) {
+        seen.ok++;
+        if (result.upstream) seen.upstreams.add(result.upstream);
+      } else {
         seen.failed++;
-        seen.failures.push(String(error));
+        seen.failures.push(`${result.status} ${result.body.slice(0, 200)}`);
       }
+    } catch (error) {
+      seen.failed++;
+      seen.failures.push(String(error));
     }
   });
   return {
     seen,
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await load.stop();
       return seen;
     },
   };

@@ -5,6 +5,7 @@
 import { freePort, type StartedProcess, startProcess, waitFor } from '@tollgate/testkit';
 import { Agent, request } from 'undici';
 import { type StandaloneStack, startStandaloneStack } from '../src/index.ts';
+import { startLoad } from '../src/load.ts';
 
 const SLOW = 90_000;
 
@@ -91,30 +92,21 @@ async function endpoints(stack: StandaloneStack): Promise<EndpointView[]> {
 
 /** `concurrency` loops of GET until stopped; every answer that is not a 200 is a client-visible error. */
 function steadyLoad(stack: StandaloneStack, agent: Agent, concurrency = 6) {
-  let running = true;
   const seen = { ok: 0, errors: [] as string[], byUpstream: new Map<string, number>() };
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (running) {
-      try {
-        const response = await request(`${stack.gatewayUrl}/x`, { dispatcher: agent });
-        const body = await response.body.text();
-        if (response.statusCode !== 200) seen.errors.push(`${response.statusCode} ${body}`);
-        else {
-          seen.ok++;
-          seen.byUpstream.set(body, (seen.byUpstream.get(body) ?? 0) + 1);
-        }
-      } catch (error) {
-        seen.errors.push((error as Error).message);
+  const load = startLoad(concurrency, async () => {
+    try {
+      const response = await request(`${stack.gatewayUrl}/x`, { dispatcher: agent });
+      const body = await response.body.text();
+      if (response.statusCode !== 200) seen.errors.push(`${response.statusCode} ${body}`);
+      else {
+        seen.ok++;
+        seen.byUpstream.set(body, (seen.byUpstream.get(body) ?? 0) + 1);
       }
+    } catch (error) {
+      seen.errors.push((error as Error).message);
     }
   });
-  return {
-    seen,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
+  return { seen, stop: load.stop };
 }
 
 let stack: StandaloneStack | undefined;

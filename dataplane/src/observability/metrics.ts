@@ -39,6 +39,9 @@ export interface DataplaneMetrics {
   ai: AIMetrics;
 }
 
+/** Seconds, 1 ms to 60 s: what request and backend durations share, so their panels line up. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 export function createDataplaneMetrics(): DataplaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -54,7 +57,7 @@ export function createDataplaneMetrics(): DataplaneMetrics {
       name: 'tollgate_request_duration_seconds',
       help: 'Time from receiving a request to finishing its response, by route id.',
       labelNames: ['route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
     upstreamErrors: new Counter({
@@ -122,7 +125,7 @@ export function createDataplaneMetrics(): DataplaneMetrics {
       name: 'tollgate_backend_duration_seconds',
       help: 'Time from sending a request upstream to the end of its response, by backend.',
       labelNames: ['backend'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
     upstreamConnectErrors: new Counter({

@@ -33,6 +33,21 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** Streams a chat completion under the client's traceparent; returns the text the client received. */
+async function streamedText(
+  client: OpenAI,
+  traceparent: string,
+  body: Omit<OpenAI.ChatCompletionCreateParamsStreaming, 'stream'>,
+): Promise<string> {
+  const stream = await client.chat.completions.create(
+    { ...body, stream: true },
+    { headers: { traceparent } },
+  );
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  return text;
+}
+
 let traceCounter = 0;
 /** A client traceparent with a fresh trace id, so each test reads its own spans. */
 function clientTraceparent(): { traceId: string; parentId: string; header: string } {
@@ -286,12 +301,11 @@ describe('AI routes', () => {
 
   test('a streamed completion gets one CLIENT span carrying the response model, finish reasons and token usage', async () => {
     const trace = clientTraceparent();
-    let text = '';
-    const stream = await client.chat.completions.create(
-      { model: 'smart', messages, stream: true, stream_options: { include_usage: true } },
-      { headers: { traceparent: trace.header } },
-    );
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const text = await streamedText(client, trace.header, {
+      model: 'smart',
+      messages,
+      stream_options: { include_usage: true },
+    });
     expect(text).toContain('hello there');
 
     const spans = await spansOf(trace.traceId, 2);
@@ -316,12 +330,7 @@ describe('AI routes', () => {
   test('a stream that falls back to another provider records that provider’s finish reason on the attempt that served', async () => {
     primary.enqueue({ kind: 'status', status: 503 });
     const trace = clientTraceparent();
-    let text = '';
-    const stream = await client.chat.completions.create(
-      { model: 'smart', messages, stream: true },
-      { headers: { traceparent: trace.header } },
-    );
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const text = await streamedText(client, trace.header, { model: 'smart', messages });
     expect(text).toContain('hello there');
 
     const spans = await spansOf(trace.traceId, 3);
@@ -417,12 +426,7 @@ describe('prompt and completion content', () => {
 
   test('a streamed answer on an opted-in route records the completion the client received', async () => {
     const trace = clientTraceparent();
-    let text = '';
-    const stream = await client.chat.completions.create(
-      { model: 'recorded', messages, stream: true },
-      { headers: { traceparent: trace.header } },
-    );
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const text = await streamedText(client, trace.header, { model: 'recorded', messages });
     const attempt = await attemptOf(trace);
     expect(String(attempt.attributes['gen_ai.input.messages'])).toContain('<EMAIL>');
     expect(JSON.parse(String(attempt.attributes['gen_ai.output.messages']))).toEqual([

@@ -2,7 +2,7 @@
 // of a mock OpenAI provider, called with the official client. Each scenario is a Consumer with its
 // own budget Policy (attached to the Consumer), so the scenarios do not share counters.
 import Anthropic from '@anthropic-ai/sdk';
-import { type MockProvider, startOpenAIMock } from '@tollgate/testkit';
+import { type MockProvider, startOpenAIMock, waitFor } from '@tollgate/testkit';
 import OpenAI from 'openai';
 import {
   type Gateway,
@@ -90,6 +90,8 @@ function manifests(): unknown[] {
         budgets: [{ name: 'crew-tokens', tokens: { limit: 30 }, per: 'team', period: 'week' }],
       },
     },
+    ...consumer('lean'),
+    budgetFor('lean', [{ name: 'lean-output', tokens: { limit: 40, count: 'output' } }]),
     ...consumer('unlucky'),
     budgetFor('unlucky', [{ name: 'unlucky-tokens', tokens: { limit: 1000 } }]),
   ];
@@ -325,4 +327,43 @@ test('a per-team budget is shared by the consumers of the team', async () => {
   const body = (await (await fetch(`${gateway.adminUrl}/budgets`)).json()) as { budgets: BudgetRow[] };
   const crew = body.budgets.filter((b) => b.budget === `policy/${ns}/crew-budget/crew-tokens`);
   expect(crew).toEqual([expect.objectContaining({ subject: 'crew', spent, limit: 30 })]);
+});
+
+test('a request granted only what is left asks the provider for no more output than that, whichever API it speaks', async () => {
+  // Once the last answer has settled (the client may see its end first).
+  const room = async () =>
+    waitFor(
+      async () => {
+        const row = await budgetRow('lean');
+        return row?.reserved === 0 ? row.remaining : undefined;
+      },
+      { what: 'the lean budget settled' },
+    );
+  const upstreamLimit = () => {
+    const body = provider.requests.at(-1)?.body ?? {};
+    return body.max_completion_tokens ?? body.max_tokens;
+  };
+  // Fits whole: sent as asked.
+  await ask('lean', { max_tokens: 20 });
+  expect(upstreamLimit()).toBe(20);
+  // A stream with no limit of its own (the model has none either): given one, the room left.
+  const left = await room();
+  expect(left).toBeLessThan(40);
+  const stream = await client('lean').chat.completions.create({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+  });
+  for await (const _ of stream);
+  expect(provider.requests.at(-1)?.body?.max_completion_tokens).toBe(left);
+  // An Anthropic client's max_tokens, translated for the provider, lowered the same way.
+  const stillLeft = await room();
+  expect(stillLeft).toBeLessThan(left);
+  const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'sk-lean', maxRetries: 0 });
+  await claude.messages.create({
+    model: 'gpt-4o-mini',
+    max_tokens: 4096,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  expect(upstreamLimit()).toBe(stillLeft);
 });

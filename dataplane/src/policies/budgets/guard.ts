@@ -33,6 +33,12 @@ export interface BudgetHold {
   readonly headers: Record<string, string>;
   /** True when an enforced budget granted less than the most the request can cost. */
   readonly partial: boolean;
+  /**
+   * For a partial grant, the most output tokens that keep the request within what it was granted
+   * (at least 1: the one partial grant a key has in flight may run past it); the provider is asked
+   * for no more. Undefined when output does not need capping.
+   */
+  readonly outputCap: number | undefined;
   /** Whether `outputTokens` generated so far still fit every partial grant. */
   fits(outputTokens: number): boolean;
   /** The error a stream ends with when it no longer fits (in the caller's format). */
@@ -135,6 +141,7 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
         if (!line.enforce) return false;
         return granted < amount(b, demand, demand.inputTokens, demand.maxOutputTokens);
       });
+    const outputCap = capOf(partial, demand);
     let settled = false;
     /** The partial grant a stream ran past (for the error it ends with). */
     let overflowing: (typeof partial)[number] | undefined;
@@ -148,6 +155,7 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
             }
           : {},
       partial: partial.length > 0,
+      outputCap,
       fits: (outputTokens) => {
         overflowing = partial.find(
           ({ b, granted }) => amount(b, demand, demand.inputTokens, outputTokens) > granted,
@@ -173,9 +181,34 @@ export function compileBudgetGuard(ir: BudgetsIR, service: BudgetService): Budge
   return { reserve };
 }
 
+/** Output tokens that fit every partial grant beside the prompt; undefined ⇒ no grant limits output. */
+function capOf(
+  partial: ReadonlyArray<{ b: BudgetIR; granted: number }>,
+  demand: SpendDemand,
+): number | undefined {
+  let cap = demand.maxOutputTokens;
+  for (const { b, granted } of partial) {
+    if (b.unit === 'tokens' && b.count === 'input') continue;
+    // amount() grows with output: the largest output whose amount fits, by halving.
+    const fits = (output: number) => amount(b, demand, demand.inputTokens, output) <= granted;
+    const top = Math.min(cap, 2 ** 31);
+    if (fits(top)) continue;
+    let low = 0;
+    let high = top;
+    while (high - low > 1) {
+      const mid = Math.floor((low + high) / 2);
+      if (fits(mid)) low = mid;
+      else high = mid;
+    }
+    cap = Math.min(cap, low);
+  }
+  return Number.isFinite(cap) && cap < demand.maxOutputTokens ? Math.max(1, cap) : undefined;
+}
+
 const unmetered: BudgetHold = {
   headers: {},
   partial: false,
+  outputCap: undefined,
   fits: () => true,
   cutRefusal: () => ({ code: 'TG_ERR_BUDGET_EXCEEDED', params: {} }),
   settle: () => {},

@@ -8,6 +8,7 @@ import { type ControllerMetrics, recordDataplanes } from './metrics.ts';
 import type { SnapshotServer } from './server/index.ts';
 import type { ObjectSource, SourceProblem, SourceState } from './sources/index.ts';
 import { programmedCondition, type RolloutState } from './status/programmed.ts';
+import { type ReportedDataplane, reportLocal, rolloutOf } from './status/rollout.ts';
 import { type ObjectStatusReport, translate } from './translate/index.ts';
 
 export interface ObjectStatusView extends ObjectStatusReport {
@@ -22,6 +23,8 @@ export interface ControllerStatus {
   objects: ObjectStatusView[];
   problems: SourceProblem[];
   dataplanes: ReturnType<SnapshotServer['nodes']>;
+  /** Data planes other replicas report (set on the leader only; see setRemoteDataplanes). */
+  remoteDataplanes: ReportedDataplane[];
 }
 
 export interface ControllerOptions {
@@ -43,6 +46,7 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
   #timer: NodeJS.Timeout | undefined;
   #ready = false;
   #publishedAt = new Map<string, number>();
+  #remote: ReportedDataplane[] = [];
 
   constructor(options: ControllerOptions) {
     super();
@@ -99,7 +103,18 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
       objects,
       problems: this.#problems,
       dataplanes: this.#options.server.nodes(),
+      remoteDataplanes: this.#remote,
     };
+  }
+
+  /**
+   * The data planes connected to the other replicas (from their reports); they count towards
+   * Programmed like local ones. Emits statuses when the set changed.
+   */
+  setRemoteDataplanes(dataplanes: ReportedDataplane[]): void {
+    if (JSON.stringify(dataplanes) === JSON.stringify(this.#remote)) return;
+    this.#remote = dataplanes;
+    this.#emitStatus();
   }
 
   #onChange(state: SourceState): void {
@@ -150,16 +165,7 @@ export class Controller extends EventEmitter<{ statuses: [ControllerStatus] }> {
 
   #rollout(): RolloutState {
     const { server } = this.#options;
-    const version = server.version;
-    const nodes = server.nodes();
-    return {
-      version,
-      connected: nodes.length,
-      acked: version ? server.ackedCount(version) : 0,
-      rejections: nodes
-        .filter((n) => n.lastNack && n.lastNack.version === version)
-        .map((n) => ({ node: n.id, message: n.lastNack!.message })),
-    };
+    return rolloutOf(server.version, [...reportLocal(server.nodes(), ''), ...this.#remote]);
   }
 
   #recordObjectCounts(statuses: ObjectStatusReport[]): void {

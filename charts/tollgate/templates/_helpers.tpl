@@ -78,6 +78,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "tollgate.controller.fullname" .) .Values.controller.leaderElection.leaseName }}
 {{- end }}
 
+{{/* Replica report Leases: one per controller replica, plus the rollout's surge Pod, plus one killed
+Pod whose report has not expired yet. The Role grants exactly these names. */}}
+{{- define "tollgate.controller.replicaReportSlots" -}}
+{{- add (int .Values.controller.replicaCount) 2 }}
+{{- end }}
+
 {{/* In-cluster DNS name of the controller Service: the address data planes dial and the name its
 serving certificate carries. */}}
 {{- define "tollgate.controller.host" -}}

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@tollgate/telemetry';
 import { Gauge, type Registry } from 'prom-client';
 import type { Controller, ControllerStatus } from '../controller.ts';
+import { reportLocal } from '../status/rollout.ts';
 import { createKubeApis } from './client.ts';
 import { EventRecorder, NackEvents, rejectionEvents } from './events.ts';
 import {
@@ -16,6 +17,13 @@ import {
   defaultIdentity,
   LeaderElector,
 } from './leader-election.ts';
+import {
+  DEFAULT_REPLICA_REPORT_PERIOD_MS,
+  DEFAULT_REPLICA_REPORT_SLOTS,
+  ReplicaReporter,
+  ReplicaReportReader,
+  type ReplicaReports,
+} from './replica-report.ts';
 import { StatusWriter } from './status-writer.ts';
 
 /** `serve` flags of leader election, for parseArgs (each also read from the environment). */
@@ -26,6 +34,13 @@ export const LEADER_ELECTION_FLAGS = {
   'lease-duration': { type: 'string', default: process.env.TOLLGATE_LEASE_DURATION ?? '15s' },
   'renew-deadline': { type: 'string', default: process.env.TOLLGATE_RENEW_DEADLINE ?? '10s' },
   'retry-period': { type: 'string', default: process.env.TOLLGATE_RETRY_PERIOD ?? '2s' },
+  /** How often each replica renews its data-plane report (reports expire after 3 periods). */
+  'replica-report-period': { type: 'string', default: process.env.TOLLGATE_REPLICA_REPORT_PERIOD ?? '5s' },
+  /** How many report Leases (`<lease-name>-replica-<0..n-1>`) replicas may claim. */
+  'replica-report-slots': {
+    type: 'string',
+    default: process.env.TOLLGATE_REPLICA_REPORT_SLOTS ?? String(DEFAULT_REPLICA_REPORT_SLOTS),
+  },
 } as const;
 
 export type LeaderElectionFlags = { [K in keyof typeof LEADER_ELECTION_FLAGS]?: string };
@@ -40,7 +55,7 @@ export function parseDuration(value: string | undefined, flag: string, fallbackM
 
 export interface LeaderDutiesOptions {
   kubeConfig: KubeConfig;
-  controller: Pick<Controller, 'on' | 'off' | 'status'>;
+  controller: Pick<Controller, 'on' | 'off' | 'status' | 'setRemoteDataplanes'>;
   logger: Logger;
   flags: LeaderElectionFlags;
   /** Called once when leadership is lost; main exits non-zero. */
@@ -85,6 +100,7 @@ export function startLeaderDuties(options: LeaderDutiesOptions): LeaderDuties {
       }))
     : undefined;
   leaderGauge?.set(0);
+  const fleetGauge = registry ? replicaGauges(registry) : undefined;
 
   const recorder = new EventRecorder({ events: apis.events, logger, instance: identity, registry });
   const writer = new StatusWriter({
@@ -102,18 +118,62 @@ export function startLeaderDuties(options: LeaderDutiesOptions): LeaderDuties {
   });
   const onStatuses = (status: ControllerStatus): void => {
     writer.update(status.objects);
-    nacks.observe(status.dataplanes);
+    nacks.observe([
+      ...status.dataplanes,
+      ...status.remoteDataplanes.map((d) => ({
+        id: d.node,
+        ...(d.lastNack ? { lastNack: d.lastNack } : {}),
+      })),
+    ]);
+    fleetGauge?.dataplanes.set(status.dataplanes.length + status.remoteDataplanes.length);
   };
+
+  // Every replica reports its data planes; the leader merges the others' reports into Programmed.
+  const slots = Number(flags['replica-report-slots'] ?? DEFAULT_REPLICA_REPORT_SLOTS);
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new Error(
+      `--replica-report-slots: expected a positive integer, got "${flags['replica-report-slots']}"`,
+    );
+  const reportOptions = {
+    coordination: apis.coordination,
+    namespace,
+    leaseName: name,
+    identity,
+    logger,
+    slots,
+    periodMs: parseDuration(
+      flags['replica-report-period'],
+      'replica-report-period',
+      DEFAULT_REPLICA_REPORT_PERIOD_MS,
+    ),
+  };
+  const reporter = new ReplicaReporter({
+    ...reportOptions,
+    dataplanes: () => reportLocal(controller.status().dataplanes, identity),
+  });
+  const onLocalChange = (): void => reporter.changed();
+  controller.on('statuses', onLocalChange);
+  reporter.start();
+  const reader = new ReplicaReportReader({
+    ...reportOptions,
+    onReports: (reports: ReplicaReports) => {
+      fleetGauge?.reports.set({ state: 'fresh' }, reports.fresh);
+      fleetGauge?.reports.set({ state: 'expired' }, reports.expired);
+      controller.setRemoteDataplanes(reports.dataplanes);
+    },
+  });
 
   elector.on('leading', () => {
     leaderGauge?.set(1);
     logger.info({ identity }, 'leading: writing status and events');
     controller.on('statuses', onStatuses);
     onStatuses(controller.status());
+    reader.start();
   });
   elector.on('lost', (reason) => {
     leaderGauge?.set(0);
     controller.off('statuses', onStatuses);
+    void reader.stop();
     void writer.stop();
     options.onLost(reason);
   });
@@ -123,10 +183,34 @@ export function startLeaderDuties(options: LeaderDutiesOptions): LeaderDuties {
     elector,
     async stop() {
       controller.off('statuses', onStatuses);
+      controller.off('statuses', onLocalChange);
+      await reader.stop();
+      await reporter.stop();
       await writer.stop();
       await recorder.stop();
       await elector.stop();
       leaderGauge?.set(0);
     },
+  };
+}
+
+function replicaGauges(registry: Registry): { dataplanes: Gauge; reports: Gauge<'state'> } {
+  const existing = (metric: string) => registry.getSingleMetric(metric);
+  return {
+    dataplanes:
+      (existing('tollgate_controller_fleet_connected_dataplanes') as Gauge | undefined) ??
+      new Gauge({
+        name: 'tollgate_controller_fleet_connected_dataplanes',
+        help: 'Data planes connected to any controller replica, as the leader sees them (its own plus fresh replica reports); 0 on followers.',
+        registers: [registry],
+      }),
+    reports:
+      (existing('tollgate_controller_replica_reports') as Gauge<'state'> | undefined) ??
+      new Gauge({
+        name: 'tollgate_controller_replica_reports',
+        help: 'Other replicas’ data-plane reports the leader read, by state (fresh, expired).',
+        labelNames: ['state'],
+        registers: [registry],
+      }),
   };
 }

@@ -35,7 +35,7 @@ export function programmedCondition(
       ...base,
       status: 'False',
       reason: 'Rejected',
-      message: `Snapshot ${rollout.version} was rejected by ${rollout.rejections.length} data plane(s); ${first.node}: ${first.message}`,
+      message: `Snapshot ${rollout.version} was rejected by ${rollout.rejections.length} data plane(s) (${rollout.acked} of ${rollout.connected} run it); ${first.node}: ${first.message}`,
     };
   }
   if (rollout.connected === 0) {

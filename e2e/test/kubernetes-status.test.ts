@@ -187,8 +187,16 @@ test(
       reason: 'BackendNotFound',
       observedGeneration: lost.metadata.generation,
     });
-    expect(lost.status.conditions.find((c) => c.type === 'Programmed')?.message).toMatch(
-      /^In snapshot [0-9a-f]{16}; 1 of 1 data planes run it\.$/,
+    // Each replica has one data plane; the leader counts the follower's through its report Lease.
+    await waitFor(
+      async () => {
+        const object = JSON.parse(await cluster.kubectlOk(['get', 'route/lost', '-n', NS, '-o', 'json'])) as {
+          status: { conditions: Array<{ type: string; message: string }> };
+        };
+        const message = object.status.conditions.find((c) => c.type === 'Programmed')?.message ?? '';
+        return /^In snapshot [0-9a-f]{16}; 2 of 2 data planes run it\.$/.test(message);
+      },
+      { what: 'Programmed to count both replicas’ data planes', timeoutMs: 30_000 },
     );
     const statusManagers = lost.metadata.managedFields
       .filter((f) => f.subresource === 'status')

@@ -366,6 +366,10 @@ describe('helm install, as docs/install.md says', () => {
       ['create', 'leases.coordination.k8s.io', '-n', NAMESPACE],
       ['get', 'leases.coordination.k8s.io/tollgate-controller', '-n', NAMESPACE],
       ['update', 'leases.coordination.k8s.io/tollgate-controller', '-n', NAMESPACE],
+      // Replica reports: replicaCount (2) + 2 slots.
+      ['get', 'leases.coordination.k8s.io/tollgate-controller-replica-0', '-n', NAMESPACE],
+      ['update', 'leases.coordination.k8s.io/tollgate-controller-replica-3', '-n', NAMESPACE],
+      ['delete', 'leases.coordination.k8s.io/tollgate-controller-replica-3', '-n', NAMESPACE],
     ];
     const answers = await canIAll(controllerAccount, checks);
     expect(answers.filter((a) => !a.startsWith('yes'))).toEqual([]);
@@ -388,6 +392,8 @@ describe('helm install, as docs/install.md says', () => {
       ['delete', 'events', '-n', 'demo'],
       ['delete', 'namespaces'],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', NAMESPACE],
+      ['update', 'leases.coordination.k8s.io/tollgate-controller-replica-4', '-n', NAMESPACE],
+      ['list', 'leases.coordination.k8s.io', '-n', NAMESPACE],
       ['delete', 'leases.coordination.k8s.io/tollgate-controller', '-n', NAMESPACE],
       ['create', 'leases.coordination.k8s.io', '-n', 'demo'],
       ['update', 'customresourcedefinitions.apiextensions.k8s.io'],

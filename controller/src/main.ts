@@ -17,6 +17,8 @@ const USAGE = `usage:
       COMMON: [--grpc HOST:PORT] [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F]
       Leader election (kubernetes): [--lease-name N] [--lease-namespace NS] [--lease-duration 15s]
         [--renew-deadline 10s] [--retry-period 2s]; identity = $POD_NAME, else hostname_random.
+      Replica reports (kubernetes): [--replica-report-period 5s] [--replica-report-slots 8]: each
+        replica publishes its data planes in Lease <lease-name>-replica-<slot> for the leader.
       Kubernetes credentials: --kubeconfig, else $KUBECONFIG, else in-cluster, else ~/.kube/config.
   tollgate-controller status [--admin URL]
 `;

@@ -292,7 +292,7 @@ describe('every configuration', () => {
   });
 
   test.each(scenarios.map((s) => [s.name]))(
-    '%s: lets the controller elect a leader only on its own Lease in the release namespace',
+    '%s: lets the controller elect a leader only on its own Lease, and report only in its slot Leases, in the release namespace',
     (name) => {
       const objects = objectsOf(name);
       const controller = objects.find(
@@ -307,8 +307,17 @@ describe('every configuration', () => {
       });
       const role = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-leader-election'))!;
       expect(role.metadata.namespace).toBe(NAMESPACE);
+      // Replica reports: exactly the slot names the controller is told to use.
+      const slots = Number(
+        container.args?.find((a) => a.startsWith('--replica-report-slots='))?.split('=')[1],
+      );
+      expect(slots).toBe(Number(dig(controller, 'spec.replicas')) + 2);
+      const reports = Array.from({ length: slots }, (_, i) => `${lease}-replica-${i}`).join(',');
       expect(permissions(role.rules as Rule[])).toEqual([
         'coordination.k8s.io/leases:create',
+        `coordination.k8s.io/leases=${reports}:delete`,
+        `coordination.k8s.io/leases=${reports}:get`,
+        `coordination.k8s.io/leases=${reports}:update`,
         `coordination.k8s.io/leases=${lease}:get`,
         `coordination.k8s.io/leases=${lease}:update`,
         'events.k8s.io/events:create',

@@ -2,7 +2,9 @@
 // Every replica translates and serves snapshots; the replica that holds the Lease also subscribes
 // to the controller's statuses and writes them. Losing the Lease ends the process (onLost): a
 // replica that cannot be sure it still leads must stop writing at once, and a restart is the
-// simplest safe state (client-go controllers do the same).
+// simplest safe state (client-go controllers do the same). Every replica also publishes its data
+// planes in a report Lease, and the leader merges the other replicas' reports into Programmed and
+// the NACK Events (replica-report.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@tollgate/telemetry';
 import { Gauge, type Registry } from 'prom-client';
@@ -73,6 +75,11 @@ export interface LeaderDuties {
 export function startLeaderDuties(options: LeaderDutiesOptions): LeaderDuties {
   const { kubeConfig, controller, logger, flags, registry } = options;
   const env = options.env ?? process.env;
+  const slots = Number(flags['replica-report-slots'] || DEFAULT_REPLICA_REPORT_SLOTS);
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new Error(
+      `TG_ERR_LEADER_ELECTION_CONFIG: --replica-report-slots must be a positive integer, got "${flags['replica-report-slots']}"`,
+    );
   const apis = createKubeApis(kubeConfig);
   const identity = defaultIdentity(env);
   const namespace =
@@ -129,11 +136,6 @@ export function startLeaderDuties(options: LeaderDutiesOptions): LeaderDuties {
   };
 
   // Every replica reports its data planes; the leader merges the others' reports into Programmed.
-  const slots = Number(flags['replica-report-slots'] ?? DEFAULT_REPLICA_REPORT_SLOTS);
-  if (!Number.isInteger(slots) || slots < 1)
-    throw new Error(
-      `--replica-report-slots: expected a positive integer, got "${flags['replica-report-slots']}"`,
-    );
   const reportOptions = {
     coordination: apis.coordination,
     namespace,

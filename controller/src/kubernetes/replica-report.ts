@@ -166,8 +166,11 @@ export class ReplicaReporter {
       return;
     }
     this.#running = this.#write(renew)
-      .catch((error: Error) =>
-        this.#options.logger.warn({ code: 'TG_ERR_REPLICA_REPORT', err: error }, 'replica report failed'),
+      .catch((error: unknown) =>
+        this.#options.logger.warn(
+          { code: 'TG_ERR_REPLICA_REPORT', error: describeApiError(error) },
+          'could not write the replica report',
+        ),
       )
       .finally(() => {
         this.#running = undefined;
@@ -204,7 +207,9 @@ export class ReplicaReporter {
     });
     if (!renew && this.#slot && body === this.#written) return;
     const { coordination, namespace } = this.#options;
-    const options = withTimeout(Math.max(1_000, this.#periodMs), this.#stop.signal);
+    // Not cancelled by stop(): a write cut off mid-flight would leave the resourceVersion unknown,
+    // and the delete on shutdown would then fail its precondition.
+    const options = withTimeout(Math.max(1_000, this.#periodMs));
     this.#lastWriteAt = performance.now();
     if (this.#slot) {
       try {

@@ -353,7 +353,8 @@ async function main(): Promise<void> {
             env,
             { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
             {
-              dataplaneArgs: ['--workers', workers],
+              // No Redis in the benchmark, and it has no budgets or global limits to overspend.
+              dataplaneArgs: ['--workers', workers, '--allow-per-worker-counters'],
               name: `Tollgate×${workers}`,
               manifestsDir: 'manifests-workers',
             },

@@ -8,7 +8,7 @@ import { Counter } from 'prom-client';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
 import type { RedisBudgetStore, RedisRateLimitStore } from './policies/redis.ts';
-import { parseWorkers, runPrimary, workerRole } from './workers.ts';
+import { checkWorkerCounters, parseWorkers, runPrimary, workerRole } from './workers.ts';
 
 const USAGE = `Usage: node dataplane/src/main.ts [options]
        node dataplane/src/main.ts usage --admin <host:port> --by consumer|model|provider|route --window 1h
@@ -39,6 +39,9 @@ const USAGE = `Usage: node dataplane/src/main.ts [options]
                             tracing (off unless an exporter or endpoint is set; see docs/observability.md)
   --workers <n|auto>        worker processes sharing the listener, each with its own config stream; the
                             primary serves the admin port (TOLLGATE_WORKERS, default 1: no workers)
+  --allow-per-worker-counters
+                            let --workers N > 1 start without --redis: budgets and global rate limits then
+                            count per worker, up to N× each limit (TOLLGATE_ALLOW_PER_WORKER_COUNTERS=true)
   TOLLGATE_DRAIN_SECONDS    how long SIGTERM waits for in-flight requests (default 20)
   TOLLGATE_LOG_LEVEL        pino level (default info)
 `;
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
       redis: { type: 'string' },
       'redis-failure-mode': { type: 'string' },
       workers: { type: 'string' },
+      'allow-per-worker-counters': { type: 'boolean' },
       'access-log-sample': { type: 'string' },
       'access-log-exclude': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -151,6 +155,14 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'dataplane' });
   const workers = parseWorkers(values.workers ?? env.TOLLGATE_WORKERS, availableParallelism());
   if (workers > 1 && !role) {
+    // Before any worker forks: a refusal is one clear error, not N crash-looping workers.
+    const counters = checkWorkerCounters({
+      workers,
+      redis: Boolean(redisURL),
+      allowPerWorkerCounters:
+        values['allow-per-worker-counters'] === true || env.TOLLGATE_ALLOW_PER_WORKER_COUNTERS === 'true',
+    });
+    if (counters) logger.warn({ workers }, counters.warning);
     const primary = await runPrimary({ workers, admin, logger, drainSeconds });
     logger.info(
       { workers, listen, adminPort: primary.adminPort },

@@ -78,6 +78,40 @@ export function parseWorkers(value: string | undefined, cpus: number): number {
   return n;
 }
 
+/** Error code: `--workers N` without Redis and without `--allow-per-worker-counters`. */
+export const WORKERS_NEED_SHARED_COUNTERS = 'TG_ERR_WORKERS_NEED_SHARED_COUNTERS';
+
+/**
+ * Decides whether N workers may start with the counters they have. Without Redis every worker
+ * counts budgets and global rate limits in its own memory, so a pod of N workers would let N times
+ * a limit through. We refuse to start rather than enforce limit/N per worker: connections are
+ * handed to workers round-robin per connection, not per caller, so a caller holding one keep-alive
+ * connection would meet only its worker's share (1/N of its limit, 0 for a limit below N), a
+ * restarted worker would lose its share of the period's spend, and the admin reports (/budgets,
+ * usage) would show one worker's counts as the pod's. None of that is a limit an operator set.
+ * `--allow-per-worker-counters` is the explicit opt-in for deployments without budgets or global
+ * limits (or that accept N×); it returns a warning for the caller to log at start-up.
+ */
+export function checkWorkerCounters(options: {
+  workers: number;
+  redis: boolean;
+  allowPerWorkerCounters: boolean;
+}): { warning: string } | undefined {
+  if (options.workers <= 1 || options.redis) return undefined;
+  if (!options.allowPerWorkerCounters)
+    throw new Error(
+      `${WORKERS_NEED_SHARED_COUNTERS}: --workers ${options.workers} without --redis would count budgets and ` +
+        `global rate limits in each worker, letting up to ${options.workers}× each limit through; ` +
+        'configure --redis (TOLLGATE_REDIS_URL), or pass --allow-per-worker-counters ' +
+        '(TOLLGATE_ALLOW_PER_WORKER_COUNTERS=true) to accept that',
+    );
+  return {
+    warning:
+      `--allow-per-worker-counters: ${options.workers} workers without Redis each count budgets and ` +
+      `global rate limits on their own; each may be exceeded up to ${options.workers}× in this pod`,
+  };
+}
+
 export interface PrimaryOptions {
   workers: number;
   /** The admin address the deployment probes and scrapes. */

@@ -1,8 +1,15 @@
 // `--workers 2`: two worker processes share the proxy port, each with its own config stream; the
 // primary answers the admin port for all of them; SIGTERM drains both and exits 0.
-import { type StartedProcess, stopAllProcesses, type TestUpstream, waitFor } from '@tollgate/testkit';
+import {
+  type StartedProcess,
+  type StartedRedis,
+  startRedis,
+  stopAllProcesses,
+  type TestUpstream,
+  waitFor,
+} from '@tollgate/testkit';
 import { Agent, request } from 'undici';
-import { parseWorkers } from '../src/workers.ts';
+import { checkWorkerCounters, parseWorkers } from '../src/workers.ts';
 import {
   catchAllSnapshot,
   type SnapshotController,
@@ -36,12 +43,13 @@ interface Workers {
   adminPort: number;
 }
 
-async function startWorkers(): Promise<Workers> {
+/** Two workers; without Redis they need the explicit opt-in to per-worker counters. */
+async function startWorkers(args: string[] = ['--allow-per-worker-counters']): Promise<Workers> {
   const workers = await startMainProcess({
     controller: `127.0.0.1:${controller.port}`,
     nodeId: 'multi',
     name: 'dataplane-workers',
-    args: ['--workers', '2'],
+    args: ['--workers', '2', ...args],
   });
   await waitFor(
     async () => (await request(`http://127.0.0.1:${workers.adminPort}/readyz`)).statusCode === 200,
@@ -87,6 +95,66 @@ test('--workers parses a count or auto and refuses anything else', () => {
   expect(() => parseWorkers('0', 8)).toThrow('--workers must be a whole number');
   expect(() => parseWorkers('two', 8)).toThrow('--workers must be a whole number');
 });
+
+test('more than one worker without Redis needs the explicit opt-in, which comes with a warning', () => {
+  expect(checkWorkerCounters({ workers: 1, redis: false, allowPerWorkerCounters: false })).toBeUndefined();
+  expect(checkWorkerCounters({ workers: 4, redis: true, allowPerWorkerCounters: false })).toBeUndefined();
+  expect(() => checkWorkerCounters({ workers: 4, redis: false, allowPerWorkerCounters: false })).toThrow(
+    /TG_ERR_WORKERS_NEED_SHARED_COUNTERS: --workers 4 without --redis .* up to 4× each limit/,
+  );
+  expect(checkWorkerCounters({ workers: 4, redis: false, allowPerWorkerCounters: true })?.warning).toMatch(
+    /each may be exceeded up to 4× in this pod/,
+  );
+});
+
+test(
+  '--workers 2 without --redis refuses to start before forking any worker, naming the fix',
+  async () => {
+    const { proc } = await startMainProcess({
+      controller: `127.0.0.1:${controller.port}`,
+      nodeId: 'refused',
+      name: 'dataplane-workers-refused',
+      args: ['--workers', '2'],
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      if (proc.child.exitCode !== null) resolve(proc.child.exitCode);
+      else proc.child.once('exit', (exitCode) => resolve(exitCode));
+    });
+    expect(code).toBe(1);
+    expect(proc.output()).toMatch(/TG_ERR_WORKERS_NEED_SHARED_COUNTERS/);
+    expect(proc.output()).toMatch(/--allow-per-worker-counters/);
+    expect(proc.output()).not.toMatch(/data plane listening/);
+    expect(acked('refused-w1') || acked('refused-w2')).toBe(false);
+  },
+  SLOW,
+);
+
+test(
+  '--workers 2 with --allow-per-worker-counters starts and warns that limits count per worker',
+  async () => {
+    const { proc } = await startWorkers();
+    expect(proc.output()).toMatch(/each may be exceeded up to 2× in this pod/);
+    expect(await proc.stop('SIGTERM', 15_000)).toBe(0);
+  },
+  SLOW,
+);
+
+test(
+  '--workers 2 with --redis starts without the opt-in: the counters are shared',
+  async () => {
+    let redis: StartedRedis | undefined;
+    try {
+      redis = await startRedis();
+      const { proc } = await startWorkers(['--redis', redis.url]);
+      await waitFor(() => acked('multi-w1') && acked('multi-w2'), { what: 'an ACK from each worker' });
+      expect(proc.output()).not.toMatch(/allow-per-worker-counters|count in this pod only/);
+      expect(await proc.stop('SIGTERM', 15_000)).toBe(0);
+    } finally {
+      await redis?.stop();
+    }
+  },
+  SLOW,
+);
 
 test(
   'two workers each take a config stream, both serve traffic, and the primary sums their metrics',

@@ -372,7 +372,9 @@ describe('default values', () => {
       TOLLGATE_LISTEN: '0.0.0.0:8080',
       TOLLGATE_ADMIN: '0.0.0.0:9901',
       TOLLGATE_DRAIN_SECONDS: '20',
+      TOLLGATE_WORKERS: '1',
     });
+    expect(envOf(container)).not.toHaveProperty('TOLLGATE_ALLOW_PER_WORKER_COUNTERS');
     expect(container.env).toContainEqual({
       name: 'TOLLGATE_NODE_ID',
       valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
@@ -617,5 +619,52 @@ describe('non-default values', () => {
     });
     expect(dig(policy, 'spec.ingress.1.ports')).toEqual([{ port: 'admin', protocol: 'TCP' }]);
     for (const object of objects) expect(object.metadata.labels).toMatchObject({ team: 'platform' });
+  });
+});
+
+describe('dataplane.workers', () => {
+  const dataplaneEnv = async (set: Record<string, unknown>): Promise<Record<string, string | undefined>> => {
+    const objects = parseManifests(await helmTemplate(tools, { set, namespace: NAMESPACE }));
+    return envOf(containerOf(findObject(objects, 'Deployment', 'tollgate-dataplane')));
+  };
+
+  test.each([
+    [2, '2'],
+    ['auto', 'auto'],
+  ])('%j with Redis in extraEnv renders TOLLGATE_WORKERS=%s', async (workers, rendered) => {
+    const env = await dataplaneEnv({
+      'dataplane.workers': workers,
+      'dataplane.extraEnv': [{ name: 'TOLLGATE_REDIS_URL', value: 'redis://redis:6379' }],
+    });
+    expect(env).toMatchObject({ TOLLGATE_WORKERS: rendered, TOLLGATE_REDIS_URL: 'redis://redis:6379' });
+    expect(env).not.toHaveProperty('TOLLGATE_ALLOW_PER_WORKER_COUNTERS');
+  });
+
+  test('counts --redis in extraArgs as Redis', async () => {
+    const env = await dataplaneEnv({
+      'dataplane.workers': 4,
+      'dataplane.extraArgs': ['--redis=redis://redis:6379'],
+    });
+    expect(env.TOLLGATE_WORKERS).toBe('4');
+  });
+
+  test('refuses more than one worker without Redis, naming both ways out', async () => {
+    const result = await helmTemplateResult(tools, { set: { 'dataplane.workers': 2 } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('dataplane.workers (2) needs Redis');
+    expect(result.stderr).toContain('dataplane.allowPerWorkerCounters: true');
+  });
+
+  test('allowPerWorkerCounters lets workers run without Redis and tells the data plane so', async () => {
+    const env = await dataplaneEnv({ 'dataplane.workers': 2, 'dataplane.allowPerWorkerCounters': true });
+    expect(env).toMatchObject({ TOLLGATE_WORKERS: '2', TOLLGATE_ALLOW_PER_WORKER_COUNTERS: 'true' });
+  });
+
+  test.each([0, 257, 1.5, 'many'])('rejects workers=%j, naming the field', async (workers) => {
+    const result = await helmTemplateResult(tools, {
+      set: { 'dataplane.workers': workers, 'dataplane.allowPerWorkerCounters': true },
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("at '/dataplane/workers'");
   });
 });

@@ -1,6 +1,6 @@
 // charts/tollgate as helm renders it: lint, the values schema, and what each configuration produces
 // (workload hardening, probes, wiring between the components, RBAC, optional features).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -646,6 +646,29 @@ describe('dataplane.workers', () => {
       'dataplane.extraArgs': ['--redis=redis://redis:6379'],
     });
     expect(env.TOLLGATE_WORKERS).toBe('4');
+  });
+
+  test('the docs/performance.md multi-core values render two workers with Redis and two CPUs', async () => {
+    const doc = await readFile(path.join(repoRoot, 'docs/performance.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Multi-core'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toContain('workers: 2');
+    const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-workers-'));
+    try {
+      const file = path.join(dir, 'values.yaml');
+      await writeFile(file, example ?? '');
+      const objects = parseManifests(
+        await helmTemplate(tools, { valuesFiles: [file], namespace: NAMESPACE }),
+      );
+      const dataplane = findObject(objects, 'Deployment', 'tollgate-dataplane');
+      expect(envOf(containerOf(dataplane))).toMatchObject({
+        TOLLGATE_WORKERS: '2',
+        TOLLGATE_REDIS_URL: expect.stringMatching(/^redis:\/\//),
+      });
+      expect(dig(containerOf(dataplane), 'resources.requests.cpu')).toBe('2');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('refuses more than one worker without Redis, naming both ways out', async () => {

@@ -83,11 +83,15 @@ test('emits nothing until every collection has been listed, then one complete st
   api.apply(route('shop'));
   api.apply(service('orders'));
   api.apply(slice('orders-1', 'orders'));
-  // Routes cannot be listed at first: the other collections must not be emitted without them.
-  api.fail((r) => r.path.endsWith('/routes') && !r.watch, 500, 3);
+  // Routes cannot be listed until the test says so: the other collections must not be emitted
+  // without them, however long that takes.
+  let routesListable = false;
+  api.fail((r) => !routesListable && r.path.endsWith('/routes') && !r.watch, 500, Number.POSITIVE_INFINITY);
   const { started } = startSource();
-  await waitFor(() => api.requests.filter((r) => r.path.endsWith('/routes')).length >= 2);
+  const listed = (suffix: string) => api.requests.filter((r) => r.path.endsWith(suffix) && !r.watch).length;
+  await waitFor(() => listed('/routes') >= 2 && listed('/services') >= 1 && listed('/endpointslices') >= 1);
   expect(states).toHaveLength(0);
+  routesListable = true;
   await started;
   expect(states).toHaveLength(1);
   expect(names(latest())).toEqual(['EndpointSlice/shop/orders-1', 'Route/shop/shop', 'Service/shop/orders']);

@@ -1,6 +1,6 @@
 // Fixed-rate load with hey (wrk cannot pace requests): latency at a given request rate, e.g. at
 // half a proxy's maximum, where latency is the proxy's cost rather than queueing.
-import { spawn } from 'node:child_process';
+import { runLoadTool } from './load-tool.ts';
 
 export interface PacedResult {
   rps: number;
@@ -50,23 +50,5 @@ export function runHey(load: PacedLoad): Promise<PacedResult> {
     '-disable-compression',
     load.url,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`hey exited ${code}:\n${out}`));
-      try {
-        resolve(parseHey(out));
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+  return runLoadTool('hey', args, parseHey);
 }

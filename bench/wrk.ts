@@ -1,6 +1,6 @@
 // Runs wrk pinned to its own core and reads its report.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { runLoadTool } from './load-tool.ts';
 
 export interface WrkResult {
   rps: number;
@@ -56,26 +56,5 @@ export function runWrk(load: WrkLoad): Promise<WrkResult> {
   for (const [name, value] of Object.entries(load.headers ?? {})) args.push('-H', `${name}: ${value}`);
   if (load.bodyFile) args.push('-s', path.join(import.meta.dirname, 'lua/post.lua'));
   args.push(load.url);
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BENCH_BODY_FILE: load.bodyFile ?? '' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${out}`));
-      try {
-        resolve(parseWrk(out));
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+  return runLoadTool('wrk', args, parseWrk, { ...process.env, BENCH_BODY_FILE: load.bodyFile ?? '' });
 }

@@ -282,6 +282,7 @@ export class Dataplane {
     this.#active = next;
     if (certificates) this.#secure?.install(certificates);
     previous?.retire();
+    this.#forgetRemovedRoutes(next.snapshot);
     this.#ai.syncProviders(next.snapshot.aiProviders);
     this.#metrics.snapshotInfo.reset();
     this.#metrics.snapshotInfo.labels(next.version).set(1);
@@ -386,6 +387,18 @@ export class Dataplane {
       await this.#admin.close();
     })();
     return this.#closed;
+  }
+
+  /** Route ids come and go with the configuration; without this, every id ever configured would
+   * keep its metrics object and series for the life of the process. */
+  #forgetRemovedRoutes(snapshot: Snapshot): void {
+    const live = new Set(snapshot.virtualHosts.flatMap((host) => host.routes.map((route) => route.id)));
+    live.add(''); // requests that matched no route
+    for (const [routeId, metrics] of this.#routeMetrics) {
+      if (live.has(routeId)) continue;
+      metrics.forget();
+      this.#routeMetrics.delete(routeId);
+    }
   }
 
   #metricsFor(routeId: string): RouteMetrics {

@@ -117,6 +117,36 @@ test('a swap keeps the pools (and warm connections) of endpoints that are still 
   expect(gateway.dataplane.poolStats().created).toBe(2); // blue and green, once each
 });
 
+test('a route that leaves the configuration takes its request series with it; the others keep theirs', async () => {
+  const scrape = async () => (await (await fetch(`${gateway.adminUrl}/metrics`)).text()).split('\n');
+  const series = (lines: string[], route: string) =>
+    lines.filter((l) => l.startsWith('tollgate_request') && l.includes(`route="${route}"`));
+  const both = snapshotOf(
+    {
+      '*': [
+        entry('route-old', { path: ['PathPrefix', '/old'], backends: [['blue', 1]] }),
+        entry('route-kept', { path: ['PathPrefix', '/kept'], backends: [['blue', 1]] }),
+      ],
+    },
+    [cluster('blue', [blue.port])],
+  );
+  gateway.dataplane.applySnapshot(both);
+  await get('/old');
+  await get('/kept');
+  const before = await scrape();
+  expect(series(before, 'route-old').length).toBeGreaterThan(0);
+  expect(series(before, 'route-kept').length).toBeGreaterThan(0);
+
+  gateway.dataplane.applySnapshot(
+    snapshotOf({ '*': [entry('route-kept', { path: ['PathPrefix', '/kept'], backends: [['blue', 1]] })] }, [
+      cluster('blue', [blue.port]),
+    ]),
+  );
+  const after = await scrape();
+  expect(series(after, 'route-old')).toEqual([]);
+  expect(series(after, 'route-kept')).toEqual(series(before, 'route-kept'));
+});
+
 test('the pool of a removed endpoint closes after its in-flight request finishes', async () => {
   const both = snapshotOf({ '*': [entry('r', { backends: [['green', 1]] })] }, [
     cluster('blue', [blue.port]),

@@ -234,6 +234,18 @@ export class RouteMetrics {
     this.#duration ??= this.#metrics.requestDuration.labels(this.#route);
     this.#duration.observe(seconds);
   }
+
+  /** Drops this route's series: the route left the configuration (requests still finishing on
+   * the old generation then count into detached series, which nobody scrapes). */
+  forget(): void {
+    for (const key of this.#counters.keys()) {
+      const [method, statusClass] = key.split(' ') as [string, string];
+      this.#metrics.requests.remove(this.#route, method, statusClass);
+    }
+    this.#counters.clear();
+    if (this.#duration) this.#metrics.requestDuration.remove(this.#route);
+    this.#duration = undefined;
+  }
 }
 
 /** Why an upstream connection could not be opened, as a bounded label value. */

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { AdminServer } from './admin/index.ts';
 import { AIGateway, type AIGatewayOptions } from './ai/index.ts';
 import { TollgateError } from './errors.ts';
-import { type CompileOptions, Generation } from './generation.ts';
+import { Generation } from './generation.ts';
 import {
   AccessLog,
   type AccessLogSettings,
@@ -207,77 +207,36 @@ export class Dataplane {
    */
   applySnapshot(input: unknown, options: { validated?: boolean } = {}): void {
     const started = performance.now();
-    let next: Generation;
-    let certificates: CertificateSet | undefined;
-    try {
-      const prepared = this.#prepareSnapshot(input, options);
-      certificates = prepared.certificates;
-      next = new Generation(prepared.snapshot, this.#compileOptions());
-    } catch (error) {
-      throw this.#rejectSnapshot(input, error);
-    }
-    this.#swapIn(next, certificates, started);
-  }
-
-  /**
-   * applySnapshot with the compile sliced: the event loop serves requests (on the running
-   * generation) between slices, and the swap happens at once at the end. Snapshots applied
-   * through here must not overlap (the config client applies one at a time); rejects as
-   * applySnapshot throws, with nothing changed.
-   */
-  async applySnapshotSliced(input: unknown, options: { validated?: boolean } = {}): Promise<void> {
-    const started = performance.now();
-    let next: Generation;
-    let certificates: CertificateSet | undefined;
-    try {
-      const prepared = this.#prepareSnapshot(input, options);
-      certificates = prepared.certificates;
-      next = await Generation.compile(prepared.snapshot, this.#compileOptions());
-    } catch (error) {
-      throw this.#rejectSnapshot(input, error);
-    }
-    this.#swapIn(next, certificates, started);
-  }
-
-  #prepareSnapshot(
-    input: unknown,
-    options: { validated?: boolean },
-  ): { snapshot: Snapshot; certificates: CertificateSet | undefined } {
-    // `validated`: the config stream's decoder has parsed it already (at 10,000 routes a
-    // second parse would hold the event loop for another ~100 ms).
-    const snapshot = options.validated ? (input as Snapshot) : Snapshot.parse(input);
-    const certificates = this.#secure?.compile(snapshot.tls);
-    // The tokenizer (~40 MiB) loads in the background once AI providers are configured; a data
-    // plane that never serves AI traffic never loads it.
-    if (snapshot.aiProviders.length > 0) this.#ai.prepare().catch(() => {});
-    return { snapshot, certificates };
-  }
-
-  #compileOptions(): CompileOptions {
-    return {
-      pools: this.#pools,
-      routeMetrics: (id) => this.#metricsFor(id),
-      timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
-      rateLimits: this.#options.rateLimits,
-      budgets: this.#budgets,
-      responseCache: this.#responseCache,
-    };
-  }
-
-  #rejectSnapshot(input: unknown, error: unknown): TollgateError {
     const version = (input as { version?: unknown } | null)?.version;
-    this.#metrics.snapshotRejections.inc();
-    const reason = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
-    const rejection = new TollgateError(
-      'TG_ERR_SNAPSHOT_INVALID',
-      { version: typeof version === 'string' ? version : '(no version)', reason },
-      { cause: error },
-    );
-    this.#logger.warn({ version, err: rejection }, 'snapshot rejected');
-    return rejection;
-  }
-
-  #swapIn(next: Generation, certificates: CertificateSet | undefined, started: number): void {
+    let next: Generation;
+    let certificates: CertificateSet | undefined;
+    try {
+      // `validated`: the config stream's decodeSnapshot has parsed it already (at 10,000 routes a
+      // second parse would hold the event loop for another ~100 ms).
+      const snapshot = options.validated ? (input as Snapshot) : Snapshot.parse(input);
+      certificates = this.#secure?.compile(snapshot.tls);
+      // The tokenizer (~40 MiB) loads in the background once AI providers are configured; a data
+      // plane that never serves AI traffic never loads it.
+      if (snapshot.aiProviders.length > 0) this.#ai.prepare().catch(() => {});
+      next = new Generation(snapshot, {
+        pools: this.#pools,
+        routeMetrics: (id) => this.#metricsFor(id),
+        timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
+        rateLimits: this.#options.rateLimits,
+        budgets: this.#budgets,
+        responseCache: this.#responseCache,
+      });
+    } catch (error) {
+      this.#metrics.snapshotRejections.inc();
+      const reason = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
+      const rejection = new TollgateError(
+        'TG_ERR_SNAPSHOT_INVALID',
+        { version: typeof version === 'string' ? version : '(no version)', reason },
+        { cause: error },
+      );
+      this.#logger.warn({ version, err: rejection }, 'snapshot rejected');
+      throw rejection;
+    }
     const previous = this.#active;
     this.#active = next;
     if (certificates) this.#secure?.install(certificates);

@@ -15,7 +15,7 @@ import {
 } from './policies/index.ts';
 import { compileRoutePlan, type Lease, type ProxyConfig, type RoutePlan } from './proxy/index.ts';
 import type { ResponseCacheStore } from './response/index.ts';
-import { buildRouter, type Router, runSliced, runToEnd } from './router/index.ts';
+import { compileRouter, type Router } from './router/index.ts';
 import { type PoolRegistry, UpstreamSet } from './upstream/index.ts';
 
 export interface CompileOptions {
@@ -50,23 +50,34 @@ export class Generation implements ProxyConfig, Lease {
   #retired = false;
 
   /** Throws when any part of the snapshot cannot be compiled; nothing is left open then. */
-  constructor(
-    snapshot: Snapshot,
-    options: CompileOptions,
-    compiled: CompiledParts = runToEnd(compileParts(snapshot, options)),
-  ) {
+  constructor(snapshot: Snapshot, options: CompileOptions) {
     this.snapshot = snapshot;
-    this.#upstreams = compiled.upstreams;
-    this.router = compiled.router;
-  }
-
-  /**
-   * The same compile, in slices of a few hundred route entries with the event loop free between
-   * them, so requests on the running generation keep being served while a large snapshot compiles.
-   * Rejects as the constructor throws; nothing is left open then.
-   */
-  static async compile(snapshot: Snapshot, options: CompileOptions): Promise<Generation> {
-    return new Generation(snapshot, options, await runSliced(compileParts(snapshot, options)));
+    this.#upstreams = new UpstreamSet(snapshot.clusters, options.pools);
+    try {
+      const providers = compileProviders(snapshot.aiProviders);
+      const policyContext = {
+        consumers: new ConsumerDirectory(snapshot.consumers),
+        rateLimits: options.rateLimits ?? defaultRateLimitStore(options.pools),
+        budgets: options.budgets,
+      };
+      const context = {
+        compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),
+        compileGuardrails: (ir: RouteEntryIR) => compileRouteGuardrails(ir.policy),
+        compileEdge: (ir: RouteEntryIR) =>
+          compileEdgeSteps(ir.edge, { responseCache: options.responseCache }),
+        upstreams: this.#upstreams,
+        routeMetrics: options.routeMetrics,
+        defaults: options.timeouts,
+        compileAI: (ir: RouteEntryIR) => compileAIPlan(ir, this.#upstreams, providers),
+      };
+      this.router = compileRouter(snapshot, (entry) => compileRoutePlan(entry, context), {
+        modelAliases: (entry) => modelAliases(entry, providers),
+      });
+      this.#upstreams.activate();
+    } catch (error) {
+      this.#upstreams.release();
+      throw error;
+    }
   }
 
   get version(): string {
@@ -91,41 +102,6 @@ export class Generation implements ProxyConfig, Lease {
   retire(): void {
     this.#retired = true;
     if (this.#leases === 0) this.#upstreams.release();
-  }
-}
-
-/** What a generation compiles from its snapshot; use the constructor or `Generation.compile`. */
-export interface CompiledParts {
-  upstreams: UpstreamSet;
-  router: Router<RoutePlan>;
-}
-
-function* compileParts(snapshot: Snapshot, options: CompileOptions): Generator<void, CompiledParts, void> {
-  const upstreams = new UpstreamSet(snapshot.clusters, options.pools);
-  try {
-    const providers = compileProviders(snapshot.aiProviders);
-    const policyContext = {
-      consumers: new ConsumerDirectory(snapshot.consumers),
-      rateLimits: options.rateLimits ?? defaultRateLimitStore(options.pools),
-      budgets: options.budgets,
-    };
-    const context = {
-      compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),
-      compileGuardrails: (ir: RouteEntryIR) => compileRouteGuardrails(ir.policy),
-      compileEdge: (ir: RouteEntryIR) => compileEdgeSteps(ir.edge, { responseCache: options.responseCache }),
-      upstreams,
-      routeMetrics: options.routeMetrics,
-      defaults: options.timeouts,
-      compileAI: (ir: RouteEntryIR) => compileAIPlan(ir, upstreams, providers),
-    };
-    const router = yield* buildRouter(snapshot, (entry) => compileRoutePlan(entry, context), {
-      modelAliases: (entry) => modelAliases(entry, providers),
-    });
-    upstreams.activate();
-    return { upstreams, router };
-  } catch (error) {
-    upstreams.release();
-    throw error;
   }
 }
 

@@ -228,8 +228,8 @@ async function main(): Promise<void> {
     node: { id: nodeId, zone, buildVersion },
     logger,
     tls,
-    // The client's decoder validated it on the way in; compiling in slices keeps serving meanwhile.
-    onSnapshot: (snapshot) => dataplane.applySnapshotSliced(snapshot, { validated: true }),
+    // decodeSnapshot validated it on the way in.
+    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot, { validated: true }),
   });
   client.start();
 

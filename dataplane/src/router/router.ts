@@ -1,5 +1,4 @@
 // The router, compiled once per snapshot: host tiers → per-host path index → conditions.
-import { setImmediate } from 'node:timers/promises';
 import type { RouteEntryIR, Snapshot, VirtualHostIR } from '@tollgate/snapshot';
 import {
   type CompiledConditions,
@@ -58,47 +57,24 @@ export function compileRouter<T>(
   attach?: AttachFn<T>,
   options: RouterOptions = {},
 ): Router<T> {
-  return runToEnd(buildRouter(snapshot, attach, options));
-}
-
-/** Entries compiled between two yields of `buildRouter` (~2 ms of work at 10,000 routes). */
-export const ROUTER_SLICE_ENTRIES = 250;
-
-/**
- * compileRouter as a generator that yields after every `sliceEntries` entries, so a caller can
- * let the event loop run between slices (`runSliced`). The router exists only once
- * the generator returns it: nothing can match against a half-built table.
- */
-export function* buildRouter<T>(
-  snapshot: Pick<Snapshot, 'virtualHosts'>,
-  attach?: AttachFn<T>,
-  options: RouterOptions = {},
-  sliceEntries = ROUTER_SLICE_ENTRIES,
-): Generator<void, Router<T>, void> {
   const tiers = new HostTiers<CompiledVirtualHost<T>>();
   let entryCount = 0;
-  let sinceYield = 0;
   for (const vhost of snapshot.virtualHosts) {
     const paths = new PathIndex();
-    const entries: CompiledEntry<T>[] = [];
-    for (const [index, ir] of vhost.routes.entries()) {
+    const entries = vhost.routes.map((ir, index): CompiledEntry<T> => {
       try {
         paths.add(index, ir.match.path.type, ir.match.path.value);
-        entries.push({
+        return {
           ir,
           data: attach ? attach(ir, vhost) : (undefined as T),
           conditions: compileConditions(ir.match, ir.match.model ? options.modelAliases?.(ir) : undefined),
-        });
+        };
       } catch (error) {
         throw new Error(`route entry ${ir.id} on host "${vhost.hostname}": ${(error as Error).message}`, {
           cause: error,
         });
       }
-      if (++sinceYield >= sliceEntries) {
-        sinceYield = 0;
-        yield;
-      }
-    }
+    });
     entryCount += entries.length;
     tiers.add(vhost.hostname, { hostname: vhost.hostname, entries, paths });
   }
@@ -121,21 +97,4 @@ export function* buildRouter<T>(
       });
     },
   };
-}
-
-/** Drives a slicing generator to its end without yielding to anything. */
-export function runToEnd<R>(steps: Generator<void, R, void>): R {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-}
-
-/** Drives a slicing generator, letting queued I/O and timers run between its slices. */
-export async function runSliced<R>(steps: Generator<void, R, void>): Promise<R> {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await setImmediate();
-  }
 }

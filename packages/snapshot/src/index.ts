@@ -1,6 +1,5 @@
 export * from './budgets-ir.ts';
 export * from './codec.ts';
-export * from './decoder-thread.ts';
 export * from './edge-ir.ts';
 export * from './gen/tollgate/config/v1/config_pb.ts';
 export * from './grpc.ts';

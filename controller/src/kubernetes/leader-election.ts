@@ -213,27 +213,13 @@ export class LeaderElector extends EventEmitter<LeaderElectionEvents> {
 
     const ours = record.holder === this.identity;
     try {
-      const updated = await coordination.replaceNamespacedLease(
-        {
-          name,
-          namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: {
-              name,
-              namespace,
-              resourceVersion: lease.metadata?.resourceVersion,
-              labels: lease.metadata?.labels,
-              annotations: lease.metadata?.annotations,
-            },
-            spec: this.#spec({
-              acquireTime: ours && record.acquireTime ? new Date(record.acquireTime) : now,
-              renewTime: now,
-              transitions: ours ? record.transitions : record.transitions + 1,
-            }),
-          },
-        },
+      const updated = await this.#replace(
+        lease,
+        this.#spec({
+          acquireTime: ours && record.acquireTime ? new Date(record.acquireTime) : now,
+          renewTime: now,
+          transitions: ours ? record.transitions : record.transitions + 1,
+        }),
         options,
       );
       this.#observe(updated);
@@ -251,28 +237,14 @@ export class LeaderElector extends EventEmitter<LeaderElectionEvents> {
       const lease = await coordination.readNamespacedLease({ name, namespace }, options);
       if (recordOf(lease).holder !== this.identity) return;
       const now = new Date();
-      await coordination.replaceNamespacedLease(
+      await this.#replace(
+        lease,
         {
-          name,
-          namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: {
-              name,
-              namespace,
-              resourceVersion: lease.metadata?.resourceVersion,
-              labels: lease.metadata?.labels,
-              annotations: lease.metadata?.annotations,
-            },
-            spec: {
-              holderIdentity: '',
-              leaseDurationSeconds: 1,
-              acquireTime: new V1MicroTime(now.getTime()),
-              renewTime: new V1MicroTime(now.getTime()),
-              leaseTransitions: recordOf(lease).transitions,
-            },
-          },
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: new V1MicroTime(now.getTime()),
+          renewTime: new V1MicroTime(now.getTime()),
+          leaseTransitions: recordOf(lease).transitions,
         },
         options,
       );
@@ -284,6 +256,25 @@ export class LeaderElector extends EventEmitter<LeaderElectionEvents> {
         'could not release the lease',
       );
     }
+  }
+
+  /** Writes `spec` over the Lease as read: conditional on its resourceVersion, labels and annotations kept. */
+  #replace(lease: V1Lease, spec: V1LeaseSpec, options: ReturnType<typeof withTimeout>): Promise<V1Lease> {
+    const { coordination, namespace, name } = this.#options;
+    const { resourceVersion, labels, annotations } = lease.metadata ?? {};
+    return coordination.replaceNamespacedLease(
+      {
+        name,
+        namespace,
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace, resourceVersion, labels, annotations },
+          spec,
+        },
+      },
+      options,
+    );
   }
 
   #spec(times: { acquireTime: Date; renewTime: Date; transitions: number }): V1LeaseSpec {

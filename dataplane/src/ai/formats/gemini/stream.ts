@@ -5,7 +5,7 @@
 import type { StreamDecoder, StreamState } from '../../providers/types.ts';
 import { MutableStreamState } from '../../stream-state.ts';
 import type { ChatChunk, FinishReason } from '../../unified.ts';
-import { isRecord } from '../http.ts';
+import { isRecord, parseJson } from '../http.ts';
 import { type SSEEvent, SSEReader } from '../sse.ts';
 import { geminiStreamError } from './errors.ts';
 import { finishReasonOf } from './finish-reasons.ts';
@@ -40,12 +40,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
   #decode(events: SSEEvent[]): ChatChunk[] {
     const out: ChatChunk[] = [];
     for (const event of events) {
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        continue;
-      }
+      const json = parseJson(event.data);
       if (!isRecord(json)) continue;
       if (isRecord(json.error)) {
         this.#state.error ??= geminiStreamError(json.error);

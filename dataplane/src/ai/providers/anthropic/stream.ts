@@ -4,7 +4,7 @@
 import { anthropicStreamError } from '../../formats/anthropic/errors.ts';
 import { finishReasonOf } from '../../formats/anthropic/stop-reasons.ts';
 import { emptyAnthropicUsage, mergeAnthropicUsage, toUsage } from '../../formats/anthropic/usage.ts';
-import { isRecord } from '../../formats/http.ts';
+import { isRecord, parseJson } from '../../formats/http.ts';
 import { frameEvent, type SSEEvent, SSEReader } from '../../formats/sse.ts';
 import { MutableStreamState, RawEventKeeper } from '../../stream-state.ts';
 import type { ChatChunk, FinishReason, ToolCallDelta } from '../../unified.ts';
@@ -72,12 +72,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   #decode(events: SSEEvent[]): ChatChunk[] {
     const out: ChatChunk[] = [];
     for (const event of events) {
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        continue;
-      }
+      const json = parseJson(event.data);
+      if (json === undefined) continue;
       const type = eventType(event, json);
       this.#events.observe(type, json);
       const chunk = this.#translate(type, json);
@@ -182,12 +178,7 @@ export class AnthropicPassthrough implements PassthroughStream {
     for (const event of events) {
       const type = event.event ?? '';
       if (OBSERVED.has(type) || type === '') {
-        let json: unknown;
-        try {
-          json = JSON.parse(event.data);
-        } catch {
-          json = undefined;
-        }
+        const json = parseJson(event.data);
         this.#events.observe(eventType(event, json), json);
       } else if (type === 'content_block_delta' || type === 'content_block_start') {
         this.#kept.keep(event.data);

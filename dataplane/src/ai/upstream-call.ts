@@ -74,17 +74,25 @@ export interface BodySink {
 }
 
 /**
- * A provider's response body as undici delivers it. Chunks that arrive before a reader attaches
- * are queued; `pause` holds the provider back (the connection's flow control) until `resume`.
+ * A provider's response body as undici delivers it. Chunks that arrive together (one read from the
+ * provider's socket) reach the reader as one, after the parser is done with the read; chunks that
+ * arrive before a reader attaches wait for it. `pause` holds the provider back (the connection's
+ * flow control) until `resume`.
  */
 export class UpstreamBody {
   readonly #controller: Dispatcher.DispatchController;
   #queue: Buffer[] = [];
+  #queued = 0;
   #ended = false;
   #failure: Error | undefined;
   #sink: BodySink | undefined;
   #paused = false;
   #closed = false;
+  #scheduled = false;
+  readonly #flushLater = (): void => {
+    this.#scheduled = false;
+    this.#flush();
+  };
 
   constructor(controller: Dispatcher.DispatchController) {
     this.#controller = controller;
@@ -117,7 +125,7 @@ export class UpstreamBody {
     });
   }
 
-  /** Attaches the one reader: queued chunks first, then as they arrive. */
+  /** Attaches the one reader: what arrived so far at once, then as it arrives. */
   consume(sink: BodySink): void {
     this.#sink = sink;
     this.#flush();
@@ -148,20 +156,26 @@ export class UpstreamBody {
   /** From the handler. */
   push(chunk: Buffer): void {
     if (this.#closed) return;
-    const sink = this.#sink;
-    if (sink && !this.#paused && this.#queue.length === 0) sink.data(chunk);
-    else this.#queue.push(chunk);
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    this.#schedule();
   }
 
   finish(): void {
     this.#ended = true;
-    this.#flush();
+    this.#schedule();
   }
 
-  /** A failure reaches the reader at once, paused or not; what was queued is dropped. */
+  /** A failure reaches the reader before anything still queued (which is dropped), paused or not. */
   fail(error: Error): void {
     this.#failure = error;
-    this.#flush();
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || !this.#sink) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flushLater);
   }
 
   #flush(): void {
@@ -173,15 +187,22 @@ export class UpstreamBody {
       sink.error(this.#failure);
       return;
     }
-    while (this.#queue.length > 0) {
-      if (this.#paused || this.#closed || this.#sink !== sink) return;
-      sink.data(this.#queue.shift()!);
+    if (this.#paused) return;
+    const queue = this.#queue;
+    if (queue.length > 0) {
+      const chunk = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queued);
+      this.#queue = [];
+      this.#queued = 0;
+      sink.data(chunk);
+      // The reader may have paused, given up or met a failure meanwhile.
+      if (this.#closed || this.#sink !== sink) return;
+      if (this.#failure) {
+        this.#flush();
+        return;
+      }
+      if (this.#paused || this.#queue.length > 0) return;
     }
-    if (this.#paused || this.#closed || this.#sink !== sink) return;
-    if (this.#failure) {
-      this.#closed = true;
-      sink.error(this.#failure);
-    } else if (this.#ended) {
+    if (this.#ended) {
       this.#closed = true;
       sink.end();
     }

@@ -108,16 +108,69 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   }
 }
 
+const USAGE_KEY = '"usage"';
+const ERROR_KEY = '"error"';
+const FINISH_KEY = '"finish_reason"';
+const MODEL_KEY = '"model":"';
+const NOTHING = Buffer.alloc(0);
+
 /**
- * Pass-through: events re-framed as they came, only events that carry usage or an error are
- * parsed; the rest are kept raw for an estimate should the stream break off.
+ * Where `key` next occurs in a text at or after a position, remembered so that a scan of many
+ * events of one text reads each character once (indexOf runs to the end of the text).
+ */
+class NextKey {
+  readonly #key: string;
+  #at = -1;
+
+  constructor(key: string) {
+    this.#key = key;
+  }
+
+  /** A new text is scanned from its start. */
+  reset(): void {
+    this.#at = -1;
+  }
+
+  /** The key's first position in [from, to) of the text being scanned, or -1. */
+  find(text: string, from: number, to: number): number {
+    if (this.#at !== Number.POSITIVE_INFINITY && this.#at < from) {
+      const at = text.indexOf(this.#key, from);
+      this.#at = at === -1 ? Number.POSITIVE_INFINITY : at;
+    }
+    return this.#at < to ? this.#at : -1;
+  }
+}
+
+/** Skips white space and the colon after a member's key: where its value starts, or -1. */
+function valueAt(text: string, at: number, to: number): number {
+  let i = at;
+  while (i < to && (text[i] === ' ' || text[i] === '\t')) i++;
+  if (text[i] !== ':') return -1;
+  i++;
+  while (i < to && (text[i] === ' ' || text[i] === '\t')) i++;
+  return i < to ? i : -1;
+}
+
+/**
+ * Pass-through. Events in the common framing (one `data: ` line each, LF line ends) leave as the
+ * provider's own bytes: each is scanned for the keys that matter (usage, error, finish reason) and
+ * only events that carry a usage object or an error are parsed; the usage-only event the gateway
+ * asked for is cut out at its boundaries. Other framings (CRLF, comments, `event:` or multi-line
+ * fields) are re-framed event by event; raw events are kept for an estimate should the stream
+ * break off.
  */
 export class OpenAIPassthrough implements PassthroughStream {
   readonly #state = new MutableStreamState();
-  readonly #reader = new SSEReader();
   readonly #kept = new RawEventKeeper();
   readonly #dropUsageEvent: boolean;
   #modelSeen = false;
+  /** Bytes after the last complete event. */
+  #pending: Buffer | undefined;
+  /** Set once the stream uses CR line ends: from then on every event goes through the SSE reader. */
+  #reader: SSEReader | undefined;
+  readonly #usage = new NextKey(USAGE_KEY);
+  readonly #error = new NextKey(ERROR_KEY);
+  readonly #finish = new NextKey(FINISH_KEY);
 
   constructor(options: { dropUsageEvent: boolean }) {
     this.#dropUsageEvent = options.dropUsageEvent;
@@ -128,14 +181,121 @@ export class OpenAIPassthrough implements PassthroughStream {
     return this.#state;
   }
 
-  push(bytes: Buffer): string {
-    return this.#relay(this.#reader.push(bytes));
+  push(bytes: Buffer): string | Buffer {
+    if (this.#reader) return this.#relay(this.#reader.push(bytes));
+    const pending = this.#pending;
+    const buf = pending ? Buffer.concat([pending, bytes], pending.length + bytes.length) : bytes;
+    this.#pending = undefined;
+    const text = buf.toString('latin1');
+    if (text.includes('\r')) {
+      // The reader starts at an event boundary: everything before `buf` was complete events.
+      this.#reader = new SSEReader();
+      return this.#relay(this.#reader.push(buf));
+    }
+    return this.#pass(buf, text);
   }
 
-  end(): string {
-    return this.#relay(this.#reader.end());
+  end(): string | Buffer {
+    if (this.#reader) return this.#relay(this.#reader.end());
+    const rest = this.#pending;
+    this.#pending = undefined;
+    if (!rest) return NOTHING;
+    // An event without its final blank line still counts.
+    const reader = new SSEReader();
+    return this.#relay([...reader.push(rest), ...reader.end()]);
   }
 
+  /**
+   * The complete events of `buf`; what follows the last one waits. The scan reads a latin1 copy
+   * (one character per byte, so its positions are the buffer's), where string search is cheap.
+   */
+  #pass(buf: Buffer, text: string): string | Buffer {
+    this.#usage.reset();
+    this.#error.reset();
+    this.#finish.reset();
+    let pos = 0;
+    let runStart = 0;
+    let pieces: Array<string | Buffer> | undefined;
+    for (;;) {
+      const boundary = text.indexOf('\n\n', pos);
+      if (boundary === -1) break;
+      const next = boundary + 2;
+      const simple =
+        boundary > pos + 6 && text.startsWith('data: ', pos) && text.indexOf('\n', pos) === boundary;
+      if (!simple || this.#observe(buf, text, pos + 6, boundary)) {
+        pieces ??= [];
+        if (pos > runStart) pieces.push(this.#keepRun(buf.subarray(runStart, pos)));
+        if (!simple) {
+          const reader = new SSEReader();
+          const framed = this.#relay(reader.push(buf.subarray(pos, next)));
+          if (framed) pieces.push(framed);
+        }
+        runStart = next;
+      }
+      pos = next;
+    }
+    if (pos < buf.length) this.#pending = buf.subarray(pos);
+    const run = pos > runStart ? this.#keepRun(buf.subarray(runStart, pos)) : NOTHING;
+    if (!pieces) return run;
+    if (run.length > 0) pieces.push(run);
+    return pieces.length === 1
+      ? pieces[0]!
+      : Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  }
+
+  #keepRun(run: Buffer): Buffer {
+    this.#kept.keepEvents(run);
+    return run;
+  }
+
+  /**
+   * One `data: ` event, payload in [from, to) of the buffer and its latin1 text: notes what
+   * metering needs; true when it must not reach the client.
+   */
+  #observe(buf: Buffer, text: string, from: number, to: number): boolean {
+    if (to - from === 6 && text.startsWith('[DONE]', from)) {
+      this.#state.finished = true;
+      return false;
+    }
+    if (!this.#modelSeen) {
+      const at = text.indexOf(MODEL_KEY, from);
+      if (at !== -1 && at < to) {
+        const start = at + MODEL_KEY.length;
+        const end = text.indexOf('"', start);
+        if (end !== -1 && end < to) this.#state.responseModel = buf.toString('utf8', start, end);
+        this.#modelSeen = true;
+      }
+    }
+    if (this.#hasUsageObject(text, from, to) || this.#error.find(text, from, to) !== -1)
+      return this.#inspect(buf.toString('utf8', from, to), false);
+    const finish = this.#finish.find(text, from, to);
+    if (finish !== -1) {
+      const value = valueAt(text, finish + FINISH_KEY.length, to);
+      if (value !== -1 && text[value] === '"') {
+        const end = text.indexOf('"', value + 1);
+        if (end !== -1 && end < to) {
+          this.#state.finished = true;
+          this.#state.addFinishReason(buf.toString('utf8', value + 1, end));
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Whether the payload carries a usage object (`"usage":null` on every chunk does not count). */
+  #hasUsageObject(text: string, from: number, to: number): boolean {
+    let at = this.#usage.find(text, from, to);
+    while (at !== -1) {
+      let i = at + USAGE_KEY.length;
+      while (i < to && (text[i] === ' ' || text[i] === ':')) i++;
+      if (text[i] === '{') return true;
+      at = text.indexOf(USAGE_KEY, i);
+      if (at >= to) at = -1;
+    }
+    return false;
+  }
+
+  /** Events the SSE reader framed (any framing): re-framed as they came. */
   #relay(events: SSEEvent[]): string {
     let out = '';
     for (const { event, data } of events) {
@@ -146,7 +306,7 @@ export class OpenAIPassthrough implements PassthroughStream {
       }
       if (!this.#modelSeen) this.#readModel(data);
       if (hasUsageObject(data) || looksLikeError(data)) {
-        if (this.#inspect(data)) continue;
+        if (this.#inspect(data, true)) continue;
       } else {
         this.#kept.keep(data);
         const finish = FINISHED.exec(data);
@@ -168,8 +328,11 @@ export class OpenAIPassthrough implements PassthroughStream {
     this.#modelSeen = true;
   }
 
-  /** Parses an event with usage or an error; returns true when it must not reach the client. */
-  #inspect(data: string): boolean {
+  /**
+   * Parses an event with usage or an error; returns true when it must not reach the client.
+   * `keep`: keep its payload for an estimate (events passed as bytes are kept with their run).
+   */
+  #inspect(data: string, keep: boolean): boolean {
     let json: unknown;
     try {
       json = JSON.parse(data);
@@ -184,7 +347,7 @@ export class OpenAIPassthrough implements PassthroughStream {
     const usage = usageFromOpenAI(json.usage);
     const choices = Array.isArray(json.choices) ? json.choices : [];
     if (choices.length > 0) {
-      this.#kept.keep(data);
+      if (keep) this.#kept.keep(data);
       if (noteFinishReasons(this.#state, choices)) this.#state.finished = true;
     }
     if (usage) this.#state.usage = usage;

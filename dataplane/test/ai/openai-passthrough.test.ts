@@ -110,3 +110,23 @@ describe('OpenAIPassthrough', () => {
     expect(plain.pass.state.generatedText()).toBe('Hé ☕');
   });
 });
+
+describe('OpenAIPassthrough with several choices per event', () => {
+  test('the first finish reason of an event is the one noted, as when re-framed', () => {
+    const event = (finishes: Array<string | null>): string =>
+      `data: {"choices":[${finishes.map((f, index) => `{"index":${index},"delta":{},"finish_reason":${f === null ? 'null' : `"${f}"`}}`).join(',')}]}\n\n`;
+    for (const [finishes, expected] of [
+      [['stop', null], ['stop']],
+      [[null, 'length'], ['length']],
+      [['stop', 'length'], ['stop']],
+      [[null, null], undefined],
+    ] as const) {
+      const pass = new OpenAIPassthrough({ dropUsageEvent: true });
+      pass.push(Buffer.from(event([...finishes]) + event([null])));
+      expect(pass.state.finishReasons).toEqual(expected);
+      const crlf = new OpenAIPassthrough({ dropUsageEvent: true });
+      crlf.push(Buffer.from((event([...finishes]) + event([null])).replaceAll('\n', '\r\n')));
+      expect(crlf.state.finishReasons).toEqual(expected);
+    }
+  });
+});

@@ -108,36 +108,64 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   }
 }
 
-const USAGE_KEY = '"usage"';
-const ERROR_KEY = '"error"';
 const FINISH_KEY = '"finish_reason"';
 const MODEL_KEY = '"model":"';
 const NOTHING = Buffer.alloc(0);
+/** `"usage"` and `"error"` (seven characters each): rare keys, so one regex pass finds them all. */
+const RARE_KEYS = /"(?:usage|error)"/g;
+const RARE_KEY_LENGTH = 7;
 
 /**
- * Where `key` next occurs in a text at or after a position, remembered so that a scan of many
- * events of one text reads each character once (indexOf runs to the end of the text).
+ * Finds the keys that matter in the events of one text, each character read about once: the rare
+ * keys by a regex pass whose next match is remembered, the finish reason (in every event, near its
+ * end) backwards from the event's end — forwards, remembering the next, once an event lacks it.
  */
-class NextKey {
-  readonly #key: string;
-  #at = -1;
+class KeyScan {
+  #text = '';
+  #rareAt = -1;
+  #finishForward = false;
+  #finishAt = -1;
 
-  constructor(key: string) {
-    this.#key = key;
+  reset(text: string): void {
+    this.#text = text;
+    this.#rareAt = -1;
+    this.#finishForward = false;
+    this.#finishAt = -1;
   }
 
-  /** A new text is scanned from its start. */
-  reset(): void {
-    this.#at = -1;
-  }
-
-  /** The key's first position in [from, to) of the text being scanned, or -1. */
-  find(text: string, from: number, to: number): number {
-    if (this.#at !== Number.POSITIVE_INFINITY && this.#at < from) {
-      const at = text.indexOf(this.#key, from);
-      this.#at = at === -1 ? Number.POSITIVE_INFINITY : at;
+  /** The first `"usage"` or `"error"` in [from, to), or -1. */
+  rare(from: number, to: number): number {
+    if (this.#rareAt !== Number.POSITIVE_INFINITY && this.#rareAt < from) {
+      RARE_KEYS.lastIndex = from;
+      this.#rareAt = RARE_KEYS.test(this.#text)
+        ? RARE_KEYS.lastIndex - RARE_KEY_LENGTH
+        : Number.POSITIVE_INFINITY;
     }
-    return this.#at < to ? this.#at : -1;
+    return this.#rareAt < to ? this.#rareAt : -1;
+  }
+
+  /** The last `"finish_reason"` in [from, to), or -1. */
+  finish(from: number, to: number): number {
+    const text = this.#text;
+    if (!this.#finishForward) {
+      const at = text.lastIndexOf(FINISH_KEY, to);
+      if (at >= from) return at;
+      // Backwards, events without the key would be read again and again.
+      this.#finishForward = true;
+      return -1;
+    }
+    if (this.#finishAt !== Number.POSITIVE_INFINITY && this.#finishAt < from) {
+      const at = text.indexOf(FINISH_KEY, from);
+      this.#finishAt = at === -1 ? Number.POSITIVE_INFINITY : at;
+    }
+    return this.#finishAt < to ? this.#finishAt : -1;
+  }
+
+  /** Whether [from, to) holds another `"finish_reason"` than the one `finish` found at `at`. */
+  anotherFinish(at: number, from: number, to: number): boolean {
+    if (!this.#finishForward) return this.#text.lastIndexOf(FINISH_KEY, at - 1) >= from;
+    const next = this.#text.indexOf(FINISH_KEY, at + 1);
+    return next !== -1 && next < to;
   }
 }
 
@@ -168,9 +196,7 @@ export class OpenAIPassthrough implements PassthroughStream {
   #pending: Buffer | undefined;
   /** Set once the stream uses CR line ends: from then on every event goes through the SSE reader. */
   #reader: SSEReader | undefined;
-  readonly #usage = new NextKey(USAGE_KEY);
-  readonly #error = new NextKey(ERROR_KEY);
-  readonly #finish = new NextKey(FINISH_KEY);
+  readonly #keys = new KeyScan();
 
   constructor(options: { dropUsageEvent: boolean }) {
     this.#dropUsageEvent = options.dropUsageEvent;
@@ -210,18 +236,21 @@ export class OpenAIPassthrough implements PassthroughStream {
    * (one character per byte, so its positions are the buffer's), where string search is cheap.
    */
   #pass(buf: Buffer, text: string): string | Buffer {
-    this.#usage.reset();
-    this.#error.reset();
-    this.#finish.reset();
+    this.#keys.reset(text);
     let pos = 0;
     let runStart = 0;
     let pieces: Array<string | Buffer> | undefined;
     for (;;) {
-      const boundary = text.indexOf('\n\n', pos);
-      if (boundary === -1) break;
+      // A single-line event ends at its first LF, followed by another.
+      const lf = text.indexOf('\n', pos);
+      if (lf === -1 || lf + 1 >= text.length) break;
+      let boundary = lf;
+      if (text.charCodeAt(lf + 1) !== 0x0a) {
+        boundary = text.indexOf('\n\n', lf);
+        if (boundary === -1) break;
+      }
       const next = boundary + 2;
-      const simple =
-        boundary > pos + 6 && text.startsWith('data: ', pos) && text.indexOf('\n', pos) === boundary;
+      const simple = boundary === lf && boundary > pos + 6 && text.startsWith('data: ', pos);
       if (!simple || this.#observe(buf, text, pos + 6, boundary)) {
         pieces ??= [];
         if (pos > runStart) pieces.push(this.#keepRun(buf.subarray(runStart, pos)));
@@ -266,10 +295,12 @@ export class OpenAIPassthrough implements PassthroughStream {
         this.#modelSeen = true;
       }
     }
-    if (this.#hasUsageObject(text, from, to) || this.#error.find(text, from, to) !== -1)
-      return this.#inspect(buf.toString('utf8', from, to), false);
-    const finish = this.#finish.find(text, from, to);
-    if (finish !== -1) {
+    if (this.#needsParse(text, from, to)) return this.#inspect(buf.toString('utf8', from, to), false);
+    const finish = this.#keys.finish(from, to);
+    if (finish !== -1 && this.#keys.anotherFinish(finish, from, to)) {
+      // Several choices in one event: the first finish reason, as from a re-framed event.
+      this.#noteFinish(buf.toString('utf8', from, to));
+    } else if (finish !== -1) {
       const value = valueAt(text, finish + FINISH_KEY.length, to);
       if (value !== -1 && text[value] === '"') {
         const end = text.indexOf('"', value + 1);
@@ -282,15 +313,15 @@ export class OpenAIPassthrough implements PassthroughStream {
     return false;
   }
 
-  /** Whether the payload carries a usage object (`"usage":null` on every chunk does not count). */
-  #hasUsageObject(text: string, from: number, to: number): boolean {
-    let at = this.#usage.find(text, from, to);
+  /** An error, or a usage object (`"usage":null` on every chunk does not count). */
+  #needsParse(text: string, from: number, to: number): boolean {
+    let at = this.#keys.rare(from, to);
     while (at !== -1) {
-      let i = at + USAGE_KEY.length;
+      if (text.charCodeAt(at + 1) === 0x65) return true;
+      let i = at + RARE_KEY_LENGTH;
       while (i < to && (text[i] === ' ' || text[i] === ':')) i++;
       if (text[i] === '{') return true;
-      at = text.indexOf(USAGE_KEY, i);
-      if (at >= to) at = -1;
+      at = this.#keys.rare(at + 1, to);
     }
     return false;
   }
@@ -309,15 +340,19 @@ export class OpenAIPassthrough implements PassthroughStream {
         if (this.#inspect(data, true)) continue;
       } else {
         this.#kept.keep(data);
-        const finish = FINISHED.exec(data);
-        if (finish) {
-          this.#state.finished = true;
-          this.#state.addFinishReason(finish[1]!);
-        }
+        this.#noteFinish(data);
       }
       out += frameEvent(event, data);
     }
     return out;
+  }
+
+  #noteFinish(data: string): void {
+    const finish = FINISHED.exec(data);
+    if (finish) {
+      this.#state.finished = true;
+      this.#state.addFinishReason(finish[1]!);
+    }
   }
 
   #readModel(data: string): void {

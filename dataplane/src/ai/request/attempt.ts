@@ -44,7 +44,9 @@ export async function attempt(rs: RequestState, p: Prepared, candidate: Candidat
   };
   let request: UpstreamRequest;
   try {
-    request = await adapter.prepare(input);
+    // Most adapters prepare synchronously: no await (and its microtask) for them.
+    const prepared = adapter.prepare(input);
+    request = prepared instanceof Promise ? await prepared : prepared;
   } catch (error) {
     if (error instanceof ProviderRequestError) return final(400, 'invalid_request', error.message);
     if (error instanceof ProviderAuthError) return final(0, 'authentication', error.message);

@@ -2,7 +2,8 @@
 // Portkey (AI workloads) and Tollgate in standalone mode; medians of several runs, written as a
 // markdown table to bench/results/<date>.md. See docs/benchmarks.md.
 //   scripts/toolchain.sh node bench/run.ts [--quick] [--runs N] [--seconds S] [--warmup S]
-//     [--connections C] [--only direct,nginx,haproxy,portkey,tollgate] [--keep] [--note TEXT]
+//     [--connections C] [--only direct,nginx,haproxy,portkey,tollgate] [--workloads json,chat,stream]
+//     [--keep] [--note TEXT]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
+    workloads: { type: 'string' },
     note: { type: 'string' },
     baseline: { type: 'string' },
     workers: { type: 'string' },
@@ -59,7 +61,7 @@ interface Workload {
   body?: object;
   ai: boolean;
 }
-const workloads: Workload[] = [
+const allWorkloads: Workload[] = [
   { id: 'json', title: '46 B JSON GET', path: JSON_PATH, ai: false },
   {
     id: 'chat',
@@ -82,6 +84,8 @@ const workloads: Workload[] = [
     body: { model: MODEL, stream: true, messages: [{ role: 'user', content: 'Say hello in fifty words.' }] },
   },
 ];
+const chosenWorkloads = values.workloads ? new Set(values.workloads.split(',')) : undefined;
+const workloads = allWorkloads.filter((w) => !chosenWorkloads || chosenWorkloads.has(w.id));
 
 interface Row {
   target: string;

@@ -8,6 +8,8 @@ export const MAX_JSON_NESTING = 128;
 
 /** True when `text` (already known to be valid JSON) opens more than `max` arrays/objects at once. */
 export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  // Valid JSON closes what it opens: deeper than `max` takes at least 2 × (max + 1) characters.
+  if (text.length < 2 * (max + 1)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -101,36 +101,27 @@ export class RequestMeter {
     const candidate = this.candidate;
     const provider = candidate?.backend.provider;
     const model = candidate?.model.upstream;
-    const series: AISeries = {
-      gen_ai_operation_name: init.operation === 'chat' ? 'chat' : 'embeddings',
-      gen_ai_provider_name: provider?.ir.type ?? '',
-      gen_ai_request_model: provider && model ? provider.modelLabel(model) : '',
-      tollgate_provider: provider?.name ?? '',
-      tollgate_route: init.route,
-    };
+    const labels = candidate
+      ? seriesLabelsOf(candidate, init.operation, init.route)
+      : new SeriesLabels(seriesOf(init.operation, init.route, undefined));
     const now = performance.now();
     const { metrics } = init;
-    metrics.operationDuration.observe(
-      { ...series, error_type: errorType ?? '' },
-      (now - init.startedAt) / 1000,
-    );
+    metrics.operationDuration.observe(labels.duration(errorType ?? ''), (now - init.startedAt) / 1000);
     const ttftMs = this.firstTokenAt === undefined ? undefined : this.firstTokenAt - init.startedAt;
     if (usage && provider) {
-      metrics.tokenUsage.observe({ ...series, gen_ai_token_type: 'input' }, usage.inputTokens);
-      metrics.tokenUsage.observe({ ...series, gen_ai_token_type: 'output' }, usage.outputTokens);
-      const estimated = String(usage.estimated);
-      const counts: Array<[string, number]> = [
-        ['input', usage.inputTokens],
-        ['output', usage.outputTokens],
-        ['cached_input', usage.cachedInputTokens],
-        ['cache_write', usage.cacheWriteTokens],
-        ['reasoning', usage.reasoningTokens],
-      ];
-      for (const [type, count] of counts) {
-        if (count > 0) metrics.tokens.inc({ ...series, gen_ai_token_type: type, estimated }, count);
-      }
-      if (cost && cost.micros > 0) metrics.cost.inc({ ...series, currency: cost.currency }, cost.micros);
-      if (ttftMs !== undefined) metrics.timeToFirstToken.observe(series, ttftMs / 1000);
+      metrics.tokenUsage.observe(labels.tokenUsage('input'), usage.inputTokens);
+      metrics.tokenUsage.observe(labels.tokenUsage('output'), usage.outputTokens);
+      const estimated = usage.estimated;
+      if (usage.inputTokens > 0) metrics.tokens.inc(labels.tokens('input', estimated), usage.inputTokens);
+      if (usage.outputTokens > 0) metrics.tokens.inc(labels.tokens('output', estimated), usage.outputTokens);
+      if (usage.cachedInputTokens > 0)
+        metrics.tokens.inc(labels.tokens('cached_input', estimated), usage.cachedInputTokens);
+      if (usage.cacheWriteTokens > 0)
+        metrics.tokens.inc(labels.tokens('cache_write', estimated), usage.cacheWriteTokens);
+      if (usage.reasoningTokens > 0)
+        metrics.tokens.inc(labels.tokens('reasoning', estimated), usage.reasoningTokens);
+      if (cost && cost.micros > 0) metrics.cost.inc(labels.cost(cost.currency), cost.micros);
+      if (ttftMs !== undefined) metrics.timeToFirstToken.observe(labels.series, ttftMs / 1000);
     }
     const record: AIAccessRecord = {
       api: init.api,
@@ -157,6 +148,78 @@ export class RequestMeter {
     if (ttftMs !== undefined) record.ttftMs = Math.round(ttftMs * 1000) / 1000;
     this.#record = record;
   }
+}
+
+function seriesOf(operation: Operation, route: string, candidate: Candidate | undefined): AISeries {
+  const provider = candidate?.backend.provider;
+  const model = candidate?.model.upstream;
+  return {
+    gen_ai_operation_name: operation === 'chat' ? 'chat' : 'embeddings',
+    gen_ai_provider_name: provider?.ir.type ?? '',
+    gen_ai_request_model: provider && model ? provider.modelLabel(model) : '',
+    tollgate_provider: provider?.name ?? '',
+    tollgate_route: route,
+  };
+}
+
+/**
+ * The label sets of one series (backend, model, operation, route), built once and reused: every
+ * request it serves would otherwise copy the series into a new object per metric.
+ */
+class SeriesLabels {
+  readonly series: AISeries;
+  readonly #sets = new Map<string, Record<string, string>>();
+
+  constructor(series: AISeries) {
+    this.series = series;
+  }
+
+  duration(errorType: string): Record<string, string> {
+    return this.#set(`d${errorType}`, () => ({ ...this.series, error_type: errorType }));
+  }
+
+  tokenUsage(type: string): Record<string, string> {
+    return this.#set(`u${type}`, () => ({ ...this.series, gen_ai_token_type: type }));
+  }
+
+  tokens(type: string, estimated: boolean): Record<string, string> {
+    return this.#set(`t${type}${estimated}`, () => ({
+      ...this.series,
+      gen_ai_token_type: type,
+      estimated: String(estimated),
+    }));
+  }
+
+  cost(currency: string): Record<string, string> {
+    return this.#set(`c${currency}`, () => ({ ...this.series, currency }));
+  }
+
+  #set(key: string, build: () => Record<string, string>): Record<string, string> {
+    let set = this.#sets.get(key);
+    if (!set) {
+      set = build();
+      this.#sets.set(key, set);
+    }
+    return set;
+  }
+}
+
+/** Per backend of a compiled route plan (so per snapshot): its series by operation and model. */
+const seriesByBackend = new WeakMap<Candidate['backend'], Map<string, SeriesLabels>>();
+
+function seriesLabelsOf(candidate: Candidate, operation: Operation, route: string): SeriesLabels {
+  let byKey = seriesByBackend.get(candidate.backend);
+  if (!byKey) {
+    byKey = new Map();
+    seriesByBackend.set(candidate.backend, byKey);
+  }
+  const key = `${operation}\u0000${route}\u0000${candidate.model.upstream}`;
+  let labels = byKey.get(key);
+  if (!labels) {
+    labels = new SeriesLabels(seriesOf(operation, route, candidate));
+    byKey.set(key, labels);
+  }
+  return labels;
 }
 
 function completeUsage(

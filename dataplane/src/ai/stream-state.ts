@@ -46,7 +46,8 @@ export class MutableStreamState implements StreamState {
 
 /** Keeps raw event payloads (bounded) for a lazy text extraction. */
 export class RawEventKeeper {
-  readonly #kept: string[] = [];
+  /** Payloads, or runs of events as they came on the wire (`data: <payload>` lines, `\n\n` after each). */
+  readonly #kept: Array<string | Buffer> = [];
   #chars = 0;
 
   keep(data: string): void {
@@ -55,16 +56,31 @@ export class RawEventKeeper {
     this.#chars += data.length;
   }
 
+  /** Keeps a run of single-line `data:` events as they came, split into payloads only when asked. */
+  keepEvents(bytes: Buffer): void {
+    if (this.#chars >= MAX_KEPT_CHARS) return;
+    this.#kept.push(bytes);
+    this.#chars += bytes.length;
+  }
+
   /** Each kept payload parsed as JSON (skipping any that is not) and mapped to text. */
   text(extract: (json: unknown) => string): string {
     let out = '';
-    for (const data of this.#kept) {
-      try {
-        out += extract(JSON.parse(data) as unknown);
-      } catch {
-        // A payload that is not JSON carries no text we could count.
-      }
+    for (const kept of this.#kept) {
+      if (typeof kept === 'string') out += payloadText(kept, extract);
+      else
+        for (const event of kept.toString('utf8').split('\n\n'))
+          if (event) out += payloadText(event.slice(6), extract);
     }
     return out;
+  }
+}
+
+function payloadText(data: string, extract: (json: unknown) => string): string {
+  try {
+    return extract(JSON.parse(data) as unknown);
+  } catch {
+    // A payload that is not JSON carries no text we could count.
+    return '';
   }
 }

@@ -118,13 +118,14 @@ export interface StreamDecoder {
 }
 
 /**
- * Pass-through stream (client speaks the provider's format): provider bytes → the text to send to
- * the client, event by event (re-framed, never re-serialised), observing usage on the way.
+ * Pass-through stream (client speaks the provider's format): provider bytes → what to send to the
+ * client (re-framed text, or the provider's own bytes where they need no re-framing; never
+ * re-serialised), observing usage on the way.
  */
 export interface PassthroughStream {
   readonly state: StreamState;
-  push(bytes: Buffer): string;
-  end(): string;
+  push(bytes: Buffer): string | Buffer;
+  end(): string | Buffer;
 }
 
 export interface PassthroughOptions {

@@ -13,7 +13,7 @@ import {
   type UpstreamRequest,
 } from '../providers/types.ts';
 import type { ChatRequest, EmbeddingsRequest } from '../unified.ts';
-import { AttemptTimeoutError, callUpstream, readBodyText, transportError } from '../upstream-call.ts';
+import { AttemptTimeoutError, CallAbort, callUpstream, transportError } from '../upstream-call.ts';
 import { type Attempt, final, retryOrFinal } from './outcome.ts';
 import { relayStream } from './relay-stream.ts';
 import { respondComplete } from './respond-complete.ts';
@@ -44,7 +44,9 @@ export async function attempt(rs: RequestState, p: Prepared, candidate: Candidat
   };
   let request: UpstreamRequest;
   try {
-    request = await adapter.prepare(input);
+    // Most adapters prepare synchronously: no await (and its microtask) for them.
+    const prepared = adapter.prepare(input);
+    request = prepared instanceof Promise ? await prepared : prepared;
   } catch (error) {
     if (error instanceof ProviderRequestError) return final(400, 'invalid_request', error.message);
     if (error instanceof ProviderAuthError) return final(0, 'authentication', error.message);
@@ -52,17 +54,15 @@ export async function attempt(rs: RequestState, p: Prepared, candidate: Candidat
   }
 
   const attemptMs = attemptTimeoutMs(p, provider);
-  const controller = new AbortController();
-  rs.abortAttempt = (reason) => controller.abort(reason);
-  if (rs.deadline) controller.abort(rs.deadline);
+  const abort = new CallAbort();
+  rs.abortAttempt = (reason) => abort.abort(reason);
+  if (rs.deadline) abort.abort(rs.deadline);
   const timer =
-    attemptMs > 0
-      ? setTimeout(() => controller.abort(new AttemptTimeoutError(attemptMs)), attemptMs)
-      : undefined;
+    attemptMs > 0 ? setTimeout(() => abort.abort(new AttemptTimeoutError(attemptMs)), attemptMs) : undefined;
   const stopTimer = (): void => clearTimeout(timer);
   exchange.onClientClosed = (error) => {
     rs.onClientGone();
-    controller.abort(error);
+    abort.abort(error);
   };
   if (exchange.upstreamStartedAt === 0) exchange.upstreamStartedAt = performance.now();
   const extraHeaders: Record<string, string> = { 'x-request-id': exchange.requestId };
@@ -72,7 +72,7 @@ export async function attempt(rs: RequestState, p: Prepared, candidate: Candidat
     cluster: candidate.backend.cluster,
     request,
     extraHeaders,
-    controller,
+    abort,
     idleMs: p.plan.timeouts.idleMs,
     connectMs: provider.connectTimeoutMs,
   });
@@ -87,23 +87,23 @@ export async function attempt(rs: RequestState, p: Prepared, candidate: Candidat
   }
   const { response } = call;
   if (response.status >= 400) {
-    const text = await readBodyText(response.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+    const text = await response.body.text(MAX_ERROR_BODY_BYTES).catch(() => '');
     stopTimer();
     return retryOrFinal(adapter.parseError(response.status, response.headers, text));
   }
   if (!p.stream) {
     let text: string;
     try {
-      text = await readBodyText(response.body, rs.gateway.maxResponseBodyBytes);
+      text = await response.body.text(rs.gateway.maxResponseBodyBytes);
     } catch (error) {
       stopTimer();
       if (rs.clientGone) return { kind: 'client-gone' };
-      return { kind: 'retry', error: transportError(error as Error, controller.signal) };
+      return { kind: 'retry', error: transportError(error as Error, abort) };
     }
     stopTimer();
     return respondComplete(rs, p, candidate, input, native, text, response.headers);
   }
-  return relayStream(rs, p, input, native, response, controller, stopTimer);
+  return relayStream(rs, p, input, native, response, abort, stopTimer);
 }
 
 /**

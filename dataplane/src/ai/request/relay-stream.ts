@@ -2,26 +2,26 @@
 // that, a failure still falls back to the next provider); after it, the stream is never duplicated.
 // On the way it applies stream guardrails and a partial budget grant, which may cut the stream
 // with an error event, and it ends with the usage as a trailer.
-import type { ServerResponse } from 'node:http';
 import { maskedCompletion, streamFacts } from '../../observability/index.ts';
 import { guardrailStreamError } from '../../policies/guardrails/index.ts';
 import type { Refusal } from '../../policies/index.ts';
 import { StreamOutputCount } from '../budget-spend.ts';
+import type { ClientStreamEncoder } from '../clients/types.ts';
 import { USAGE_HEADER } from '../metering/usage-header.ts';
-import type { PrepareInput, ProviderError } from '../providers/types.ts';
-import { transportError, type UpstreamResponse } from '../upstream-call.ts';
+import type { PrepareInput, ProviderError, StreamState } from '../providers/types.ts';
+import { type CallAbort, transportError, type UpstreamResponse } from '../upstream-call.ts';
 import { noteAttemptFacts, recordCompletionContent } from './attempt-span.ts';
 import { type Attempt, badResponse, retryOrFinal } from './outcome.ts';
 import type { Prepared, RequestState } from './state.ts';
 import { endStream } from './write.ts';
 
-export async function relayStream(
+export function relayStream(
   rs: RequestState,
   p: Prepared,
   input: PrepareInput,
   native: boolean,
   response: UpstreamResponse,
-  controller: AbortController,
+  abort: CallAbort,
   stopTimer: () => void,
 ): Promise<Attempt> {
   const exchange = rs.exchange;
@@ -35,7 +35,7 @@ export async function relayStream(
   const decoder = native ? undefined : adapter.streamDecoder(input);
   const encoder = native ? undefined : p.client.streamEncoder({ includeUsage: p.wantsUsage, model: p.model });
   const state = (passthrough ?? decoder)!.state;
-  const translate = (chunk: Buffer | undefined): string => {
+  const translate = (chunk: Buffer | undefined): string | Buffer => {
     if (passthrough) return chunk ? passthrough.push(chunk) : passthrough.end();
     return encoder!.chunks(chunk ? decoder!.push(chunk) : decoder!.end());
   };
@@ -57,53 +57,154 @@ export async function relayStream(
     res.writeHead(200, headers);
   };
 
-  let broken: ProviderError | undefined;
   const watcher = p.guardrails?.streamWatcher(rs.recordGuardrail);
-  let cut: Refusal | undefined;
   // A stream granted less than its most (its budget nearly spent) stops where the grant ends.
   const budgetCount = rs.budget?.partial ? new StreamOutputCount(p.endpoint.api) : undefined;
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      const text = translate(chunk);
+  const { body } = response;
+
+  return new Promise<Attempt>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: Attempt): void => {
+      if (settled) return;
+      settled = true;
+      res.off('drain', resume);
+      res.off('close', gone);
+      resolve(outcome);
+    };
+    /** The body is over (ended, broken, or given up): what follows is the old loop's epilogue. */
+    const finish = (cut: Refusal | undefined, broken: ProviderError | undefined): void => {
+      if (settled) return;
+      if (rs.clientGone || res.destroyed) {
+        rs.onClientGone();
+        settle({ kind: 'client-gone' });
+        return;
+      }
+      if (cut) {
+        settle(cutStream(rs, p, cut));
+        return;
+      }
+      settle(endRelay(rs, p, state, encoder, translate, committed, commit, stopTimer, broken));
+    };
+    const stop = (cut: Refusal | undefined): void => {
+      body.destroy();
+      finish(cut, undefined);
+    };
+    // Held back while the client reads slowly; a client that leaves meanwhile ends the relay.
+    const resume = (): void => {
+      res.off('drain', resume);
+      res.off('close', gone);
+      if (!settled && !res.destroyed) body.resume();
+    };
+    const gone = (): void => {
+      res.off('drain', resume);
+      res.off('close', gone);
+      stop(undefined);
+    };
+    const failed = (error: Error): void => {
+      if (settled) return;
+      if (rs.clientGone) {
+        settle({ kind: 'client-gone' });
+        return;
+      }
+      const failure = transportError(error, abort);
+      if (!committed) {
+        stopTimer();
+        settle({ kind: 'retry', error: failure });
+        return;
+      }
+      finish(undefined, failure);
+    };
+    const relay = (chunk: Buffer): void => {
+      const out = translate(chunk);
       if (!committed) {
         if (state.error) {
           stopTimer();
-          response.body.destroy();
-          return retryOrFinal(state.error);
+          body.destroy();
+          settle(retryOrFinal(state.error));
+          return;
         }
-        if (!text) continue;
+        if (out.length === 0) return;
         commit();
       }
-      cut = watcher?.push(text);
-      if (cut) break;
-      if (budgetCount && !rs.budget!.fits(budgetCount.push(text))) {
-        cut = rs.budget!.cutRefusal();
-        break;
+      if (watcher || budgetCount) {
+        const text = typeof out === 'string' ? out : out.toString('utf8');
+        const cut = watcher?.push(text);
+        if (cut) {
+          stop(cut);
+          return;
+        }
+        if (budgetCount && !rs.budget!.fits(budgetCount.push(text))) {
+          stop(rs.budget!.cutRefusal());
+          return;
+        }
       }
-      if (!(await write(res, text))) break;
-      exchange.bytesOut += Buffer.byteLength(text);
-    }
-  } catch (error) {
-    if (rs.clientGone) return { kind: 'client-gone' };
-    const failure = transportError(error as Error, controller.signal);
-    if (!committed) {
-      stopTimer();
-      return { kind: 'retry', error: failure };
-    }
-    broken = failure;
-  }
-  if (rs.clientGone || res.destroyed) {
-    rs.onClientGone();
-    return { kind: 'client-gone' };
-  }
-  if (cut) return cutStream(rs, p, cut);
-  let tail = translate(undefined);
+      if (out.length === 0) return;
+      if (res.destroyed) {
+        stop(undefined);
+        return;
+      }
+      const flowing = res.write(out);
+      exchange.bytesOut += typeof out === 'string' ? Buffer.byteLength(out) : out.length;
+      if (!flowing) {
+        body.pause();
+        res.on('drain', resume);
+        res.on('close', gone);
+      }
+    };
+    body.consume({
+      data(chunk) {
+        if (settled) return;
+        try {
+          relay(chunk);
+        } catch (error) {
+          // A chunk that cannot be relayed breaks the stream like a broken connection would.
+          body.destroy();
+          failed(error as Error);
+        }
+      },
+      end() {
+        try {
+          finish(undefined, undefined);
+        } catch (error) {
+          // A bug past the provider's stream: the request answers it (internalError).
+          settled = true;
+          reject(error);
+        }
+      },
+      error(error) {
+        try {
+          failed(error);
+        } catch (thrown) {
+          settled = true;
+          reject(thrown);
+        }
+      },
+    });
+  });
+}
+
+/** The provider's stream ended (or broke after the first event): the last events, metering, the trailer. */
+function endRelay(
+  rs: RequestState,
+  p: Prepared,
+  state: StreamState,
+  encoder: ClientStreamEncoder | undefined,
+  translate: (chunk: Buffer | undefined) => string | Buffer,
+  committed: boolean,
+  commit: () => void,
+  stopTimer: () => void,
+  broken: ProviderError | undefined,
+): Attempt {
+  const exchange = rs.exchange;
+  const meter = rs.meter!;
+  const last = translate(undefined);
   if (!committed) {
     stopTimer();
     if (state.error) return retryOrFinal(state.error);
-    if (!tail) return { kind: 'retry', error: badResponse('the stream ended without any event') };
+    if (last.length === 0) return { kind: 'retry', error: badResponse('the stream ended without any event') };
     commit();
   }
+  let tail = typeof last === 'string' ? last : last.toString('utf8');
   const error = state.error ?? broken;
   noteAttemptFacts(rs, () => streamFacts(state));
   recordCompletionContent(rs, p, () => ({
@@ -136,19 +237,4 @@ function cutStream(rs: RequestState, p: Prepared, cut: Refusal): Attempt {
   exchange.upstreamEnded();
   endStream(exchange, guardrailStreamError(p.endpoint.api, cut), metered);
   return { kind: 'done' };
-}
-
-/** Writes with backpressure; false when the client is gone. */
-function write(res: ServerResponse, text: string): Promise<boolean> | boolean {
-  if (res.destroyed) return false;
-  if (res.write(text)) return true;
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve(!res.destroyed);
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

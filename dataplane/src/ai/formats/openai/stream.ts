@@ -108,16 +108,95 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   }
 }
 
+const FINISH_KEY = '"finish_reason"';
+const MODEL_KEY = '"model":"';
+const NOTHING = Buffer.alloc(0);
+/** `"usage"` and `"error"` (seven characters each): rare keys, so one regex pass finds them all. */
+const RARE_KEYS = /"(?:usage|error)"/g;
+const RARE_KEY_LENGTH = 7;
+
 /**
- * Pass-through: events re-framed as they came, only events that carry usage or an error are
- * parsed; the rest are kept raw for an estimate should the stream break off.
+ * Finds the keys that matter in the events of one text, each character read about once: the rare
+ * keys by a regex pass whose next match is remembered, the finish reason (in every event, near its
+ * end) backwards from the event's end — forwards, remembering the next, once an event lacks it.
+ */
+class KeyScan {
+  #text = '';
+  #rareAt = -1;
+  #finishForward = false;
+  #finishAt = -1;
+
+  reset(text: string): void {
+    this.#text = text;
+    this.#rareAt = -1;
+    this.#finishForward = false;
+    this.#finishAt = -1;
+  }
+
+  /** The first `"usage"` or `"error"` in [from, to), or -1. */
+  rare(from: number, to: number): number {
+    if (this.#rareAt !== Number.POSITIVE_INFINITY && this.#rareAt < from) {
+      RARE_KEYS.lastIndex = from;
+      this.#rareAt = RARE_KEYS.test(this.#text)
+        ? RARE_KEYS.lastIndex - RARE_KEY_LENGTH
+        : Number.POSITIVE_INFINITY;
+    }
+    return this.#rareAt < to ? this.#rareAt : -1;
+  }
+
+  /** The last `"finish_reason"` in [from, to), or -1. */
+  finish(from: number, to: number): number {
+    const text = this.#text;
+    if (!this.#finishForward) {
+      const at = text.lastIndexOf(FINISH_KEY, to);
+      if (at >= from) return at;
+      // Backwards, events without the key would be read again and again.
+      this.#finishForward = true;
+      return -1;
+    }
+    if (this.#finishAt !== Number.POSITIVE_INFINITY && this.#finishAt < from) {
+      const at = text.indexOf(FINISH_KEY, from);
+      this.#finishAt = at === -1 ? Number.POSITIVE_INFINITY : at;
+    }
+    return this.#finishAt < to ? this.#finishAt : -1;
+  }
+
+  /** Whether [from, to) holds another `"finish_reason"` than the one `finish` found at `at`. */
+  anotherFinish(at: number, from: number, to: number): boolean {
+    if (!this.#finishForward) return this.#text.lastIndexOf(FINISH_KEY, at - 1) >= from;
+    const next = this.#text.indexOf(FINISH_KEY, at + 1);
+    return next !== -1 && next < to;
+  }
+}
+
+/** Skips white space and the colon after a member's key: where its value starts, or -1. */
+function valueAt(text: string, at: number, to: number): number {
+  let i = at;
+  while (i < to && (text[i] === ' ' || text[i] === '\t')) i++;
+  if (text[i] !== ':') return -1;
+  i++;
+  while (i < to && (text[i] === ' ' || text[i] === '\t')) i++;
+  return i < to ? i : -1;
+}
+
+/**
+ * Pass-through. Events in the common framing (one `data: ` line each, LF line ends) leave as the
+ * provider's own bytes: each is scanned for the keys that matter (usage, error, finish reason) and
+ * only events that carry a usage object or an error are parsed; the usage-only event the gateway
+ * asked for is cut out at its boundaries. Other framings (CRLF, comments, `event:` or multi-line
+ * fields) are re-framed event by event; raw events are kept for an estimate should the stream
+ * break off.
  */
 export class OpenAIPassthrough implements PassthroughStream {
   readonly #state = new MutableStreamState();
-  readonly #reader = new SSEReader();
   readonly #kept = new RawEventKeeper();
   readonly #dropUsageEvent: boolean;
   #modelSeen = false;
+  /** Bytes after the last complete event. */
+  #pending: Buffer | undefined;
+  /** Set once the stream uses CR line ends: from then on every event goes through the SSE reader. */
+  #reader: SSEReader | undefined;
+  readonly #keys = new KeyScan();
 
   constructor(options: { dropUsageEvent: boolean }) {
     this.#dropUsageEvent = options.dropUsageEvent;
@@ -128,14 +207,126 @@ export class OpenAIPassthrough implements PassthroughStream {
     return this.#state;
   }
 
-  push(bytes: Buffer): string {
-    return this.#relay(this.#reader.push(bytes));
+  push(bytes: Buffer): string | Buffer {
+    if (this.#reader) return this.#relay(this.#reader.push(bytes));
+    const pending = this.#pending;
+    const buf = pending ? Buffer.concat([pending, bytes], pending.length + bytes.length) : bytes;
+    this.#pending = undefined;
+    const text = buf.toString('latin1');
+    if (text.includes('\r')) {
+      // The reader starts at an event boundary: everything before `buf` was complete events.
+      this.#reader = new SSEReader();
+      return this.#relay(this.#reader.push(buf));
+    }
+    return this.#pass(buf, text);
   }
 
-  end(): string {
-    return this.#relay(this.#reader.end());
+  end(): string | Buffer {
+    if (this.#reader) return this.#relay(this.#reader.end());
+    const rest = this.#pending;
+    this.#pending = undefined;
+    if (!rest) return NOTHING;
+    // An event without its final blank line still counts.
+    const reader = new SSEReader();
+    return this.#relay([...reader.push(rest), ...reader.end()]);
   }
 
+  /**
+   * The complete events of `buf`; what follows the last one waits. The scan reads a latin1 copy
+   * (one character per byte, so its positions are the buffer's), where string search is cheap.
+   */
+  #pass(buf: Buffer, text: string): string | Buffer {
+    this.#keys.reset(text);
+    let pos = 0;
+    let runStart = 0;
+    let pieces: Array<string | Buffer> | undefined;
+    for (;;) {
+      // A single-line event ends at its first LF, followed by another.
+      const lf = text.indexOf('\n', pos);
+      if (lf === -1 || lf + 1 >= text.length) break;
+      let boundary = lf;
+      if (text.charCodeAt(lf + 1) !== 0x0a) {
+        boundary = text.indexOf('\n\n', lf);
+        if (boundary === -1) break;
+      }
+      const next = boundary + 2;
+      const simple = boundary === lf && boundary > pos + 6 && text.startsWith('data: ', pos);
+      if (!simple || this.#observe(buf, text, pos + 6, boundary)) {
+        pieces ??= [];
+        if (pos > runStart) pieces.push(this.#keepRun(buf.subarray(runStart, pos)));
+        if (!simple) {
+          const reader = new SSEReader();
+          const framed = this.#relay(reader.push(buf.subarray(pos, next)));
+          if (framed) pieces.push(framed);
+        }
+        runStart = next;
+      }
+      pos = next;
+    }
+    if (pos < buf.length) this.#pending = buf.subarray(pos);
+    const run = pos > runStart ? this.#keepRun(buf.subarray(runStart, pos)) : NOTHING;
+    if (!pieces) return run;
+    if (run.length > 0) pieces.push(run);
+    return pieces.length === 1
+      ? pieces[0]!
+      : Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  }
+
+  #keepRun(run: Buffer): Buffer {
+    this.#kept.keepEvents(run);
+    return run;
+  }
+
+  /**
+   * One `data: ` event, payload in [from, to) of the buffer and its latin1 text: notes what
+   * metering needs; true when it must not reach the client.
+   */
+  #observe(buf: Buffer, text: string, from: number, to: number): boolean {
+    if (to - from === 6 && text.startsWith('[DONE]', from)) {
+      this.#state.finished = true;
+      return false;
+    }
+    if (!this.#modelSeen) {
+      const at = text.indexOf(MODEL_KEY, from);
+      if (at !== -1 && at < to) {
+        const start = at + MODEL_KEY.length;
+        const end = text.indexOf('"', start);
+        if (end !== -1 && end < to) this.#state.responseModel = buf.toString('utf8', start, end);
+        this.#modelSeen = true;
+      }
+    }
+    if (this.#needsParse(text, from, to)) return this.#inspect(buf.toString('utf8', from, to), false);
+    const finish = this.#keys.finish(from, to);
+    if (finish !== -1 && this.#keys.anotherFinish(finish, from, to)) {
+      // Several choices in one event: the first finish reason, as from a re-framed event.
+      this.#noteFinish(buf.toString('utf8', from, to));
+    } else if (finish !== -1) {
+      const value = valueAt(text, finish + FINISH_KEY.length, to);
+      if (value !== -1 && text[value] === '"') {
+        const end = text.indexOf('"', value + 1);
+        if (end !== -1 && end < to) {
+          this.#state.finished = true;
+          this.#state.addFinishReason(buf.toString('utf8', value + 1, end));
+        }
+      }
+    }
+    return false;
+  }
+
+  /** An error, or a usage object (`"usage":null` on every chunk does not count). */
+  #needsParse(text: string, from: number, to: number): boolean {
+    let at = this.#keys.rare(from, to);
+    while (at !== -1) {
+      if (text.charCodeAt(at + 1) === 0x65) return true;
+      let i = at + RARE_KEY_LENGTH;
+      while (i < to && (text[i] === ' ' || text[i] === ':')) i++;
+      if (text[i] === '{') return true;
+      at = this.#keys.rare(at + 1, to);
+    }
+    return false;
+  }
+
+  /** Events the SSE reader framed (any framing): re-framed as they came. */
   #relay(events: SSEEvent[]): string {
     let out = '';
     for (const { event, data } of events) {
@@ -146,18 +337,22 @@ export class OpenAIPassthrough implements PassthroughStream {
       }
       if (!this.#modelSeen) this.#readModel(data);
       if (hasUsageObject(data) || looksLikeError(data)) {
-        if (this.#inspect(data)) continue;
+        if (this.#inspect(data, true)) continue;
       } else {
         this.#kept.keep(data);
-        const finish = FINISHED.exec(data);
-        if (finish) {
-          this.#state.finished = true;
-          this.#state.addFinishReason(finish[1]!);
-        }
+        this.#noteFinish(data);
       }
       out += frameEvent(event, data);
     }
     return out;
+  }
+
+  #noteFinish(data: string): void {
+    const finish = FINISHED.exec(data);
+    if (finish) {
+      this.#state.finished = true;
+      this.#state.addFinishReason(finish[1]!);
+    }
   }
 
   #readModel(data: string): void {
@@ -168,8 +363,11 @@ export class OpenAIPassthrough implements PassthroughStream {
     this.#modelSeen = true;
   }
 
-  /** Parses an event with usage or an error; returns true when it must not reach the client. */
-  #inspect(data: string): boolean {
+  /**
+   * Parses an event with usage or an error; returns true when it must not reach the client.
+   * `keep`: keep its payload for an estimate (events passed as bytes are kept with their run).
+   */
+  #inspect(data: string, keep: boolean): boolean {
     let json: unknown;
     try {
       json = JSON.parse(data);
@@ -184,7 +382,7 @@ export class OpenAIPassthrough implements PassthroughStream {
     const usage = usageFromOpenAI(json.usage);
     const choices = Array.isArray(json.choices) ? json.choices : [];
     if (choices.length > 0) {
-      this.#kept.keep(data);
+      if (keep) this.#kept.keep(data);
       if (noteFinishReasons(this.#state, choices)) this.#state.finished = true;
     }
     if (usage) this.#state.usage = usage;

@@ -1,5 +1,7 @@
 // The data-plane process: flags and environment → Dataplane + ConfigClient, and a graceful exit on
 // SIGTERM/SIGINT. Run with `scripts/toolchain.sh node dataplane/src/main.ts`.
+// First: V8 settings that must hold before any other module allocates.
+import './server/v8-flags.ts';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';

@@ -1,5 +1,5 @@
 // The access log: one line per request, written once when the response is over.
-import type { Logger } from '@tollgate/telemetry';
+import { type Logger, type RawLineWriter, rawLineWriter } from '@tollgate/telemetry';
 
 export interface AccessRecord {
   method: string;
@@ -78,7 +78,7 @@ export interface AccessLogSettings {
 }
 
 export class AccessLog {
-  readonly #logger: Logger;
+  readonly #writer: RawLineWriter;
   readonly #ratio: number;
   readonly #excluded: ReadonlySet<string>;
   readonly #random: () => number;
@@ -86,7 +86,9 @@ export class AccessLog {
   constructor(logger: Logger, settings: AccessLogSettings = {}) {
     // The record's fields are fixed and hold no secret (no headers, no query string): redaction,
     // a walk over every line's object, would only cost time on the hottest log there is.
-    this.#logger = logger.child({ log: 'access' }, { redact: { paths: [] } });
+    // The line is formatted here (formatAccessLine), not by pino's generic object serialisation:
+    // the same JSON, at a fraction of the cost, on the hottest log there is.
+    this.#writer = rawLineWriter(logger.child({ log: 'access' }, { redact: { paths: [] } }), 'info');
     const ratio = settings.sampleRatio ?? 1;
     if (!(ratio >= 0 && ratio <= 1))
       throw new RangeError(`access-log sample ratio must be in [0, 1], got ${ratio}`);
@@ -96,8 +98,8 @@ export class AccessLog {
   }
 
   write(record: AccessRecord): void {
-    if (!this.#wanted(record)) return;
-    this.#logger.info(record, 'request');
+    if (!this.#wanted(record) || !this.#writer.enabled()) return;
+    this.#writer.write(formatAccessLine(this.#writer.head(), record));
   }
 
   #wanted(record: AccessRecord): boolean {
@@ -111,4 +113,34 @@ export class AccessLog {
     if (this.#ratio >= 1 || record.status >= 400 || record.errorCode !== undefined) return true;
     return this.#random() < this.#ratio;
   }
+}
+
+const quote = JSON.stringify;
+
+/** A number as JSON writes it (non-finite ones become null). */
+function num(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * The access-log line: `head` (level, time and the logger's bindings, see rawLineWriter), the
+ * record's fields in their declared order (absent ones left out, as JSON.stringify would), then
+ * `"msg":"request"` — the line pino wrote for `logger.info(record, 'request')`.
+ */
+export function formatAccessLine(head: string, r: AccessRecord): string {
+  let line = `${head},"method":${quote(r.method)},"host":${quote(r.host)},"path":${quote(r.path)},"status":${num(r.status)}`;
+  if (r.route !== undefined) line += `,"route":${quote(r.route)}`;
+  if (r.cluster !== undefined) line += `,"cluster":${quote(r.cluster)}`;
+  if (r.upstream !== undefined) line += `,"upstream":${quote(r.upstream)}`;
+  line += `,"bytesIn":${num(r.bytesIn)},"bytesOut":${num(r.bytesOut)},"durationMs":${num(r.durationMs)}`;
+  if (r.upstreamMs !== undefined) line += `,"upstreamMs":${num(r.upstreamMs)}`;
+  line += `,"requestId":${quote(r.requestId)}`;
+  if (r.errorCode !== undefined) line += `,"errorCode":${quote(r.errorCode)}`;
+  if (r.traceId !== undefined) line += `,"traceId":${quote(r.traceId)}`;
+  if (r.attempts !== undefined) line += `,"attempts":${num(r.attempts)}`;
+  if (r.consumer !== undefined) line += `,"consumer":${quote(r.consumer)}`;
+  if (r.team !== undefined) line += `,"team":${quote(r.team)}`;
+  if (r.ai !== undefined) line += `,"ai":${quote(r.ai)}`;
+  if (r.guardrail !== undefined) line += `,"guardrail":${quote(r.guardrail)}`;
+  return `${line},"msg":"request"}\n`;
 }

@@ -289,6 +289,26 @@ export interface TollgateOptions {
   controller?: 'file' | 'external';
 }
 
+const built = new Map<string, string>();
+
+/**
+ * The data plane's entry file in `checkout`, as production runs it: the bundle
+ * (scripts/build-dataplane.ts, built here once per checkout and run) when the checkout has the
+ * build, else its TypeScript sources (an older baseline). BENCH_DATAPLANE=source runs the sources.
+ */
+export function dataplaneEntry(checkout: string): string {
+  const sources = path.join(checkout, 'dataplane/src/main.ts');
+  const script = path.join(checkout, 'scripts/build-dataplane.ts');
+  if (process.env.BENCH_DATAPLANE === 'source' || !existsSync(script)) return sources;
+  let entry = built.get(checkout);
+  if (!entry) {
+    execFileSync(process.execPath, [script], { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
+    entry = path.join(checkout, 'dataplane/dist/main.js');
+    built.set(checkout, entry);
+  }
+  return entry;
+}
+
 /** Controller (file source) + one data plane, as `make up` runs them; access log to a file. */
 export async function startTollgate(
   env: Env,
@@ -326,7 +346,7 @@ export async function startTollgate(
     process.execPath,
     [
       ...(options.nodeArgs ?? []),
-      path.join(checkout, 'dataplane/src/main.ts'),
+      dataplaneEntry(checkout),
       '--listen',
       `127.0.0.1:${ports.listen}`,
       '--admin',

@@ -5,8 +5,10 @@ import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
+import { loadTokenizer } from './ai/metering/estimate.ts';
 import { ConfigClient } from './config/index.ts';
 import { Dataplane, type ListenAddress } from './dataplane.ts';
+import { compactHeapAfter } from './heap.ts';
 import type { RedisBudgetStore, RedisRateLimitStore } from './policies/redis.ts';
 import { checkWorkerCounters, parseWorkers, runPrimary, workerRole } from './workers.ts';
 
@@ -223,13 +225,25 @@ async function main(): Promise<void> {
   role?.started(adminPort, dataplane.metrics.registry);
   logger.info({ port, adminPort, tlsPort, controller, nodeId }, 'data plane listening');
 
+  let startupCompacted = false;
+  let tokenizerCompacted = false;
   const client = new ConfigClient({
     address: controller,
     node: { id: nodeId, zone, buildVersion },
     logger,
     tls,
     // decodeSnapshot validated it on the way in.
-    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot, { validated: true }),
+    onSnapshot: (snapshot) => {
+      dataplane.applySnapshot(snapshot, { validated: true });
+      // Start-up's garbage goes once the first snapshot runs, or once the tokenizer it needs has loaded.
+      if (snapshot.aiProviders.length > 0 && !tokenizerCompacted) {
+        tokenizerCompacted = startupCompacted = true;
+        compactHeapAfter(loadTokenizer());
+      } else if (!startupCompacted) {
+        startupCompacted = true;
+        compactHeapAfter(Promise.resolve());
+      }
+    },
   });
   client.start();
 

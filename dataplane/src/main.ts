@@ -5,9 +5,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
-import { loadTokenizer } from './ai/metering/estimate.ts';
-import { ConfigClient } from './config/index.ts';
-import { Dataplane, type ListenAddress } from './dataplane.ts';
+import type { ListenAddress } from './dataplane.ts';
 import { compactHeapAfter } from './heap.ts';
 import type { RedisBudgetStore, RedisRateLimitStore } from './policies/redis.ts';
 import { checkWorkerCounters, parseWorkers, runPrimary, workerRole } from './workers.ts';
@@ -170,10 +168,18 @@ async function main(): Promise<void> {
       { workers, listen, adminPort: primary.adminPort },
       'data plane primary: workers share the listener',
     );
+    // The primary loaded every module too and serves only the admin port from here on.
+    compactHeapAfter(Promise.resolve());
     const code = await primary.stopped;
     logger.flush(() => process.exit(code));
     return;
   }
+  // The data plane itself loads here, not in a `--workers` primary (which only serves the admin port).
+  const [{ loadTokenizer }, { ConfigClient }, { Dataplane }] = await Promise.all([
+    import('./ai/metering/estimate.ts'),
+    import('./config/index.ts'),
+    import('./dataplane.ts'),
+  ]);
   const tracing = startTracing({ serviceName: 'tollgate-dataplane' });
   logger.info({ tracing: tracing.enabled, reason: tracing.reason }, 'tracing');
   let rateLimits: RedisRateLimitStore | undefined;

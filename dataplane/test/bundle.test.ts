@@ -1,11 +1,13 @@
 // The built data plane (scripts/build-dataplane.ts: what the image runs): built into a directory
 // laid out as the image has it (dataplane/dist and dataplane/package.json, no node_modules), it
 // starts, takes a snapshot over real gRPC, proxies a request, runs `--workers 2`, and loads the
-// OpenTelemetry SDK when tracing is on.
+// OpenTelemetry SDK when tracing is on; its tokenizer (the rank table rewritten as JSON) encodes as
+// gpt-tokenizer does.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import {
   freePort,
@@ -15,6 +17,7 @@ import {
   type TestUpstream,
   waitFor,
 } from '@tollgate/testkit';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { request } from 'undici';
 import {
   catchAllSnapshot,
@@ -131,3 +134,20 @@ test(
   },
   SLOW,
 );
+
+test('the built tokenizer encodes exactly as gpt-tokenizer does', async () => {
+  const chunks = path.join(app, 'dataplane/dist/chunks');
+  const chunk = readdirSync(chunks).find((f) => /^o200k_base-.*\.js$/.test(f));
+  expect(chunk).toBeDefined();
+  const texts = [
+    'Hello, world!',
+    'ça va? 你好 👋🏽',
+    'def f(x):\n    return x ** 2\n',
+    ' antidisestablishment',
+  ];
+  const script =
+    `const m = await import(${JSON.stringify(pathToFileURL(path.join(chunks, chunk!)).href)});` +
+    `process.stdout.write(JSON.stringify(${JSON.stringify(texts)}.map((t) => m.encode(t))));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+  expect(JSON.parse(stdout)).toEqual(texts.map((t) => encode(t)));
+});

@@ -2,11 +2,16 @@
 SHELL := /usr/bin/env bash
 TOOL := scripts/toolchain.sh
 
-.PHONY: up test deps k8s-binaries typecheck lint unit status generate bench bench-control-plane
+.PHONY: up build test deps k8s-binaries typecheck lint unit status generate bench bench-control-plane
 
 ## Start the gateway in standalone mode with the example manifests.
 up: deps
 	$(TOOL) node scripts/standalone.ts
+
+## The data plane as production runs it: one ESM bundle in dataplane/dist (scripts/build-dataplane.ts;
+## dataplane/Dockerfile builds the same). Run it with `node dataplane/dist/main.js`.
+build: deps
+	$(TOOL) node scripts/build-dataplane.ts
 
 ## Everything CI runs: typecheck, lint, the whole test suite.
 test: deps k8s-binaries

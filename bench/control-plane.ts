@@ -511,7 +511,7 @@ async function benchMemory(work: string, upstreamPort: number): Promise<string> 
     `| soak: ${rate} requests/s for ${soakSeconds} s, sampled every ${every} s | ${samples.map((r) => r.toFixed(0)).join(' → ')} |`,
     `| idle again after the soak | ${after.toFixed(1)} |`,
     '',
-    'RSS includes the node binary and the TypeScript type stripper (about 58 MiB before any of our code loads).',
+    'The data plane runs its bundle (dataplane/dist, as the image does); RSS includes the node binary and V8 start heap (about 40 MiB before any of our code loads).',
     '',
   );
   await stop(tg.dataplane);

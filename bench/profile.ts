@@ -82,6 +82,8 @@ async function main(): Promise<void> {
         { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
         {
           nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+          // The sources, not the bundle (the same code): samples then name their files and packages.
+          entry: 'source',
           name: `tollgate-${workload}`,
           manifestsDir: `m-${workload}`,
         },

@@ -287,6 +287,28 @@ export interface TollgateOptions {
   ai?: boolean;
   /** 'external': a controller already serves ports.grpc (the Kubernetes source); start none. */
   controller?: 'file' | 'external';
+  /** 'source': the data plane's TypeScript sources instead of its bundle (default: as production). */
+  entry?: 'bundle' | 'source';
+}
+
+const built = new Map<string, string>();
+
+/**
+ * The data plane's entry file in `checkout`, as production runs it: the bundle
+ * (scripts/build-dataplane.ts, built here once per checkout and run) when the checkout has the
+ * build, else its TypeScript sources (an older baseline). BENCH_DATAPLANE=source runs the sources.
+ */
+export function dataplaneEntry(checkout: string, entry: 'bundle' | 'source' = 'bundle'): string {
+  const sources = path.join(checkout, 'dataplane/src/main.ts');
+  const script = path.join(checkout, 'scripts/build-dataplane.ts');
+  if (entry === 'source' || process.env.BENCH_DATAPLANE === 'source' || !existsSync(script)) return sources;
+  let bundle = built.get(checkout);
+  if (!bundle) {
+    execFileSync(process.execPath, [script], { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
+    bundle = path.join(checkout, 'dataplane/dist/main.js');
+    built.set(checkout, bundle);
+  }
+  return bundle;
 }
 
 /** Controller (file source) + one data plane, as `make up` runs them; access log to a file. */
@@ -326,7 +348,7 @@ export async function startTollgate(
     process.execPath,
     [
       ...(options.nodeArgs ?? []),
-      path.join(checkout, 'dataplane/src/main.ts'),
+      dataplaneEntry(checkout, options.entry),
       '--listen',
       `127.0.0.1:${ports.listen}`,
       '--admin',

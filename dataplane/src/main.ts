@@ -7,8 +7,8 @@ import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger, startTracing } from '@tollgate/telemetry';
 import { Counter } from 'prom-client';
-import { ConfigClient } from './config/index.ts';
-import { Dataplane, type ListenAddress } from './dataplane.ts';
+import type { ListenAddress } from './dataplane.ts';
+import { compactHeapAfter } from './heap.ts';
 import type { RedisBudgetStore, RedisRateLimitStore } from './policies/redis.ts';
 import { checkWorkerCounters, parseWorkers, runPrimary, workerRole } from './workers.ts';
 
@@ -170,10 +170,18 @@ async function main(): Promise<void> {
       { workers, listen, adminPort: primary.adminPort },
       'data plane primary: workers share the listener',
     );
+    // The primary loaded every module too and serves only the admin port from here on.
+    compactHeapAfter(Promise.resolve());
     const code = await primary.stopped;
     logger.flush(() => process.exit(code));
     return;
   }
+  // The data plane itself loads here, not in a `--workers` primary (which only serves the admin port).
+  const [{ loadTokenizer }, { ConfigClient }, { Dataplane }] = await Promise.all([
+    import('./ai/metering/estimate.ts'),
+    import('./config/index.ts'),
+    import('./dataplane.ts'),
+  ]);
   const tracing = startTracing({ serviceName: 'tollgate-dataplane' });
   logger.info({ tracing: tracing.enabled, reason: tracing.reason }, 'tracing');
   let rateLimits: RedisRateLimitStore | undefined;
@@ -225,13 +233,25 @@ async function main(): Promise<void> {
   role?.started(adminPort, dataplane.metrics.registry);
   logger.info({ port, adminPort, tlsPort, controller, nodeId }, 'data plane listening');
 
+  let startupCompacted = false;
+  let tokenizerCompacted = false;
   const client = new ConfigClient({
     address: controller,
     node: { id: nodeId, zone, buildVersion },
     logger,
     tls,
     // decodeSnapshot validated it on the way in.
-    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot, { validated: true }),
+    onSnapshot: (snapshot) => {
+      dataplane.applySnapshot(snapshot, { validated: true });
+      // Start-up's garbage goes once the first snapshot runs, or once the tokenizer it needs has loaded.
+      if (snapshot.aiProviders.length > 0 && !tokenizerCompacted) {
+        tokenizerCompacted = startupCompacted = true;
+        compactHeapAfter(loadTokenizer());
+      } else if (!startupCompacted) {
+        startupCompacted = true;
+        compactHeapAfter(Promise.resolve());
+      }
+    },
   });
   client.start();
 

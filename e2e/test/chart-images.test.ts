@@ -40,7 +40,14 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test.each(['controller', 'dataplane'])(
+test('the dataplane image holds its bundle and nothing else of the repository', async () => {
+  const app = images.dataplane!.workdir;
+  expect((await readdir(app)).sort()).toEqual(['dataplane']);
+  expect((await readdir(path.join(app, 'dataplane'))).sort()).toEqual(['dist', 'package.json']);
+  expect(existsSync(path.join(app, 'dataplane/dist/main.js'))).toBe(true);
+});
+
+test.each(['controller'])(
   'the %s image holds its sources and production dependencies only',
   async (component) => {
     const app = images[component]!.workdir;

@@ -143,6 +143,9 @@ export async function assembleImage(
             rest.some((a) => a.startsWith('pnpm@'))
           ) {
             // Installs pnpm itself: this machine's pnpm stands in (same pinned version, checked by a test).
+          } else if (command === 'node' && rest.length === 1 && rest[0]!.startsWith('scripts/')) {
+            // A build script of ours (the data plane's bundle), with this machine's node.
+            await run(process.execPath, rest, { cwd: path.join(root, workdir), env: { ...env } });
           } else if (command === 'rm' && !stage.name) {
             // Removes base-image files (package managers) from the runtime stage: nothing of ours.
           } else {

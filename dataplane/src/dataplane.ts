@@ -225,6 +225,7 @@ export class Dataplane {
         rateLimits: this.#options.rateLimits,
         budgets: this.#budgets,
         responseCache: this.#responseCache,
+        previous: this.#active,
       });
     } catch (error) {
       this.#metrics.snapshotRejections.inc();

@@ -28,7 +28,15 @@ export interface CompileOptions {
   budgets?: BudgetService;
   /** The process's HTTP response cache (Policy cache); it outlives snapshots. */
   responseCache?: ResponseCacheStore;
+  /**
+   * The generation this one replaces, to take over what is unchanged from it (see above). Its
+   * `routeMetrics` must give the same object for a route id as this one's.
+   */
+  previous?: Generation | undefined;
 }
+
+type Providers = ReturnType<typeof compileProviders>;
+type PolicyContext = Parameters<typeof compilePolicyChain>[1];
 
 // Counters must survive snapshot swaps; the pool registry lives as long as the data plane does.
 const localStores = new WeakMap<PoolRegistry, RateLimitStore>();
@@ -46,20 +54,50 @@ export class Generation implements ProxyConfig, Lease {
   readonly router: Router<RoutePlan>;
   readonly appliedAt = new Date();
   readonly #upstreams: UpstreamSet;
+  readonly #providers: Providers;
+  readonly #policyContext: PolicyContext;
+  /** What the plans were compiled with besides the snapshot (never the previous generation). */
+  readonly #inputs: Omit<CompileOptions, 'previous'>;
   #leases = 0;
   #retired = false;
+  #upstreamsReleased = false;
 
   /** Throws when any part of the snapshot cannot be compiled; nothing is left open then. */
   constructor(snapshot: Snapshot, options: CompileOptions) {
     this.snapshot = snapshot;
-    this.#upstreams = new UpstreamSet(snapshot.clusters, options.pools);
+    const { previous: candidate, ...inputs } = options;
+    this.#inputs = inputs;
+    // A retired generation may have given its pools back already: nothing is taken from it.
+    const previous = candidate && !candidate.#retired ? candidate : undefined;
+    const sameUpstreams =
+      previous !== undefined &&
+      previous.snapshot.clusters === snapshot.clusters &&
+      previous.#inputs.pools === options.pools;
+    this.#upstreams = sameUpstreams
+      ? previous.#upstreams.retain()
+      : new UpstreamSet(snapshot.clusters, options.pools);
     try {
-      const providers = compileProviders(snapshot.aiProviders);
-      const policyContext = {
-        consumers: new ConsumerDirectory(snapshot.consumers),
-        rateLimits: options.rateLimits ?? defaultRateLimitStore(options.pools),
-        budgets: options.budgets,
-      };
+      const sameProviders = previous !== undefined && previous.snapshot.aiProviders === snapshot.aiProviders;
+      const providers = sameProviders ? previous.#providers : compileProviders(snapshot.aiProviders);
+      this.#providers = providers;
+      const rateLimits = options.rateLimits ?? defaultRateLimitStore(options.pools);
+      const samePolicyContext =
+        previous !== undefined &&
+        previous.snapshot.consumers === snapshot.consumers &&
+        previous.#policyContext.rateLimits === rateLimits &&
+        previous.#policyContext.budgets === options.budgets;
+      const policyContext: PolicyContext = samePolicyContext
+        ? previous.#policyContext
+        : { consumers: new ConsumerDirectory(snapshot.consumers), rateLimits, budgets: options.budgets };
+      this.#policyContext = policyContext;
+      const samePlans =
+        sameUpstreams &&
+        sameProviders &&
+        samePolicyContext &&
+        previous.snapshot.policies === snapshot.policies &&
+        previous.#inputs.responseCache === options.responseCache &&
+        previous.#inputs.timeouts?.headersMs === options.timeouts?.headersMs &&
+        previous.#inputs.timeouts?.idleMs === options.timeouts?.idleMs;
       const context = {
         compilePolicy: (ir: RouteEntryIR) => compilePolicyChain(ir.policy, policyContext),
         compileGuardrails: (ir: RouteEntryIR) => compileRouteGuardrails(ir.policy),
@@ -72,10 +110,11 @@ export class Generation implements ProxyConfig, Lease {
       };
       this.router = compileRouter(snapshot, (entry) => compileRoutePlan(entry, context), {
         modelAliases: (entry) => modelAliases(entry, providers),
+        previous: samePlans ? previous.router : undefined,
       });
       this.#upstreams.activate();
     } catch (error) {
-      this.#upstreams.release();
+      this.#releaseUpstreams();
       throw error;
     }
   }
@@ -95,13 +134,20 @@ export class Generation implements ProxyConfig, Lease {
 
   release(): void {
     this.#leases--;
-    if (this.#retired && this.#leases === 0) this.#upstreams.release();
+    if (this.#retired && this.#leases === 0) this.#releaseUpstreams();
   }
 
   /** No new request will use this generation; its pools go back once the last one finishes. */
   retire(): void {
     this.#retired = true;
-    if (this.#leases === 0) this.#upstreams.release();
+    if (this.#leases === 0) this.#releaseUpstreams();
+  }
+
+  /** Once per generation: the upstream set may be shared with the generations around it. */
+  #releaseUpstreams(): void {
+    if (this.#upstreamsReleased) return;
+    this.#upstreamsReleased = true;
+    this.#upstreams.release();
   }
 }
 

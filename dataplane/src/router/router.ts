@@ -33,13 +33,22 @@ export interface RouteMatch<T> {
 export interface Router<T> {
   match(input: MatchInput, trace?: MatchTrace): RouteMatch<T> | undefined;
   readonly entryCount: number;
+  /** The compiled virtual hosts, in snapshot order. */
+  readonly virtualHosts: readonly CompiledVirtualHost<T>[];
 }
 
 export type AttachFn<T> = (entry: RouteEntryIR, vhost: VirtualHostIR) => T;
 
-export interface RouterOptions {
+export interface RouterOptions<T = unknown> {
   /** Other names an entry's Exact model match accepts (aliases of that model at its AI providers). */
   modelAliases?(entry: RouteEntryIR): readonly string[];
+  /**
+   * A router compiled from an earlier snapshot. An entry whose IR is the very same object as one
+   * of its entries' is taken over as compiled (its attached data included), and a virtual host
+   * whose entries all are, in the same order, is taken over with its path index. Pass it only when
+   * everything `attach` and `modelAliases` read besides the entry itself is unchanged.
+   */
+  previous?: Router<T>;
 }
 
 /**
@@ -50,20 +59,33 @@ export function compileRouter(snapshot: Pick<Snapshot, 'virtualHosts'>): Router<
 export function compileRouter<T>(
   snapshot: Pick<Snapshot, 'virtualHosts'>,
   attach: AttachFn<T>,
-  options?: RouterOptions,
+  options?: RouterOptions<T>,
 ): Router<T>;
 export function compileRouter<T>(
   snapshot: Pick<Snapshot, 'virtualHosts'>,
   attach?: AttachFn<T>,
-  options: RouterOptions = {},
+  options: RouterOptions<T> = {},
 ): Router<T> {
   const tiers = new HostTiers<CompiledVirtualHost<T>>();
+  const virtualHosts: CompiledVirtualHost<T>[] = [];
+  const previous = options.previous ? indexRouter(options.previous) : undefined;
   let entryCount = 0;
   for (const vhost of snapshot.virtualHosts) {
+    const unchanged = previous?.hosts
+      .get(vhost.hostname)
+      ?.find((old) => sameEntries(old.entries, vhost.routes));
+    if (unchanged) {
+      entryCount += unchanged.entries.length;
+      tiers.add(vhost.hostname, unchanged);
+      virtualHosts.push(unchanged);
+      continue;
+    }
     const paths = new PathIndex();
     const entries = vhost.routes.map((ir, index): CompiledEntry<T> => {
       try {
         paths.add(index, ir.match.path.type, ir.match.path.value);
+        const compiled = previous?.entries.get(ir);
+        if (compiled) return compiled;
         return {
           ir,
           data: attach ? attach(ir, vhost) : (undefined as T),
@@ -76,11 +98,14 @@ export function compileRouter<T>(
       }
     });
     entryCount += entries.length;
-    tiers.add(vhost.hostname, { hostname: vhost.hostname, entries, paths });
+    const compiled = { hostname: vhost.hostname, entries, paths };
+    tiers.add(vhost.hostname, compiled);
+    virtualHosts.push(compiled);
   }
 
   return {
     entryCount,
+    virtualHosts,
     match(input, trace) {
       const host = normalizeHost(input.host);
       const query = new QueryView(input.query);
@@ -97,4 +122,25 @@ export function compileRouter<T>(
       });
     },
   };
+}
+
+function indexRouter<T>(router: Router<T>): {
+  entries: Map<RouteEntryIR, CompiledEntry<T>>;
+  hosts: Map<string, CompiledVirtualHost<T>[]>;
+} {
+  const entries = new Map<RouteEntryIR, CompiledEntry<T>>();
+  const hosts = new Map<string, CompiledVirtualHost<T>[]>();
+  for (const vhost of router.virtualHosts) {
+    for (const entry of vhost.entries) entries.set(entry.ir, entry);
+    const list = hosts.get(vhost.hostname);
+    if (list) list.push(vhost);
+    else hosts.set(vhost.hostname, [vhost]);
+  }
+  return { entries, hosts };
+}
+
+function sameEntries<T>(compiled: readonly CompiledEntry<T>[], routes: readonly RouteEntryIR[]): boolean {
+  if (compiled.length !== routes.length) return false;
+  for (let i = 0; i < routes.length; i++) if (compiled[i]!.ir !== routes[i]) return false;
+  return true;
 }

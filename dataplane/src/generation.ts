@@ -15,7 +15,7 @@ import {
 } from './policies/index.ts';
 import { compileRoutePlan, type Lease, type ProxyConfig, type RoutePlan } from './proxy/index.ts';
 import type { ResponseCacheStore } from './response/index.ts';
-import { compileRouter, type Router } from './router/index.ts';
+import { buildRouter, type Router, runInSlices, runToEnd } from './router/index.ts';
 import { type PoolRegistry, UpstreamSet } from './upstream/index.ts';
 
 export interface CompileOptions {
@@ -38,6 +38,11 @@ export interface CompileOptions {
 type Providers = ReturnType<typeof compileProviders>;
 type PolicyContext = Parameters<typeof compilePolicyChain>[1];
 
+/** Marks the construction that `Generation.build` finishes in slices. */
+const IN_SLICES = Symbol('in slices');
+/** The longest stretch of compiling between two turns of the event loop in `Generation.build`. */
+const SLICE_MS = 2;
+
 // Counters must survive snapshot swaps; the pool registry lives as long as the data plane does.
 const localStores = new WeakMap<PoolRegistry, RateLimitStore>();
 function defaultRateLimitStore(pools: PoolRegistry): RateLimitStore {
@@ -51,7 +56,6 @@ function defaultRateLimitStore(pools: PoolRegistry): RateLimitStore {
 
 export class Generation implements ProxyConfig, Lease {
   readonly snapshot: Snapshot;
-  readonly router: Router<RoutePlan>;
   readonly appliedAt = new Date();
   readonly #upstreams: UpstreamSet;
   readonly #providers: Providers;
@@ -61,9 +65,23 @@ export class Generation implements ProxyConfig, Lease {
   #leases = 0;
   #retired = false;
   #upstreamsReleased = false;
+  #router: Router<RoutePlan> | undefined;
+  /** Between the constructor and the end of `build`: the router still to compile. */
+  #routerSteps: Generator<void, Router<RoutePlan>> | undefined;
+
+  /**
+   * Compiles the generation in slices of a couple of milliseconds with a turn of the event loop
+   * between them, so requests keep being served meanwhile; the result is the same as the
+   * constructor's. Rejects when any part of the snapshot cannot be compiled (nothing is left open).
+   */
+  static async build(snapshot: Snapshot, options: CompileOptions): Promise<Generation> {
+    const generation = new Generation(snapshot, options, IN_SLICES);
+    await generation.#finish();
+    return generation;
+  }
 
   /** Throws when any part of the snapshot cannot be compiled; nothing is left open then. */
-  constructor(snapshot: Snapshot, options: CompileOptions) {
+  constructor(snapshot: Snapshot, options: CompileOptions, mode?: typeof IN_SLICES) {
     this.snapshot = snapshot;
     const { previous: candidate, ...inputs } = options;
     this.#inputs = inputs;
@@ -108,15 +126,41 @@ export class Generation implements ProxyConfig, Lease {
         defaults: options.timeouts,
         compileAI: (ir: RouteEntryIR) => compileAIPlan(ir, this.#upstreams, providers),
       };
-      this.router = compileRouter(snapshot, (entry) => compileRoutePlan(entry, context), {
-        modelAliases: (entry) => modelAliases(entry, providers),
-        previous: samePlans ? previous.router : undefined,
-      });
+      const steps = buildRouter(
+        snapshot,
+        (entry) => compileRoutePlan(entry, context),
+        {
+          modelAliases: (entry) => modelAliases(entry, providers),
+          previous: samePlans ? previous.router : undefined,
+        },
+        mode === IN_SLICES ? SLICE_MS : Number.POSITIVE_INFINITY,
+      );
+      if (mode === IN_SLICES) {
+        this.#routerSteps = steps;
+        return;
+      }
+      this.#router = runToEnd(steps);
       this.#upstreams.activate();
     } catch (error) {
       this.#releaseUpstreams();
       throw error;
     }
+  }
+
+  async #finish(): Promise<void> {
+    try {
+      this.#router = await runInSlices(this.#routerSteps!);
+      this.#upstreams.activate();
+    } catch (error) {
+      this.#releaseUpstreams();
+      throw error;
+    } finally {
+      this.#routerSteps = undefined;
+    }
+  }
+
+  get router(): Router<RoutePlan> {
+    return this.#router!;
   }
 
   get version(): string {

@@ -228,8 +228,8 @@ async function main(): Promise<void> {
     node: { id: nodeId, zone, buildVersion },
     logger,
     tls,
-    // decodeSnapshot validated it on the way in.
-    onSnapshot: (snapshot) => dataplane.applySnapshot(snapshot, { validated: true }),
+    // The config stream's SnapshotDecoder validated it on the way in.
+    onSnapshot: (snapshot) => dataplane.applyDecodedSnapshot(snapshot),
   });
   client.start();
 

@@ -50,7 +50,7 @@ afterAll(async () => {
 /** What the config client does with a payload: decode it against the previous one, then apply it. */
 async function push(snapshot: Snapshot): Promise<Snapshot> {
   const decoded = await decoder.decode(encodeSnapshot(snapshot), SNAPSHOT_ENCODING);
-  gateway.dataplane.applySnapshot(decoded, { validated: true });
+  await gateway.dataplane.applyDecodedSnapshot(decoded);
   return decoded;
 }
 
@@ -62,6 +62,9 @@ async function get(path: string): Promise<{ status: number; upstream: unknown }>
 
 const to = (id: string, prefix: string, clusterId: string): RouteEntryIR =>
   entry(id, { path: ['PathPrefix', prefix], backends: [[clusterId, 1]] });
+
+const routesTo = (n: number, clusterId: string): RouteEntryIR[] =>
+  Array.from({ length: n }, (_, i) => to(`r-${i}`, `/r-${i}`, clusterId));
 
 const clusters = () => [cluster('blue', [blue.port]), cluster('green', [green.port])];
 
@@ -152,6 +155,24 @@ test('requests during swaps of decoded snapshots are all answered', async () => 
   expect(failures).toEqual([]);
 });
 
+test('metrics of routes removed from a large configuration are forgotten, also when the next snapshot is rejected', async () => {
+  const filler = Array.from({ length: 3000 }, (_, i) => to(`filler-${i}`, `/filler-${i}`, 'blue'));
+  const scrape = async () =>
+    (await (await fetch(`${gateway.adminUrl}/metrics`)).text())
+      .split('\n')
+      .filter((line) => line.startsWith('tollgate_request') && line.includes('route="gone"'));
+  await push(snapshotOf({ '*': [to('gone', '/gone', 'blue'), ...filler] }, clusters()));
+  expect((await get('/gone')).status).toBe(200);
+  expect((await scrape()).length).toBeGreaterThan(0);
+  await push(snapshotOf({ '*': filler }, clusters()));
+  // Rejected at once: the unfinished pass for the snapshot above resumes for it.
+  await expect(
+    push(snapshotOf({ '*': [to('bad', '/bad', 'nowhere'), ...filler] }, clusters())),
+  ).rejects.toThrow(TollgateError);
+  await waitFor(async () => (await scrape()).length === 0, { what: 'the series of the removed route to go' });
+  expect((await get('/filler-2999')).status).toBe(200);
+});
+
 describe('Generation reuse', () => {
   const routeMetrics = (() => ({})) as unknown as (id: string) => RouteMetrics;
 
@@ -192,6 +213,30 @@ describe('Generation reuse', () => {
     second.retire();
     await waitFor(() => pools.keys().length === 1, { what: "blue's pool to close" });
     third.retire();
+    await waitFor(() => pools.keys().length === 0, { what: 'every pool to close' });
+    await pools.closeAll(true);
+  });
+
+  test('a generation compiled in slices that fails gives back what it took', async () => {
+    const pools = new PoolRegistry();
+    const good = snapshotOf({ '*': routesTo(500, 'blue') }, clusters());
+    const first = await Generation.build(good, { pools, routeMetrics });
+    const bad = snapshotOf(
+      { '*': [...good.virtualHosts[0]!.routes, to('bad', '/bad', 'nowhere')] },
+      clusters(),
+    );
+    await expect(
+      Generation.build({ ...bad, clusters: good.clusters }, { pools, routeMetrics, previous: first }),
+    ).rejects.toThrow(/cluster nowhere/);
+    await expect(Generation.build(bad, { pools, routeMetrics, previous: first })).rejects.toThrow(
+      /cluster nowhere/,
+    );
+    expect(pools.keys()).toHaveLength(2);
+    expect(
+      first.router.match({ host: 'x', path: '/r-499', method: 'GET', headers: {} })?.entry.data.pickBackend()
+        ?.id,
+    ).toBe('blue');
+    first.retire();
     await waitFor(() => pools.keys().length === 0, { what: 'every pool to close' });
     await pools.closeAll(true);
   });

@@ -10,8 +10,9 @@
 // before, which lets the data plane keep what it compiled from it. JSON_SNAPSHOT_ENCODING (one
 // JSON document) is still decoded.
 import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
-import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { type RouteEntryIR, RouteEntryIR as RouteEntrySchema, Snapshot, SnapshotContent } from './ir.ts';
 
@@ -83,11 +84,41 @@ export function decodeSnapshot(bytes: Uint8Array, encoding: string): Snapshot {
     throw new SnapshotDecodeError(`snapshot payload is not valid gzip: ${messageOf(error)}`);
   }
   if (encoding === JSON_SNAPSHOT_ENCODING) return parseJsonDocument(text);
-  const decoding = decodeLines(text);
+  const decoding = decodeLines(text.split('\n'));
   for (let step = decoding.next(); ; step = decoding.next()) if (step.done) return step.value.snapshot;
 }
 
 const gunzipAsync = promisify(gunzip);
+
+/**
+ * Decompresses on the libuv pool and splits into lines chunk by chunk as the output arrives, so
+ * no single step handles the whole decompressed text.
+ */
+function gunzipLines(bytes: Uint8Array): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    const text = new StringDecoder('utf8');
+    let partial = '';
+    let size = 0;
+    const stream = createGunzip({ chunkSize: 64 * 1024 });
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_DECODED_SNAPSHOT_BYTES) {
+        stream.destroy(new Error(`decompressed payload larger than ${MAX_DECODED_SNAPSHOT_BYTES} bytes`));
+        return;
+      }
+      const parts = (partial + text.write(chunk)).split('\n');
+      partial = parts.pop() ?? '';
+      for (const part of parts) lines.push(part);
+    });
+    stream.on('end', () => {
+      lines.push(partial + text.end());
+      resolve(lines);
+    });
+    stream.on('error', reject);
+    stream.end(bytes);
+  });
+}
 
 /**
  * Decodes the payloads of one config stream, reusing what the previous payload already held: a
@@ -96,7 +127,7 @@ const gunzipAsync = promisify(gunzip);
  * every few milliseconds, and the payload is decompressed on the libuv pool.
  */
 export class SnapshotDecoder {
-  #previous: Previous = { entryLines: [], entries: [], sections: new Map() };
+  #previous: Previous = NOTHING_KNOWN;
   readonly #sliceMs: number;
 
   /** `sliceMs`: the longest stretch of decoding between two yields to the event loop. */
@@ -106,17 +137,23 @@ export class SnapshotDecoder {
 
   async decode(bytes: Uint8Array, encoding: string): Promise<Snapshot> {
     checkEncoding(encoding);
-    let text: string;
+    if (encoding === JSON_SNAPSHOT_ENCODING) {
+      let text: string;
+      try {
+        text = (await gunzipAsync(bytes, { maxOutputLength: MAX_DECODED_SNAPSHOT_BYTES })).toString('utf8');
+      } catch (error) {
+        throw new SnapshotDecodeError(`snapshot payload is not valid gzip: ${messageOf(error)}`);
+      }
+      this.#previous = NOTHING_KNOWN;
+      return parseJsonDocument(text);
+    }
+    let lines: string[];
     try {
-      text = (await gunzipAsync(bytes, { maxOutputLength: MAX_DECODED_SNAPSHOT_BYTES })).toString('utf8');
+      lines = await gunzipLines(bytes);
     } catch (error) {
       throw new SnapshotDecodeError(`snapshot payload is not valid gzip: ${messageOf(error)}`);
     }
-    if (encoding === JSON_SNAPSHOT_ENCODING) {
-      this.#previous = { entryLines: [], entries: [], sections: new Map() };
-      return parseJsonDocument(text);
-    }
-    const decoding = decodeLines(text, this.#previous, this.#sliceMs);
+    const decoding = decodeLines(lines, this.#previous, this.#sliceMs);
     for (;;) {
       const step = decoding.next();
       if (step.done) {
@@ -146,12 +183,11 @@ const CLOCK_EVERY = 256;
  * place, and only the lines between them are looked up by their text (or parsed).
  */
 function* decodeLines(
-  text: string,
+  lines: readonly string[],
   previous: Previous = NOTHING_KNOWN,
   sliceMs = Number.POSITIVE_INFINITY,
 ): Generator<void, { snapshot: Snapshot; previous: Previous }> {
   let sliceStart = performance.now();
-  const lines = text.split('\n');
   const header = Header.safeParse(parseLine(lines[0] ?? '', 'the header'));
   if (!header.success) throw invalid('the header', header.error);
   const sections = new Map<SectionName, { line: string; value: unknown }>();

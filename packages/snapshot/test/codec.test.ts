@@ -169,6 +169,18 @@ describe('line encoding and SnapshotDecoder', () => {
     ).rejects.toThrow('unsupported snapshot encoding "application/json"');
   });
 
+  it('rejects bytes that are not gzip, or a truncated payload, with a decode error', async () => {
+    const decoder = new SnapshotDecoder();
+    await expect(
+      decoder.decode(new TextEncoder().encode('{"not":"gzip"}'), SNAPSHOT_ENCODING),
+    ).rejects.toThrow(/^snapshot payload is not valid gzip/);
+    const bytes = encodeSnapshot(largeSnapshot(20));
+    await expect(decoder.decode(bytes.subarray(0, bytes.byteLength / 2), SNAPSHOT_ENCODING)).rejects.toThrow(
+      SnapshotDecodeError,
+    );
+    expect((await decoder.decode(bytes, SNAPSHOT_ENCODING)).virtualHosts[0]!.routes).toHaveLength(20);
+  });
+
   it('still decodes the one-document JSON encoding', async () => {
     const snapshot = sampleSnapshot('json');
     expect(decodeSnapshot(encodeSnapshotJson(snapshot), JSON_SNAPSHOT_ENCODING)).toEqual(snapshot);

@@ -3,7 +3,7 @@
 // bench/results/<date>-control-plane[-quick].md.
 //   scripts/toolchain.sh node bench/control-plane.ts [--quick]
 //     [--only build,lookup,standalone,kubernetes,memory,swap] [--changes N] [--swap-seconds S]
-//     [--swap-routes N] [--soak-seconds S] [--rate R] [--out FILE]
+//     [--swap-routes N] [--swap-baseline DIR] [--soak-seconds S] [--rate R] [--out FILE]
 //
 //   build       translate(objects) for 1,000 and 10,000 Routes: time, heap, payload; and the data
 //               plane's side of the same snapshot (decode + validate, compile + swap)
@@ -15,7 +15,8 @@
 //   memory      data-plane RSS idle with 1,000 routes (without and with the AI route, before and
 //               after the first AI request), then sampled during a steady-load soak
 //   swap        request latency at a steady rate against a data plane with 10,000 routes, without
-//               and with a snapshot swap every second (p50 / p99 / max)
+//               and with a snapshot swap every second (p50 / p99 / max, and the data plane's own
+//               event-loop delay); --swap-baseline DIR measures another checkout first in the same run
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     'swap-seconds': { type: 'string' },
     rate: { type: 'string', default: '500' },
     'swap-routes': { type: 'string', default: '10000' },
+    'swap-baseline': { type: 'string' },
     'soak-seconds': { type: 'string' },
     out: { type: 'string' },
   },
@@ -411,7 +413,7 @@ async function steadyLoad(
   };
 }
 
-async function benchSwap(work: string, upstreamPort: number): Promise<string> {
+async function benchSwap(work: string, upstreamPort: number, baseline?: string): Promise<string> {
   const routes = Number(values['swap-routes']);
   const env = { work, core: PROXY_CORE, upstreamPort };
   // The controller on the load core: in production it runs elsewhere, and its rebuilds must not
@@ -419,25 +421,36 @@ async function benchSwap(work: string, upstreamPort: number): Promise<string> {
   const tg = await startTollgate(
     env,
     { listen: port(), admin: port(), controllerAdmin: port(), grpc: port() },
-    { name: 'swap', manifestsDir: 'swap', routes, controllerCore: LOAD_CORE },
+    {
+      name: baseline ? 'swap-baseline' : 'swap',
+      manifestsDir: baseline ? 'swap-baseline' : 'swap',
+      routes,
+      controllerCore: LOAD_CORE,
+      ...(baseline ? { root: baseline } : {}),
+    },
   );
   const paths = Array.from(
     { length: 64 },
     (_, i) => `/api/svc-${String(Math.floor((i * (routes - 1)) / 64)).padStart(4, '0')}/items`,
   );
   await steadyLoad(tg.base, paths, quick ? 1 : 3); // warm-up
+  await loopDelay(tg.adminBase); // each scrape reports the data plane's event-loop delay since the last one
   const steady = await steadyLoad(tg.base, paths, swapSeconds);
+  const steadyDelay = await loopDelay(tg.adminBase);
   let swaps = 0;
   const swapping = await steadyLoad(tg.base, paths, swapSeconds, (s) => {
     // One changed Route per second: the controller rebuilds and pushes the whole 10,000-route snapshot.
     writeFileSync(path.join(tg.manifests, 'churn.yaml'), freshRoute('churn', `/churn-${s}`, upstreamPort));
     swaps++;
   });
+  const swappingDelay = await loopDelay(tg.adminBase);
   const applied = await swapStats(tg.adminBase);
+  await stop(tg.dataplane);
+  if (tg.controller) await stop(tg.controller);
   const row = (label: string, r: LatencyRun): string =>
     `| ${label} | ${r.count} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.errors} |`;
   return [
-    `### Snapshot swaps under load (${routes.toLocaleString('en-US')} routes, ${rate} requests/s)`,
+    `### Snapshot swaps under load (${routes.toLocaleString('en-US')} routes, ${rate} requests/s)${baseline ? `: baseline ${baseline}` : ''}`,
     '',
     '| phase | requests | p50 ms | p99 ms | max ms | errors |',
     '|---|---:|---:|---:|---:|---:|',
@@ -446,7 +459,23 @@ async function benchSwap(work: string, upstreamPort: number): Promise<string> {
     '',
     `p99 added by swaps: ${ms(swapping.p99 - steady.p99)} ms. ${applied}`,
     '',
+    `The data plane's own event-loop delay (max / p99, prom-client's monitor at 10 ms resolution; ` +
+      `less disturbed by the load generator and other processes than client latency): ` +
+      `steady ${steadyDelay}, swapping ${swappingDelay}.`,
+    '',
   ].join('\n');
+}
+
+/** The data plane's event-loop delay since the previous scrape: "max / p99 ms". */
+async function loopDelay(adminBase: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${adminBase}/metrics`)).text();
+    const read = (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+    return `${ms(read('nodejs_eventloop_lag_max_seconds'))} / ${ms(read('nodejs_eventloop_lag_p99_seconds'))} ms`;
+  } catch {
+    return 'n/a';
+  }
 }
 
 async function swapStats(adminBase: string): Promise<string> {
@@ -542,7 +571,12 @@ async function main(): Promise<void> {
       await startUpstream({ work, core: PROXY_CORE }, upstreamPort);
       if (wanted('standalone')) changeRows.push(await benchStandalone(work, upstreamPort));
       if (wanted('memory')) sections.push(await benchMemory(work, upstreamPort));
-      if (wanted('swap')) sections.push(await benchSwap(work, upstreamPort));
+      if (wanted('swap')) {
+        // --swap-baseline DIR: the same measurement against another checkout first, in the same run.
+        const baseline = values['swap-baseline'];
+        if (baseline) sections.push(await benchSwap(work, upstreamPort, baseline));
+        sections.push(await benchSwap(work, upstreamPort));
+      }
       if (wanted('kubernetes')) {
         await stopAll();
         await startUpstream({ work, core: PROXY_CORE }, upstreamPort);

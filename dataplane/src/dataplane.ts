@@ -33,6 +33,7 @@ import {
 } from './policies/index.ts';
 import { createProxyHandlers, DEFAULT_TIMEOUTS, type ProxyOptions, wantsUpgrade } from './proxy/index.ts';
 import { ResponseCacheStore } from './response/index.ts';
+import { SliceClock } from './router/index.ts';
 import {
   type CertificateSet,
   createUpgradeHandler,
@@ -104,6 +105,8 @@ export class Dataplane {
   readonly #upgrades: UpgradeHandler;
   readonly #responseCache: ResponseCacheStore;
   #active: Generation | undefined;
+  /** The pass that forgets the metrics of routes the active snapshot no longer has, while unfinished. */
+  #forgetting: Generator<void, void> | undefined;
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
   #draining: Promise<void> | undefined;
@@ -210,33 +213,73 @@ export class Dataplane {
     const version = (input as { version?: unknown } | null)?.version;
     let next: Generation;
     let certificates: CertificateSet | undefined;
+    this.#stopForgetting();
     try {
       // `validated`: the config stream's decodeSnapshot has parsed it already (at 10,000 routes a
       // second parse would hold the event loop for another ~100 ms).
       const snapshot = options.validated ? (input as Snapshot) : Snapshot.parse(input);
-      certificates = this.#secure?.compile(snapshot.tls);
-      // The tokenizer (~40 MiB) loads in the background once AI providers are configured; a data
-      // plane that never serves AI traffic never loads it.
-      if (snapshot.aiProviders.length > 0) this.#ai.prepare().catch(() => {});
-      next = new Generation(snapshot, {
-        pools: this.#pools,
-        routeMetrics: (id) => this.#metricsFor(id),
-        timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
-        rateLimits: this.#options.rateLimits,
-        budgets: this.#budgets,
-        responseCache: this.#responseCache,
-      });
+      certificates = this.#prepareFor(snapshot);
+      next = new Generation(snapshot, this.#compileOptions());
     } catch (error) {
-      this.#metrics.snapshotRejections.inc();
-      const reason = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
-      const rejection = new TollgateError(
-        'TG_ERR_SNAPSHOT_INVALID',
-        { version: typeof version === 'string' ? version : '(no version)', reason },
-        { cause: error },
-      );
-      this.#logger.warn({ version, err: rejection }, 'snapshot rejected');
-      throw rejection;
+      throw this.#rejected(error, version);
     }
+    this.#swapIn(next, certificates, started);
+  }
+
+  /**
+   * applySnapshot for a snapshot the config stream has decoded and validated: compiled in slices
+   * between which requests are served, keeping what is unchanged from the active generation, then
+   * swapped in at once. Rejects with the same TollgateError, leaving the active snapshot in place.
+   */
+  async applyDecodedSnapshot(snapshot: Snapshot): Promise<void> {
+    const started = performance.now();
+    let next: Generation;
+    let certificates: CertificateSet | undefined;
+    this.#stopForgetting();
+    try {
+      certificates = this.#prepareFor(snapshot);
+      next = await Generation.build(snapshot, this.#compileOptions());
+    } catch (error) {
+      throw this.#rejected(error, snapshot.version);
+    }
+    this.#swapIn(next, certificates, started);
+  }
+
+  #prepareFor(snapshot: Snapshot): CertificateSet | undefined {
+    const certificates = this.#secure?.compile(snapshot.tls);
+    // The tokenizer (~40 MiB) loads in the background once AI providers are configured; a data
+    // plane that never serves AI traffic never loads it.
+    if (snapshot.aiProviders.length > 0) this.#ai.prepare().catch(() => {});
+    return certificates;
+  }
+
+  #compileOptions(): ConstructorParameters<typeof Generation>[1] {
+    return {
+      pools: this.#pools,
+      routeMetrics: (id) => this.#metricsFor(id),
+      timeouts: this.#options.timeouts ?? DEFAULT_TIMEOUTS,
+      rateLimits: this.#options.rateLimits,
+      budgets: this.#budgets,
+      responseCache: this.#responseCache,
+      previous: this.#active,
+    };
+  }
+
+  #rejected(error: unknown, version: unknown): TollgateError {
+    this.#metrics.snapshotRejections.inc();
+    const reason = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
+    const rejection = new TollgateError(
+      'TG_ERR_SNAPSHOT_INVALID',
+      { version: typeof version === 'string' ? version : '(no version)', reason },
+      { cause: error },
+    );
+    this.#logger.warn({ version, err: rejection }, 'snapshot rejected');
+    // The pass stopped for this snapshot (and metrics its compile created) resumes for the active one.
+    if (this.#active) this.#forgetRemovedRoutes(this.#active.snapshot);
+    return rejection;
+  }
+
+  #swapIn(next: Generation, certificates: CertificateSet | undefined, started: number): void {
     const previous = this.#active;
     this.#active = next;
     if (certificates) this.#secure?.install(certificates);
@@ -348,12 +391,39 @@ export class Dataplane {
     return this.#closed;
   }
 
-  /** Route ids come and go with the configuration; without this, every id ever configured would
-   * keep its metrics object and series for the life of the process. */
+  /**
+   * Route ids come and go with the configuration; without this, every id ever configured would
+   * keep its metrics object and series for the life of the process. A small configuration is done
+   * at once; a large one continues in slices between requests. Compiling the next snapshot stops
+   * an unfinished pass (`#stopForgetting`): it would forget routes that snapshot brings back.
+   */
   #forgetRemovedRoutes(snapshot: Snapshot): void {
-    const live = new Set(snapshot.virtualHosts.flatMap((host) => host.routes.map((route) => route.id)));
-    live.add(''); // requests that matched no route
+    const steps = this.#forgetSteps(snapshot);
+    this.#forgetting = steps;
+    const run = (): void => {
+      if (this.#forgetting !== steps) return;
+      if (steps.next().done) this.#forgetting = undefined;
+      else setImmediate(run);
+    };
+    run();
+  }
+
+  #stopForgetting(): void {
+    this.#forgetting = undefined;
+  }
+
+  *#forgetSteps(snapshot: Snapshot): Generator<void, void> {
+    const clock = new SliceClock(2);
+    let step = 0;
+    const live = new Set<string>(['']); // '': requests that matched no route
+    for (const host of snapshot.virtualHosts) {
+      for (const route of host.routes) {
+        live.add(route.id);
+        if (clock.due(step++)) yield;
+      }
+    }
     for (const [routeId, metrics] of this.#routeMetrics) {
+      if (clock.due(step++)) yield;
       if (live.has(routeId)) continue;
       metrics.forget();
       this.#routeMetrics.delete(routeId);

@@ -240,9 +240,9 @@ async function main(): Promise<void> {
     node: { id: nodeId, zone, buildVersion },
     logger,
     tls,
-    // decodeSnapshot validated it on the way in.
-    onSnapshot: (snapshot) => {
-      dataplane.applySnapshot(snapshot, { validated: true });
+    // The config stream's SnapshotDecoder validated it on the way in.
+    onSnapshot: async (snapshot) => {
+      await dataplane.applyDecodedSnapshot(snapshot);
       // Start-up's garbage goes once the first snapshot runs, or once the tokenizer it needs has loaded.
       if (snapshot.aiProviders.length > 0 && !tokenizerCompacted) {
         tokenizerCompacted = startupCompacted = true;

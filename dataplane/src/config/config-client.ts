@@ -12,8 +12,8 @@ import {
   channelCredentials,
   channelOptions,
   configRequest,
-  decodeSnapshot,
   type Snapshot,
+  SnapshotDecoder,
 } from '@tollgate/snapshot';
 import type { Logger } from '@tollgate/telemetry';
 
@@ -61,6 +61,8 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
   #reconnectTimer: NodeJS.Timeout | undefined;
   /** Responses are applied strictly one after another through this chain. */
   #applying: Promise<void> = Promise.resolve();
+  /** Parses and validates only what changed since the previous snapshot (see SnapshotDecoder). */
+  readonly #decoder = new SnapshotDecoder();
 
   constructor(options: ConfigClientOptions) {
     super();
@@ -152,12 +154,13 @@ export class ConfigClient extends EventEmitter<ConfigClientEvents> {
       return;
     }
     try {
-      const snapshot = decodeSnapshot(response.snapshot, response.encoding);
+      // Unchanged entries come back as the objects the running generation was compiled from; what
+      // is left to parse and validate runs in slices between which queued requests are served.
+      const snapshot = await this.#decoder.decode(response.snapshot, response.encoding);
       if (snapshot.version !== version) {
         throw new Error(`snapshot carries version ${snapshot.version} but the response says ${version}`);
       }
-      // Decoding a large snapshot held the event loop; requests that queued meanwhile run before
-      // compiling it holds it again (two shorter stalls instead of one long one).
+      // Requests that queued during the last slice of decoding run before compiling starts.
       await new Promise<void>((resolve) => setImmediate(resolve));
       await this.#options.onSnapshot(snapshot);
     } catch (caught) {

@@ -51,9 +51,14 @@ export class UpstreamSet {
   readonly #stateIds: string[] = [];
   /** Settings to hand to the shared cluster states once the snapshot is known to be good. */
   readonly #pending: Array<() => void> = [];
+  /** Holders of this set (generations that share it because their clusters are the same). */
+  #holders = 1;
   #released = false;
 
-  /** Acquires a pool per endpoint; call `release()` when no request can use this set any more. */
+  /**
+   * Acquires a pool per endpoint; every holder (the creator, and each `retain()`) calls `release()`
+   * once when no request of its own can use this set any more.
+   */
   constructor(clusters: readonly ClusterIR[], registry: PoolRegistry) {
     this.#registry = registry;
     try {
@@ -124,9 +129,20 @@ export class UpstreamSet {
     return this.#clusters.get(id);
   }
 
-  /** Gives the pools back to the registry, which closes those no other set uses. Idempotent. */
+  /** One more holder: a generation whose clusters are the very ones this set was built from. */
+  retain(): this {
+    if (this.#released) throw new Error('cannot retain an upstream set that was released');
+    this.#holders++;
+    return this;
+  }
+
+  /**
+   * A holder is done with the set; once the last one is, the pools go back to the registry, which
+   * closes those no other set uses. Does nothing once the set is released.
+   */
   release(): void {
     if (this.#released) return;
+    if (--this.#holders > 0) return;
     this.#released = true;
     for (const key of this.#keys) this.#registry.release(key);
     for (const id of this.#stateIds) this.#registry.clusters.release(id);

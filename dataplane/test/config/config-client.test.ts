@@ -1,6 +1,6 @@
 // The data-plane config client against a raw stub controller on loopback.
 import { gzipSync } from 'node:zlib';
-import type { Snapshot } from '@tollgate/snapshot';
+import { encodeSnapshot, JSON_SNAPSHOT_ENCODING, type Snapshot } from '@tollgate/snapshot';
 import { freePort, waitFor } from '@tollgate/testkit';
 import { sampleSnapshot } from '../../../packages/snapshot/test/support/snapshots.ts';
 import { ConfigClient, type ConfigClientOptions } from '../../src/config/index.ts';
@@ -98,11 +98,17 @@ describe('ConfigClient', () => {
     await stream.nextRequest();
 
     const broken = { ...A, clusters: [{ id: 'x', kind: 'carrier-pigeon' }] };
-    stream.send(A, { snapshot: gzipSync(JSON.stringify(broken)) });
+    stream.send(A, { snapshot: encodeSnapshot(broken as unknown as Snapshot) });
     const nack = await stream.nextRequest();
     expect(nack.versionInfo).toBe('');
     expect(nack.errorDetail?.message).toMatch(/^snapshot failed validation/);
     expect(nack.errorDetail?.message).toContain('clusters[0].kind');
+
+    // The one-document JSON encoding is still understood, and validated the same way.
+    stream.send(A, { snapshot: gzipSync(JSON.stringify(broken)), encoding: JSON_SNAPSHOT_ENCODING });
+    const jsonNack = await stream.nextRequest();
+    expect(jsonNack.errorDetail?.message).toMatch(/^snapshot failed validation/);
+    expect(jsonNack.errorDetail?.message).toContain('clusters[0].kind');
 
     stream.send(A, { encoding: 'application/yaml' });
     expect((await stream.nextRequest()).errorDetail?.message).toContain('unsupported snapshot encoding');

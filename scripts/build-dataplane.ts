@@ -82,7 +82,9 @@ export async function buildDataplane(outdir = DATAPLANE_DIST): Promise<void> {
     outdir,
     format: 'esm',
     splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
+    // Chunks sit beside main.js: the tracing module's require of './otel-sdk-node.cjs' resolves
+    // from whichever output file esbuild puts that module in.
+    chunkNames: '[name]-[hash]',
     // CommonJS dependencies bundled into ESM call require() for Node's built-ins.
     banner: {
       js: "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);",

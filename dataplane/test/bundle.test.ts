@@ -136,7 +136,7 @@ test(
 );
 
 test('the built tokenizer encodes exactly as gpt-tokenizer does', async () => {
-  const chunks = path.join(app, 'dataplane/dist/chunks');
+  const chunks = path.join(app, 'dataplane/dist');
   const chunk = readdirSync(chunks).find((f) => /^o200k_base-.*\.js$/.test(f));
   expect(chunk).toBeDefined();
   const texts = [

@@ -105,6 +105,8 @@ export class Dataplane {
   readonly #upgrades: UpgradeHandler;
   readonly #responseCache: ResponseCacheStore;
   #active: Generation | undefined;
+  /** Bytes, backend and AI series per finished request; route series are forgotten with the route. */
+  readonly #observer: RequestObserver;
   /** The pass that forgets the metrics of routes the active snapshot no longer has, while unfinished. */
   #forgetting: Generator<void, void> | undefined;
   #inflight = 0;
@@ -119,13 +121,14 @@ export class Dataplane {
     this.#metrics = createDataplaneMetrics();
     this.#pools = new PoolRegistry(options.pools);
     connectUpstreamMetrics(this.#metrics, this.#pools.clusters);
+    this.#observer = new RequestObserver(this.#metrics, this.#usage);
     this.#ai = new AIGateway({ ...options.ai, metrics: this.#metrics.ai, logger: options.logger });
     const proxyOptions: ProxyOptions = {
       ai: this.#ai,
       config: () => this.#active,
       accessLog: new AccessLog(options.logger, options.accessLog),
       ...(options.tracer ? { tracer: new DataplaneTracer(options.tracer) } : {}),
-      observer: new RequestObserver(this.#metrics, this.#usage),
+      observer: this.#observer,
       metrics: this.#metrics,
       routeMetrics: (id) => this.#metricsFor(id),
       draining: () => this.#draining !== undefined,
@@ -426,6 +429,7 @@ export class Dataplane {
       if (clock.due(step++)) yield;
       if (live.has(routeId)) continue;
       metrics.forget();
+      this.#observer.forgetRoute(routeId);
       this.#routeMetrics.delete(routeId);
     }
   }

@@ -66,6 +66,13 @@ const to = (id: string, prefix: string, clusterId: string): RouteEntryIR =>
 const routesTo = (n: number, clusterId: string): RouteEntryIR[] =>
   Array.from({ length: n }, (_, i) => to(`r-${i}`, `/r-${i}`, clusterId));
 
+/** The per-route series: request counts and durations, request and response bytes. */
+async function routeSeries(): Promise<string[]> {
+  return (await (await fetch(`${gateway.adminUrl}/metrics`)).text())
+    .split('\n')
+    .filter((line) => line.startsWith('tollgate_request') || line.startsWith('tollgate_response_bytes'));
+}
+
 const clusters = () => [cluster('blue', [blue.port]), cluster('green', [green.port])];
 
 test('a changed route takes effect, an unchanged one keeps working, a removed one 404s, an added one serves', async () => {
@@ -79,6 +86,9 @@ test('a changed route takes effect, an unchanged one keeps working, a removed on
   expect(await get('/a')).toEqual({ status: 200, upstream: 'blue' });
   expect(await get('/b')).toEqual({ status: 200, upstream: 'blue' });
   expect(await get('/d')).toEqual({ status: 200, upstream: 'blue' });
+  expect((await routeSeries()).filter((line) => line.includes('route="d"'))).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^tollgate_response_bytes_total\{route="d"\} [1-9]/)]),
+  );
 
   await push(
     snapshotOf(
@@ -93,9 +103,7 @@ test('a changed route takes effect, an unchanged one keeps working, a removed on
   expect(await get('/filler-49')).toEqual({ status: 200, upstream: 'blue' });
 
   // The request series of the removed route are forgotten; the unchanged one's are kept.
-  const metrics = (await (await fetch(`${gateway.adminUrl}/metrics`)).text())
-    .split('\n')
-    .filter((line) => line.startsWith('tollgate_request'));
+  const metrics = await routeSeries();
   expect(metrics.filter((line) => line.includes('route="d"'))).toEqual([]);
   expect(metrics.filter((line) => line.includes('route="a"')).length).toBeGreaterThan(0);
 });
@@ -157,10 +165,7 @@ test('requests during swaps of decoded snapshots are all answered', async () => 
 
 test('metrics of routes removed from a large configuration are forgotten, also when the next snapshot is rejected', async () => {
   const filler = Array.from({ length: 3000 }, (_, i) => to(`filler-${i}`, `/filler-${i}`, 'blue'));
-  const scrape = async () =>
-    (await (await fetch(`${gateway.adminUrl}/metrics`)).text())
-      .split('\n')
-      .filter((line) => line.startsWith('tollgate_request') && line.includes('route="gone"'));
+  const scrape = async () => (await routeSeries()).filter((line) => line.includes('route="gone"'));
   await push(snapshotOf({ '*': [to('gone', '/gone', 'blue'), ...filler] }, clusters()));
   expect((await get('/gone')).status).toBe(200);
   expect((await scrape()).length).toBeGreaterThan(0);

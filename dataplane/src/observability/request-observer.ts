@@ -36,6 +36,16 @@ export class RequestObserver {
     this.#usage = usage;
   }
 
+  /**
+   * Drops a route's byte series and cached children: the route left the configuration (a request
+   * still finishing on the old generation then counts into a fresh series, removed by the next pass).
+   */
+  forgetRoute(route: string): void {
+    if (!this.#routes.delete(route)) return;
+    this.#metrics.requestBytes.remove(route);
+    this.#metrics.responseBytes.remove(route);
+  }
+
   /** Called once per request, after its access-log record is built (before sampling). */
   finished(record: AccessRecord): void {
     const m = this.#metrics;

@@ -5,13 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Snapshot } from '@tollgate/snapshot';
+import { SliceClock, Snapshot } from '@tollgate/snapshot';
 import type { Logger, Tracer } from '@tollgate/telemetry';
 import { z } from 'zod';
 import { AdminServer } from './admin/index.ts';
 import { AIGateway, type AIGatewayOptions } from './ai/index.ts';
 import { TollgateError } from './errors.ts';
-import { Generation } from './generation.ts';
+import { type CompileOptions, Generation } from './generation.ts';
 import {
   AccessLog,
   type AccessLogSettings,
@@ -33,7 +33,6 @@ import {
 } from './policies/index.ts';
 import { createProxyHandlers, DEFAULT_TIMEOUTS, type ProxyOptions, wantsUpgrade } from './proxy/index.ts';
 import { ResponseCacheStore } from './response/index.ts';
-import { SliceClock } from './router/index.ts';
 import {
   type CertificateSet,
   createUpgradeHandler,
@@ -256,7 +255,7 @@ export class Dataplane {
     return certificates;
   }
 
-  #compileOptions(): ConstructorParameters<typeof Generation>[1] {
+  #compileOptions(): CompileOptions {
     return {
       pools: this.#pools,
       routeMetrics: (id) => this.#metricsFor(id),

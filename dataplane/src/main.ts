@@ -233,8 +233,8 @@ async function main(): Promise<void> {
   role?.started(adminPort, dataplane.metrics.registry);
   logger.info({ port, adminPort, tlsPort, controller, nodeId }, 'data plane listening');
 
-  let startupCompacted = false;
-  let tokenizerCompacted = false;
+  /** What the start-up compaction has covered: nothing yet, the start-up, or the tokenizer too. */
+  let compacted: 'none' | 'startup' | 'tokenizer' = 'none';
   const client = new ConfigClient({
     address: controller,
     node: { id: nodeId, zone, buildVersion },
@@ -244,11 +244,11 @@ async function main(): Promise<void> {
     onSnapshot: async (snapshot) => {
       await dataplane.applyDecodedSnapshot(snapshot);
       // Start-up's garbage goes once the first snapshot runs, or once the tokenizer it needs has loaded.
-      if (snapshot.aiProviders.length > 0 && !tokenizerCompacted) {
-        tokenizerCompacted = startupCompacted = true;
+      if (snapshot.aiProviders.length > 0 && compacted !== 'tokenizer') {
+        compacted = 'tokenizer';
         compactHeapAfter(loadTokenizer());
-      } else if (!startupCompacted) {
-        startupCompacted = true;
+      } else if (compacted === 'none') {
+        compacted = 'startup';
         compactHeapAfter(Promise.resolve());
       }
     },

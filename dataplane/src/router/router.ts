@@ -1,5 +1,11 @@
 // The router, compiled once per snapshot: host tiers → per-host path index → conditions.
-import type { RouteEntryIR, Snapshot, VirtualHostIR } from '@tollgate/snapshot';
+import {
+  type RouteEntryIR,
+  runToEnd,
+  SliceClock,
+  type Snapshot,
+  type VirtualHostIR,
+} from '@tollgate/snapshot';
 import {
   type CompiledConditions,
   compileConditions,
@@ -9,7 +15,6 @@ import {
 } from './conditions.ts';
 import { HostTiers, normalizeHost } from './host.ts';
 import { type MatchTrace, PathIndex } from './path-index.ts';
-import { runToEnd, SliceClock } from './slices.ts';
 
 export interface CompiledEntry<T> {
   readonly ir: RouteEntryIR;
@@ -72,7 +77,7 @@ export function compileRouter<T>(
 
 /**
  * compileRouter as a sequence of slices: the generator yields whenever it has worked for
- * `sliceMs` without a pause, and returns the router (see ./slices.ts to drive it).
+ * `sliceMs` without a pause, and returns the router (runToEnd / runInSlices drive it).
  */
 export function* buildRouter<T>(
   snapshot: Pick<Snapshot, 'virtualHosts'>,

@@ -9,12 +9,12 @@
 // validates only the lines it has not seen; an unchanged line yields the very same object as
 // before, which lets the data plane keep what it compiled from it. JSON_SNAPSHOT_ENCODING (one
 // JSON document) is still decoded.
-import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { type RouteEntryIR, RouteEntryIR as RouteEntrySchema, Snapshot, SnapshotContent } from './ir.ts';
+import { runInSlices, runToEnd, SliceClock } from './slices.ts';
 
 export const SNAPSHOT_ENCODING = 'application/vnd.tollgate.snapshot.lines+gzip';
 /** The whole snapshot as one JSON document (what controllers sent before SNAPSHOT_ENCODING). */
@@ -84,8 +84,7 @@ export function decodeSnapshot(bytes: Uint8Array, encoding: string): Snapshot {
     throw new SnapshotDecodeError(`snapshot payload is not valid gzip: ${messageOf(error)}`);
   }
   if (encoding === JSON_SNAPSHOT_ENCODING) return parseJsonDocument(text);
-  const decoding = decodeLines(text.split('\n'));
-  for (let step = decoding.next(); ; step = decoding.next()) if (step.done) return step.value.snapshot;
+  return runToEnd(decodeLines(text.split('\n'))).snapshot;
 }
 
 const gunzipAsync = promisify(gunzip);
@@ -156,15 +155,9 @@ export class SnapshotDecoder {
     } catch (error) {
       throw new SnapshotDecodeError(`snapshot payload is not valid gzip: ${messageOf(error)}`);
     }
-    const decoding = decodeLines(lines, this.#previous, this.#sliceMs);
-    for (;;) {
-      const step = decoding.next();
-      if (step.done) {
-        this.#previous = step.value.previous;
-        return step.value.snapshot;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const { snapshot, previous } = await runInSlices(decodeLines(lines, this.#previous, this.#sliceMs));
+    this.#previous = previous;
+    return snapshot;
   }
 }
 
@@ -177,8 +170,6 @@ interface Previous {
 }
 
 const NOTHING_KNOWN: Previous = { entryLines: [], entries: [], sections: new Map() };
-/** Lines compared or looked up between two checks of the clock. */
-const CLOCK_EVERY = 256;
 
 /**
  * Yields whenever it has worked for `sliceMs` without a pause. Most lines of a payload are where
@@ -190,9 +181,9 @@ function* decodeLines(
   previous: Previous = NOTHING_KNOWN,
   sliceMs = Number.POSITIVE_INFINITY,
 ): Generator<void, { snapshot: Snapshot; previous: Previous }> {
-  let sliceStart = performance.now();
-  const header = Header.safeParse(parseLine(lines[0] ?? '', 'the header'));
-  if (!header.success) throw invalid('the header', header.error);
+  const clock = new SliceClock(sliceMs);
+  const header = Header.safeParse(parseLine(lines[0] ?? '', () => 'the header'));
+  if (!header.success) throw invalid([], header.error);
   const sections = new Map<SectionName, { line: string; value: unknown }>();
   const content: Record<string, unknown> = {};
   SECTIONS.forEach((name, i) => {
@@ -202,8 +193,8 @@ function* decodeLines(
     let value: unknown;
     if (known?.line === line) value = known.value;
     else {
-      const parsed = SECTION_SCHEMAS[name].safeParse(parseLine(line, name));
-      if (!parsed.success) throw invalid(name, parsed.error);
+      const parsed = SECTION_SCHEMAS[name].safeParse(parseLine(line, () => name));
+      if (!parsed.success) throw invalid([name], parsed.error);
       value = parsed.data;
     }
     sections.set(name, { line, value });
@@ -224,47 +215,29 @@ function* decodeLines(
   const shortest = Math.min(count, old.length);
   while (head < shortest && entryLines[head] === old[head]) {
     entries[head] = previous.entries[head]!;
-    head++;
-    if (head % CLOCK_EVERY === 0 && performance.now() - sliceStart >= sliceMs) {
-      yield;
-      sliceStart = performance.now();
-    }
+    if (clock.due(head++)) yield;
   }
   let tail = 0;
   while (tail < shortest - head && entryLines[count - 1 - tail] === old[old.length - 1 - tail]) {
     entries[count - 1 - tail] = previous.entries[old.length - 1 - tail]!;
-    tail++;
-    if (tail % CLOCK_EVERY === 0 && performance.now() - sliceStart >= sliceMs) {
-      yield;
-      sliceStart = performance.now();
-    }
+    if (clock.due(tail++)) yield;
   }
   // The lines in between: looked up among the previous payload's lines in between, else parsed.
   const known = new Map<string, RouteEntryIR>();
   for (let i = head; i < old.length - tail; i++) known.set(old[i]!, previous.entries[i]!);
-  const hostOf = hostIndexer(header.data.virtualHosts);
+  const pathOf = entryPaths(header.data.virtualHosts);
   for (let i = head; i < count - tail; i++) {
     const line = entryLines[i]!;
     let entry = known.get(line);
     if (!entry) {
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new SnapshotDecodeError(
-          `snapshot payload is not valid JSON (${hostOf(i)}): ${messageOf(error)}`,
-        );
-      }
-      const parsed = RouteEntrySchema.safeParse(value);
-      if (!parsed.success) throw invalid(hostOf(i), parsed.error);
+      const parsed = RouteEntrySchema.safeParse(parseLine(line, () => formatPath(pathOf(i))));
+      if (!parsed.success) throw invalid(pathOf(i), parsed.error);
       entry = parsed.data;
       known.set(line, entry);
     }
     entries[i] = entry;
-    if (performance.now() - sliceStart >= sliceMs) {
-      yield;
-      sliceStart = performance.now();
-    }
+    // Each line here may be parsed and validated: worth a look at the clock every time.
+    if (clock.dueNow()) yield;
   }
   let next = 0;
   const virtualHosts = header.data.virtualHosts.map((vhost) => {
@@ -276,35 +249,34 @@ function* decodeLines(
   return { snapshot, previous: { entryLines, entries, sections } };
 }
 
-/** Names the place of the payload's i-th route entry, for error messages (a linear search). */
-function hostIndexer(hosts: ReadonlyArray<{ routes: number }>): (i: number) => string {
+/** The path of the payload's i-th route entry in the snapshot, for error messages (a linear search). */
+function entryPaths(hosts: ReadonlyArray<{ routes: number }>): (i: number) => Array<string | number> {
   return (i) => {
     let start = 0;
     for (const [h, host] of hosts.entries()) {
-      if (i < start + host.routes) return `virtualHosts[${h}].routes[${i - start}]`;
+      if (i < start + host.routes) return ['virtualHosts', h, 'routes', i - start];
       start += host.routes;
     }
-    return `route entry ${i}`;
+    return [`route entry ${i}`];
   };
 }
 
-function parseLine(line: string, what: string): unknown {
+/** "virtualHosts[0].routes[3]" */
+function formatPath(path: ReadonlyArray<string | number>): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** `what` names the line in the error message; computed only when the line is not JSON. */
+function parseLine(line: string, what: () => string): unknown {
   try {
     return JSON.parse(line);
   } catch (error) {
-    throw new SnapshotDecodeError(`snapshot payload is not valid JSON (${what}): ${messageOf(error)}`);
+    throw new SnapshotDecodeError(`snapshot payload is not valid JSON (${what()}): ${messageOf(error)}`);
   }
 }
 
 /** The problems of one line, with paths from the snapshot's root ("virtualHosts[0].routes[3].id"). */
-function invalid(where: string, error: z.ZodError): SnapshotDecodeError {
-  const root =
-    where === 'the header'
-      ? []
-      : where
-          .split(/[.[\]]+/)
-          .filter(Boolean)
-          .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+function invalid(root: ReadonlyArray<string | number>, error: z.ZodError): SnapshotDecodeError {
   const issues = error.issues.map((issue) => ({ ...issue, path: [...root, ...issue.path] }));
   return new SnapshotDecodeError(`snapshot failed validation:\n${z.prettifyError(new z.ZodError(issues))}`);
 }

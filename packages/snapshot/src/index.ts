@@ -8,4 +8,5 @@ export * from './ir.ts';
 export * from './jwt-ir.ts';
 export * from './observability-ir.ts';
 export * from './resilience-ir.ts';
+export * from './slices.ts';
 export * from './version.ts';

@@ -1,6 +1,6 @@
-// Long compilations (a 10,000-route snapshot) written as generators that yield between slices of
-// a few milliseconds: run to the end at once, or with a turn of the event loop between slices so
-// that requests keep being served while a new generation is compiled.
+// Long snapshot work (decoding a 10,000-route payload, compiling a generation from it) written as
+// generators that yield between slices of a few milliseconds: run to the end at once, or with a
+// turn of the event loop between slices so that requests keep being served meanwhile.
 import { performance } from 'node:perf_hooks';
 
 /** Tells a loop when it has worked for `sliceMs` since its last pause (checking the clock sparingly). */
@@ -16,7 +16,12 @@ export class SliceClock {
 
   /** True when the loop should yield now; `step` counts its iterations (the clock is read every 64). */
   due(step: number): boolean {
-    if ((step & 63) !== 63 || this.#sliceMs === Number.POSITIVE_INFINITY) return false;
+    return (step & 63) === 63 && this.dueNow();
+  }
+
+  /** `due` for loops whose every iteration is expensive (parsing, validating): reads the clock now. */
+  dueNow(): boolean {
+    if (this.#sliceMs === Number.POSITIVE_INFINITY) return false;
     const now = performance.now();
     if (this.#paused) {
       this.#paused = false;

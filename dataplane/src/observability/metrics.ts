@@ -2,6 +2,7 @@
 // embedded use never collide. Labels are bounded: route ids and cluster ids, never raw paths; one
 // label name and value format per concept (docs/observability.md, "Label conventions").
 import type { Server } from 'node:net';
+import { droppedLogLines } from '@tollgate/telemetry';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type AIMetrics, createAIMetrics } from './ai-metrics.ts';
 
@@ -14,6 +15,7 @@ export interface DataplaneMetrics {
   snapshotInfo: Gauge<'version'>;
   snapshotSwaps: Counter;
   snapshotRejections: Counter;
+  logLinesDropped: Counter;
   inflightRequests: Gauge;
   activeConnections: Gauge;
   connections: Counter;
@@ -42,8 +44,15 @@ export interface DataplaneMetrics {
 /** Seconds, 1 ms to 60 s: what request and backend durations share, so their panels line up. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export function createDataplaneMetrics(): DataplaneMetrics {
+export interface DataplaneMetricsOptions {
+  /** Log lines dropped so far (a monotonic count); default: the process's stdout destination's. */
+  droppedLogLines?: () => number;
+}
+
+export function createDataplaneMetrics(options: DataplaneMetricsOptions = {}): DataplaneMetrics {
   const registry = new Registry();
+  const dropped = options.droppedLogLines ?? droppedLogLines;
+  let droppedSeen = 0;
   collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -87,6 +96,17 @@ export function createDataplaneMetrics(): DataplaneMetrics {
       name: 'tollgate_snapshot_rejections_total',
       help: 'Snapshots rejected by validation or compilation (NACKed).',
       registers: [registry],
+    }),
+    logLinesDropped: new Counter({
+      name: 'tollgate_log_lines_dropped_total',
+      help: 'Log lines (access log included) dropped because stdout stopped draining or failed.',
+      registers: [registry],
+      // Read at scrape time from the log destination, which counts them without knowing metrics.
+      collect() {
+        const now = dropped();
+        if (now > droppedSeen) this.inc(now - droppedSeen);
+        droppedSeen = now;
+      },
     }),
     inflightRequests: new Gauge({
       name: 'tollgate_inflight_requests',

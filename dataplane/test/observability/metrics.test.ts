@@ -93,3 +93,16 @@ test('admission outcomes map to rate-limit decisions; routes without limits reco
   });
   expect(admissionDecision('TG_ERR_AUTH_INVALID_KEY', false)).toBeUndefined();
 });
+
+test('the dropped log lines counter reports what the log destination dropped, at each scrape', async () => {
+  let dropped = 0;
+  const metrics = createDataplaneMetrics({ droppedLogLines: () => dropped });
+  const value = async () =>
+    /^tollgate_log_lines_dropped_total (\d+)$/m.exec(await metrics.registry.metrics())?.[1];
+  expect(await value()).toBe('0');
+  dropped = 3;
+  expect(await value()).toBe('3');
+  expect(await value()).toBe('3');
+  dropped = 10;
+  expect(await value()).toBe('10');
+});

@@ -90,6 +90,11 @@ export function rawLineWriter(logger: Logger, level: 'info' | 'warn' | 'error'):
 
 let stdout: BatchedDestination | undefined;
 
+/** Lines the process's stdout destination dropped because stdout stopped draining (or failed). */
+export function droppedLogLines(): number {
+  return stdout?.dropped ?? 0;
+}
+
 /** One destination per process for fd 1, shared by every logger, flushed synchronously at exit. */
 function stdoutDestination(): BatchedDestination {
   if (!stdout) {

@@ -9,20 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  freePort,
-  type StartedProcess,
-  startProcess,
-  stopAllProcesses,
-  type TestUpstream,
-  waitFor,
-} from '@tollgate/testkit';
+import { stopAllProcesses, type TestUpstream, waitFor } from '@tollgate/testkit';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { request } from 'undici';
 import {
   catchAllSnapshot,
   type SnapshotController,
   startDelayedUpstream,
+  startMainProcess,
   startSnapshotController,
 } from './process-fixtures.ts';
 
@@ -53,29 +47,16 @@ afterAll(async () => {
   if (app) rmSync(app, { recursive: true, force: true });
 });
 
-async function startBuilt(
-  nodeId: string,
-  args: string[] = [],
-  env: Record<string, string> = {},
-): Promise<{ proc: StartedProcess; port: number; adminPort: number }> {
-  const [port, adminPort] = await Promise.all([freePort(), freePort()]);
-  const proc = startProcess(
-    process.execPath,
-    [
-      'dataplane/dist/main.js',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--admin',
-      `127.0.0.1:${adminPort}`,
-      '--controller',
-      `127.0.0.1:${controller.port}`,
-      '--node-id',
-      nodeId,
-      ...args,
-    ],
-    { name: nodeId, cwd: app, env: { TOLLGATE_DRAIN_SECONDS: '2', ...env } },
-  );
-  return { proc, port, adminPort };
+function startBuilt(nodeId: string, args: string[] = [], env: Record<string, string> = {}) {
+  return startMainProcess({
+    controller: `127.0.0.1:${controller.port}`,
+    nodeId,
+    name: nodeId,
+    args,
+    entry: 'dataplane/dist/main.js',
+    cwd: app,
+    env: { TOLLGATE_DRAIN_SECONDS: '2', ...env },
+  });
 }
 
 const acked = (node: string) => controller.acks.some((ack) => ack.node === node);

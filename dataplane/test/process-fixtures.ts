@@ -87,18 +87,24 @@ export interface MainProcess {
   adminPort: number;
 }
 
-/** `src/main.ts` on free proxy and admin ports, with a 10 s drain (stop it with stopAllProcesses). */
+/**
+ * `src/main.ts` (or another `entry`, say the built bundle) on free proxy and admin ports, with a
+ * 10 s drain unless `env` says otherwise (stop it with stopAllProcesses).
+ */
 export async function startMainProcess(options: {
   controller: string;
   nodeId: string;
   name: string;
   args?: string[];
+  entry?: string;
+  cwd?: string;
+  env?: Record<string, string>;
 }): Promise<MainProcess> {
   const [port, adminPort] = await Promise.all([freePort(), freePort()]);
   const proc = startProcess(
     process.execPath,
     [
-      main,
+      options.entry ?? main,
       '--listen',
       `127.0.0.1:${port}`,
       '--admin',
@@ -109,7 +115,11 @@ export async function startMainProcess(options: {
       options.nodeId,
       ...(options.args ?? []),
     ],
-    { name: options.name, env: { TOLLGATE_DRAIN_SECONDS: '10' } },
+    {
+      name: options.name,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      env: { TOLLGATE_DRAIN_SECONDS: '10', ...options.env },
+    },
   );
   return { proc, port, adminPort };
 }
